@@ -1,0 +1,3 @@
+from octolint.cli import main
+
+main()
