@@ -10,6 +10,7 @@ A rule is any object (usually a module) registered in the entry-point group
 ``SUMMARY``     one line for ``octolint rules`` and SARIF shortDescription
 ``HINT``        one-line fix hint shown under each finding
 ``OPTIONS``     optional dict of option name -> default value
+``RUNS_ON_SYNTAX_ERROR``  optional; True to be run on files that do not parse
 ``check(target, options)``  yields :class:`octolint.model.Problem`
 
 The module docstring is the rule's documentation (``octolint explain``,
@@ -45,6 +46,7 @@ class Rule:
     check: Callable[[Any, Mapping[str, Any]], Iterable[Problem]]
     options: Mapping[str, Any] = field(default_factory=dict)
     origin: str = ""  # the entry point's value, for error messages
+    runs_on_syntax_error: bool = False  # only the parse-error rule wants broken files
 
 
 class RuleLoadError(ConfigError):
@@ -83,6 +85,7 @@ def rule_from_object(obj: Any, origin: str) -> Rule:
         check=check,
         options=dict(getattr(obj, "OPTIONS", {}) or {}),
         origin=origin,
+        runs_on_syntax_error=bool(getattr(obj, "RUNS_ON_SYNTAX_ERROR", False)),
     )
 
 

@@ -1,0 +1,1 @@
+"""Reading Dockerfiles: the parser, variable expansion and the stage graph."""

@@ -1,0 +1,163 @@
+"""The command line: ``octolint [lint] PATH...``, ``octolint rules``, ``octolint explain ID``.
+
+Errors are exceptions everywhere else; they are caught once, here, and
+become one line on stderr and a documented exit code (see README):
+0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
+configuration error, 3 an input could not be read or analysed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from octolint import __version__
+from octolint.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, OctolintError
+
+FORMATS = ("human", "json", "sarif")
+FAIL_ON = ("error", "warning", "note", "never")
+
+
+class _DefaultToLint(click.Group):
+    """Lets ``octolint Dockerfile`` mean ``octolint lint Dockerfile``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "--version"):
+            args = ["lint", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultToLint, context_settings={"help_option_names": ["--help", "-h"]})
+@click.version_option(__version__, "--version", prog_name="octolint")
+def cli() -> None:
+    """Will this Docker image work as an Octopus Deploy execution container?
+
+    \b
+    octolint Dockerfile              lint a Dockerfile (also: a directory, or - for stdin)
+    octolint rules                   list the rules
+    octolint explain OCT105          show a rule's documentation
+    """
+
+
+def _build_args(values: Sequence[str]) -> dict[str, str]:
+    result = {}
+    for item in values:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--build-arg")
+        result[name] = value
+    return result
+
+
+@cli.command("lint")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="human",
+              show_default=True, help="Report format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE instead of stdout.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+              help="Lowest severity that makes the exit code 1 [default: error].")
+@click.option("--target", help="Lint as if this build stage were the final one.")
+@click.option("--ignore", multiple=True, metavar="RULE", help="Skip a rule (repeatable).")
+@click.option("--config", type=click.Path(path_type=Path),
+              help="Use this config file instead of searching for one.")
+@click.option("--build-arg", multiple=True, metavar="KEY=VALUE",
+              help="Value for an ARG, as docker build --build-arg (repeatable).")
+@click.option("--no-color", is_flag=True, help="Plain output even on a terminal.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print nothing when there is nothing to report.")
+def lint_command(paths: tuple[str, ...], fmt: str, output: Path | None, fail_on: str | None,
+                 target: str | None, ignore: tuple[str, ...], config: Path | None,
+                 build_arg: tuple[str, ...], no_color: bool, quiet: bool) -> None:  # fmt: skip
+    """Lint Dockerfiles: files, directories (searched recursively) or - for stdin."""
+    from octolint.api import lint_paths, make_engine
+    from octolint.config import fail_threshold
+
+    engine = make_engine(paths, config_path=config, ignore=ignore, target=target,
+                         build_args=_build_args(build_arg))  # fmt: skip
+    report = lint_paths(paths, engine)
+    threshold = fail_threshold(fail_on or engine.config.fail_on or "error")
+    if not (quiet and not report.findings and fmt == "human"):
+        _emit(report, engine.rules, fmt, output, no_color)
+    sys.exit(EXIT_FINDINGS if report.fails(threshold) else EXIT_OK)
+
+
+def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None,
+          no_color: bool) -> None:  # fmt: skip
+    from octolint.reporters import render
+
+    color = (
+        output is None and not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    )
+    text = render(fmt, report, {r.id: r for r in rules}, color=color, tool_version=__version__)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OctolintError(f"{output}: cannot write report: {exc.strerror}") from None
+
+
+@cli.command("rules")
+@click.option("--format", "-f", "fmt", type=click.Choice(("human", "json")), default="human")
+def rules_command(fmt: str) -> None:
+    """List every rule: id, name, default severity, what it applies to, summary."""
+    from octolint.registry import load_rules
+
+    rules = load_rules()
+    if fmt == "json":
+        import json
+
+        rows = [{"id": r.id, "name": r.name, "severity": r.severity.label,
+                 "applies_to": r.applies_to, "summary": r.summary} for r in rules]  # fmt: skip
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rules:
+        click.echo(f"{r.id}  {r.name:<22} {r.severity.label:<8} {r.applies_to:<10} {r.summary}")
+
+
+@cli.command("explain")
+@click.argument("rule")
+def explain_command(rule: str) -> None:
+    """Show a rule's documentation (by id or name)."""
+    from octolint.registry import load_rules
+
+    wanted = rule.lower()
+    for r in load_rules():
+        if wanted in (r.id.lower(), r.name.lower()):
+            click.echo(f"{r.doc}\n\nDefault severity: {r.severity.label}. Applies to: "
+                       f"{r.applies_to}. Silence with: # octolint ignore={r.id}")  # fmt: skip
+            return
+    raise click.BadParameter(f"no rule '{rule}' (see `octolint rules`)", param_hint="RULE")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: runs the CLI and turns every error into one line and an exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="octolint",
+                 standalone_mode=False)  # fmt: skip
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        click.echo("octolint: interrupted", err=True)
+        sys.exit(130)
+    except OctolintError as exc:
+        click.echo(f"octolint: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # never a traceback for users; OCTOLINT_DEBUG=1 shows it
+        if os.environ.get("OCTOLINT_DEBUG"):
+            raise
+        click.echo(f"octolint: internal error: {type(exc).__name__}: {exc} "
+                   "(set OCTOLINT_DEBUG=1 for details, and please report it)", err=True)  # fmt: skip
+        sys.exit(EXIT_INPUT)

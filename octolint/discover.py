@@ -1,0 +1,72 @@
+"""Finding the Dockerfiles to lint under the paths a user gives."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from octolint.errors import InputError
+
+SKIPPED_DIRS = frozenset({".git", "node_modules", ".hg", ".svn", ".tox", ".venv", "__pycache__"})
+STDIN = "-"
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* (any case)."""
+    lower = name.lower()
+    for stem in ("dockerfile", "containerfile"):
+        if lower == stem or lower.endswith("." + stem) or lower.startswith(stem + "."):
+            return True
+    return False
+
+
+def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
+    """Globs match the path relative to the config's directory, or any one name in it."""
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    return any(
+        fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(relative, p.rstrip("/") + "/*")
+        or fnmatch.fnmatch(path.name, p)
+        for p in patterns
+    )
+
+
+def discover(
+    paths: Sequence[str], exclude: Sequence[str] = (), root: Path | None = None
+) -> Iterator[tuple[str, Path | None]]:
+    """(display path, file) pairs in a stable order; file is None for stdin.
+
+    Files named explicitly are always linted; directories are walked, skipping
+    VCS and dependency folders and whatever the configuration excludes.
+    """
+    root = (root or Path.cwd()).resolve()
+    for given in paths:
+        if given == STDIN:
+            yield "-", None
+            continue
+        path = Path(given)
+        if path.is_dir():
+            found = list(_walk(path, exclude, root))
+            if not found:
+                raise InputError(given, "no Dockerfiles found in this directory")
+            yield from ((str(p), p) for p in found)
+        elif path.exists() or path.is_symlink():
+            yield given, path
+        else:
+            raise InputError(given, "no such file or directory")
+
+
+def _walk(top: Path, exclude: Sequence[str], root: Path) -> Iterator[Path]:
+    for directory, subdirs, files in os.walk(top):
+        here = Path(directory)
+        subdirs[:] = sorted(
+            d for d in subdirs if d not in SKIPPED_DIRS and not _excluded(here / d, root, exclude)
+        )
+        for name in sorted(files):
+            candidate = here / name
+            if is_dockerfile_name(name) and not _excluded(candidate, root, exclude):
+                yield candidate

@@ -1,0 +1,268 @@
+"""The build graph of a Dockerfile: stages, their bases, and what the final image gets.
+
+Rules ask questions of a :class:`Build` rather than walking instructions
+themselves, so that stage aliases, ARG defaults, ``--target``, ONBUILD and
+"a later instruction overrides an earlier one" are handled once, here.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from octolint.dockerfile.expand import Variables, expand, expand_or_raw
+from octolint.dockerfile.parser import Dockerfile, Instruction
+from octolint.errors import ConfigError, DockerfileSyntaxError
+from octolint.imageref import ImageRef, parse_image_ref
+
+# Instructions that never apply to the image being built (ONBUILD runs in children).
+_NOT_APPLIED = frozenset({"ONBUILD"})
+
+
+@dataclass
+class Stage:
+    index: int
+    from_instruction: Instruction
+    base_written: str  # the FROM argument as written, e.g. "${BASE}:latest"
+    base: str | None  # after ARG expansion; None when it cannot be known
+    alias: str | None = None  # lower-cased, as Docker compares stage names
+    parent: Stage | None = None  # the stage this one is built FROM, if any
+    instructions: list[Instruction] = field(default_factory=list)
+    # Global ARGs (before the first FROM): a stage sees one only when it
+    # re-declares it with a bare ``ARG NAME``.
+    global_args: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self.alias or str(self.index)
+
+    def applied(self) -> Iterator[Instruction]:
+        """Instructions that take effect in this stage's image (not ONBUILD)."""
+        return (i for i in self.instructions if i.name not in _NOT_APPLIED)
+
+
+@dataclass
+class Build:
+    """A parsed Dockerfile seen as a build: stages, final stage and resolved values."""
+
+    dockerfile: Dockerfile
+    stages: list[Stage]
+    final: Stage
+    global_args: dict[str, str | None]
+    build_args: dict[str, str] = field(default_factory=dict)
+
+    def lineage(self, stage: Stage | None = None) -> list[Stage]:
+        """The stage and the stages it is built FROM, root first."""
+        chain: list[Stage] = []
+        current: Stage | None = stage or self.final
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = current.parent
+        return list(reversed(chain))
+
+    def external_base(self, stage: Stage | None = None) -> Stage:
+        """The lineage's root: the stage whose FROM names an image, not a stage."""
+        return self.lineage(stage)[0]
+
+    def base_image(self) -> tuple[Stage, ImageRef] | None:
+        """The image the final stage ultimately builds on, or None when it is not known.
+
+        Aliases are followed (``FROM build``); ARG defaults and --build-arg
+        values are expanded; an unresolvable reference gives None.
+        """
+        root = self.external_base()
+        if root.base is None or root.parent is not None:
+            return None
+        ref = parse_image_ref(root.base)
+        return (root, ref) if ref else None
+
+    def inherited_note(self, stage: Stage) -> str:
+        """' (inherited from stage X)' when stage is not the final one, else ''."""
+        return "" if stage is self.final else f" (inherited from stage '{stage.label}')"
+
+    def final_instructions(self) -> Iterator[tuple[Stage, Instruction]]:
+        """Every applied instruction that shapes the final image, in build order."""
+        for stage in self.lineage():
+            for instruction in stage.applied():
+                yield stage, instruction
+
+    def last_setting(self, name: str) -> tuple[Stage, Instruction] | None:
+        """The CMD or ENTRYPOINT in force in the final image, or None.
+
+        An empty exec form (``CMD []``) is a reset. Setting ENTRYPOINT also
+        clears a CMD inherited from an earlier stage, as ``docker build`` does.
+        """
+        current: tuple[Stage, Instruction] | None = None
+        for stage in self.lineage():
+            cmd_set_here = False
+            for instruction in stage.applied():
+                if instruction.name == name:
+                    current = None if is_reset(instruction) else (stage, instruction)
+                if instruction.name == "CMD":
+                    cmd_set_here = True
+                elif name == "CMD" and instruction.name == "ENTRYPOINT" and not cmd_set_here:
+                    current = None
+        return current
+
+    def env(self) -> dict[str, str | None]:
+        """ENV of the final image; a value is None when it cannot be known."""
+        values: dict[str, str | None] = {}
+        for _instruction, key, raw, scope in self._env_assignments():
+            values[key] = expand(raw, {**scope, **values})
+        return values
+
+    def env_values(self, key: str) -> list[tuple[Instruction, str]]:
+        """Every ENV assignment of key in the final lineage, unknown variables left as written."""
+        found: list[tuple[Instruction, str]] = []
+        values: dict[str, str | None] = {}
+        for instruction, name, raw, scope in self._env_assignments():
+            values[name] = text = expand_or_raw(raw, {**scope, **values})
+            if name == key:
+                found.append((instruction, text))
+        return found
+
+    def path_entries(self) -> list[str]:
+        """Every directory any ENV PATH of the final lineage names, variables expanded
+        where known; order of ENV relative to RUN does not matter to the callers."""
+        entries: list[str] = []
+        for _instruction, value in self.env_values("PATH"):
+            entries += [normalise_dir(e) for e in value.split(":") if e]
+        return entries
+
+    def _env_assignments(self) -> Iterator[tuple[Instruction, str, str, Variables]]:
+        """(instruction, key, unquoted value, ARG scope) for each ENV pair, in build order."""
+        for stage in self.lineage():
+            scope: dict[str, str | None] = {}
+            for instruction in stage.applied():
+                if instruction.name == "ARG":
+                    scope.update(
+                        _declared_args(instruction, scope, stage.global_args, self.build_args)
+                    )
+                elif instruction.name == "ENV":
+                    for key, raw in _pairs(instruction):
+                        yield instruction, key, _unquote(raw), scope
+
+
+def normalise_dir(path: str) -> str:
+    """'/opt/x/bin/' -> '/opt/x/bin'; '${HOME}' -> '$HOME' for textual comparison."""
+    path = path.strip().strip("'\"")
+    path = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", r"$\1", path)
+    return path.rstrip("/") or path
+
+
+def is_reset(instruction: Instruction) -> bool:
+    return instruction.is_json and not instruction.value
+
+
+def _pairs(instruction: Instruction) -> list[tuple[str, str]]:
+    value = instruction.value
+    return [(value[i], value[i + 1]) for i in range(0, len(value) - 1, 2)]
+
+
+def _unquote(word: str) -> str:
+    """Remove shell quoting from an ENV/ARG value word (BuildKit keeps it in the node)."""
+    if not any(c in word for c in "'\"\\"):
+        return word
+    try:
+        parts = shlex.split(word, posix=True)
+    except ValueError:
+        return word
+    return " ".join(parts)
+
+
+def _declared_args(
+    instruction: Instruction,
+    scope: Variables,
+    inherited: Variables,
+    overrides: Mapping[str, str],
+) -> dict[str, str | None]:
+    """Values of the ARGs an instruction declares.
+
+    ``--build-arg`` values win; then the written default; a bare ``ARG X``
+    inside a stage takes the value of the global ARG X, if any.
+    """
+    declared: dict[str, str | None] = {}
+    for word in instruction.value:
+        name, has_default, default = word.partition("=")
+        if name in overrides:
+            declared[name] = overrides[name]
+        elif has_default:
+            declared[name] = expand(_unquote(default), {**scope, **declared})
+        else:
+            declared[name] = inherited.get(name)
+    return declared
+
+
+def analyse(
+    dockerfile: Dockerfile,
+    target: str | None = None,
+    build_args: Mapping[str, str] | None = None,
+) -> Build:
+    """Split a parsed Dockerfile into stages and resolve each stage's base."""
+    build_args = dict(build_args or {})
+    global_args: dict[str, str | None] = {}
+    stages: list[Stage] = []
+    for instruction in dockerfile.instructions:
+        if instruction.name == "FROM":
+            stages.append(_new_stage(instruction, stages, global_args))
+        elif not stages:
+            _global_instruction(instruction, global_args, build_args)
+        else:
+            stages[-1].instructions.append(instruction)
+    if not stages:
+        first = dockerfile.instructions[0]
+        raise DockerfileSyntaxError(
+            "no FROM instruction: the Dockerfile builds no image", first.start_line
+        )
+    return Build(dockerfile, stages, _pick_final(stages, target), global_args, build_args)
+
+
+def _global_instruction(
+    instruction: Instruction, global_args: dict[str, str | None], build_args: Mapping[str, str]
+) -> None:
+    if instruction.name != "ARG":
+        raise DockerfileSyntaxError(
+            f"{instruction.name} before the first FROM: only ARG may come before FROM",
+            instruction.start_line,
+        )
+    global_args.update(_declared_args(instruction, global_args, {}, build_args))
+
+
+def _new_stage(instruction: Instruction, stages: list[Stage], global_args: Variables) -> Stage:
+    words = list(instruction.value)
+    if not words:
+        raise DockerfileSyntaxError("FROM requires an image name", instruction.start_line)
+    alias = None
+    if len(words) == 3 and words[1].lower() == "as":
+        alias = words[2].lower()
+    elif len(words) != 1:
+        raise DockerfileSyntaxError(
+            "FROM takes an image and optionally 'AS name'", instruction.start_line
+        )
+    written = words[0]
+    base = expand(written, global_args)
+    parent = None
+    if base is not None:
+        parent = next((s for s in stages if s.alias == base.lower()), None)
+    return Stage(
+        index=len(stages),
+        from_instruction=instruction,
+        base_written=written,
+        base=base,
+        alias=alias,
+        parent=parent,
+        global_args=dict(global_args),
+    )
+
+
+def _pick_final(stages: list[Stage], target: str | None) -> Stage:
+    if target is None:
+        return stages[-1]
+    wanted = target.lower()
+    for stage in stages:
+        if stage.alias == wanted:
+            return stage
+    names = ", ".join(s.alias for s in stages if s.alias) or "none"
+    raise ConfigError(f"no stage named '{target}' (stages: {names})", key="--target")

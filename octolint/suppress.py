@@ -1,0 +1,70 @@
+"""Inline pragmas that silence rules, hadolint-style.
+
+``# octolint ignore=OCT101,OCT102`` on the comment line(s) directly above an
+instruction silences those rules for that instruction;
+``# octolint global ignore=OCT107`` anywhere silences them for the whole file.
+Text after a second ``#`` is a free comment. Rule names work as well as ids.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from octolint.dockerfile.parser import Dockerfile
+
+_PRAGMA = re.compile(
+    r"^\s*octolint\s*(?P<global>global\s+)?ignore\s*=\s*(?P<ids>[^#]*?)\s*(?:#.*)?$",
+    re.IGNORECASE,
+)
+_MENTION = re.compile(r"^\s*octolint\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PragmaReference:
+    """A rule id or name written in a pragma, kept to report unknown ones."""
+
+    text: str
+    line: int
+
+
+@dataclass
+class Suppressions:
+    global_ids: set[str] = field(default_factory=set)
+    by_line: dict[int, set[str]] = field(default_factory=dict)  # instruction line -> ids
+    references: list[PragmaReference] = field(default_factory=list)
+    malformed: list[int] = field(default_factory=list)  # lines that look like a pragma but are not
+
+    def silences(self, rule_keys: tuple[str, ...], line: int) -> bool:
+        """True when any of the rule's keys (id, name) is silenced at this line."""
+        local = self.by_line.get(line, set())
+        return any(k.lower() in self.global_ids or k.lower() in local for k in rule_keys)
+
+
+def collect(dockerfile: Dockerfile) -> Suppressions:
+    result = Suppressions()
+    instruction_lines = {i.start_line for i in dockerfile.instructions}
+    for line, text in dockerfile.comments.items():
+        match = _PRAGMA.match(text)
+        if match is None:
+            if _MENTION.match(text):
+                result.malformed.append(line)
+            continue
+        ids = [part.strip() for part in match.group("ids").split(",") if part.strip()]
+        result.references += [PragmaReference(i, line) for i in ids]
+        keys = {i.lower() for i in ids}  # ids and names match case-insensitively
+        if match.group("global"):
+            result.global_ids |= keys
+            continue
+        target = _instruction_below(line, dockerfile, instruction_lines)
+        if target is not None:
+            result.by_line.setdefault(target, set()).update(keys)
+    return result
+
+
+def _instruction_below(line: int, dockerfile: Dockerfile, starts: set[int]) -> int | None:
+    """The instruction that the comment block holding this line sits directly above."""
+    below = line + 1
+    while below in dockerfile.comments:
+        below += 1
+    return below if below in starts else None

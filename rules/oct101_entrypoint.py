@@ -1,0 +1,60 @@
+"""OCT101 no-entrypoint: the final stage defines a non-empty ENTRYPOINT.
+
+Octopus starts an execution container with its own command and runs
+Calamari inside it. An `ENTRYPOINT` wraps or replaces that command, and the
+step fails. Octopus's documentation: "Docker images used with the execution
+containers feature require that no CMD or ENTRYPOINT directives be defined".
+
+The check follows the final stage (the last one, or `--target`) through the
+stages it is built `FROM`; a later `ENTRYPOINT` overrides an earlier one, and
+`ENTRYPOINT []` resets it. `ONBUILD ENTRYPOINT` does not apply to the image.
+An entrypoint inherited from the base image cannot be seen in a Dockerfile:
+`octolint image` (OCT201) checks the built image.
+
+Fails:
+
+```dockerfile
+FROM ubuntu:22.04
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+```
+
+Passes:
+
+```dockerfile
+FROM nginx:1.27
+ENTRYPOINT []
+```
+
+How to fix: delete the `ENTRYPOINT`. If the base image sets one, add
+`ENTRYPOINT []` to the final stage to reset it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.plugin import DockerfileTarget, Problem, problem_at
+
+ID = "OCT101"
+NAME = "no-entrypoint"
+SEVERITY = "error"
+APPLIES_TO = "dockerfile"
+SUMMARY = "The final stage defines an ENTRYPOINT; execution containers must have none."
+HINT = "Remove it; `ENTRYPOINT []` resets one inherited from the base image."
+
+
+def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.build is None:
+        return
+    found = target.build.last_setting("ENTRYPOINT")
+    if found is None:
+        return
+    stage, instruction = found
+    where = target.build.inherited_note(stage)
+    yield problem_at(
+        instruction,
+        f"the final image has an ENTRYPOINT{where}: Octopus runs its own command in an "
+        "execution container, and an ENTRYPOINT makes the step fail",
+        stage,
+    )

@@ -1,0 +1,57 @@
+"""OCT102 no-cmd: the final stage defines a non-empty CMD.
+
+Octopus's documentation: "Docker images used with the execution containers
+feature require that no CMD or ENTRYPOINT directives be defined in your
+Dockerfile. Including one of these directives will result in the step
+failing."
+
+The final stage is followed through the stages it is built `FROM`; a later
+`CMD` overrides an earlier one, `CMD []` resets it, and an `ENTRYPOINT`
+clears a `CMD` inherited from an earlier stage, as `docker build` does.
+
+Fails:
+
+```dockerfile
+FROM ubuntu:22.04
+CMD ["bash"]
+```
+
+Passes:
+
+```dockerfile
+FROM ubuntu:22.04
+RUN apt-get update && apt-get install -y --no-install-recommends libicu70
+```
+
+How to fix: delete the `CMD`; add `CMD []` to reset one set in an earlier stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.plugin import DockerfileTarget, Problem, problem_at
+
+ID = "OCT102"
+NAME = "no-cmd"
+SEVERITY = "error"
+APPLIES_TO = "dockerfile"
+SUMMARY = "The final stage defines a CMD; execution containers must have none."
+HINT = "Remove the CMD (or reset an inherited one with `CMD []`)."
+
+
+def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.build is None:
+        return
+    found = target.build.last_setting("CMD")
+    if found is None:
+        return
+    stage, instruction = found
+    where = target.build.inherited_note(stage)
+    yield problem_at(
+        instruction,
+        f"the final image has a CMD{where}: execution containers must define no CMD, "
+        "or the Octopus step fails",
+        stage,
+    )

@@ -1,0 +1,90 @@
+"""OCT103 musl-base: the final stage's base image is musl-based (Alpine and friends).
+
+Calamari, the tool Octopus runs inside an execution container, is a .NET
+self-contained program built for the GNU C library (glibc) only. On a musl
+distribution such as Alpine it cannot start. Octopus's documentation: "Linux
+distributions built on musl, most notably Alpine, do not support Calamari,
+and cannot be used as a container image."
+
+The base image is found by following the final stage through stage aliases
+and expanding `ARG` defaults (and `--build-arg` values); when it cannot be
+known, this rule says nothing. An image counts as musl-based when its name or
+tag says `alpine` or `musl`, or it is a known musl image (`busybox:*musl*`,
+Void Linux musl, Chimera Linux, postmarketOS), or it matches the option
+`musl-images`.
+
+Fails:
+
+```dockerfile
+FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-alpine
+RUN apk add --no-cache icu-libs
+```
+
+Passes:
+
+```dockerfile
+FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-bookworm-slim
+```
+
+How to fix: build on a glibc distribution (Debian, Ubuntu, Fedora, RHEL UBI)
+or on `octopusdeploy/worker-tools`. Installing `libc6-compat`/`gcompat` on
+Alpine is not enough: it only emulates part of glibc.
+
+Options (in `[tool.octolint.rules.OCT103]` or `[rules.OCT103]`):
+
+- `musl-images`: extra image names (glob patterns such as
+  `"myorg/tiny-*"`) to treat as musl-based.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.plugin import DockerfileTarget, Problem, problem_at
+
+ID = "OCT103"
+NAME = "musl-base"
+SEVERITY = "error"
+APPLIES_TO = "dockerfile"
+SUMMARY = "The final base image is musl-based (e.g. Alpine); Calamari needs glibc."
+HINT = "Build on a glibc distribution (Debian, Ubuntu, Fedora, UBI) or octopusdeploy/worker-tools."
+OPTIONS: dict[str, Any] = {"musl-images": []}
+
+_MUSL_WORD = re.compile(r"(^|[^a-z])(alpine|musl)", re.IGNORECASE)
+_KNOWN_MUSL = (
+    "alpine",
+    "*/alpine",
+    "alpinelinux/*",
+    "voidlinux/voidlinux-musl",
+    "ghcr.io/void-linux/void-musl*",
+    "chimeralinux/chimera",
+    "postmarketos/*",
+)
+
+
+def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
+    if _MUSL_WORD.search(tag or ""):
+        return True
+    if name == "busybox" and tag and "musl" in tag:
+        return True
+    patterns = (*_KNOWN_MUSL, *extra)
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+
+
+def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.build is None:
+        return
+    found = target.build.base_image()
+    if found is None:
+        return
+    stage, ref = found
+    if is_musl(ref.short_name, ref.tag, list(options["musl-images"])):
+        yield problem_at(
+            stage.from_instruction,
+            f"the final image is based on {ref}, a musl-based image: Calamari is built "
+            "for glibc only and cannot run on it",
+            target.build.final,
+        )

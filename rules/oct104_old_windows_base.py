@@ -1,0 +1,89 @@
+"""OCT104 old-windows-base: the final base image is Windows older than ltsc2019.
+
+Octopus's documentation: "Octopus does not support images that are older
+than ltsc2019, and while containers based on these images can still run
+steps, you may run into unexpected issues." Windows Server 2016 dynamic
+workers cannot run execution containers at all.
+
+The Windows release is read from the base image's tag: `ltsc2016`,
+`sac2016`, `1607`, `1709` and `1803`, and the full build numbers
+`10.0.14393.*`, `10.0.16299.*` and `10.0.17134.*`, also inside compound tags
+such as `4.8-windowsservercore-ltsc2016`. Release numbers such as `1709` are
+only read on Windows images (servercore, nanoserver, windows, .NET
+Framework or PowerShell images), so `node:1709` is not mistaken for one.
+`1809`/`ltsc2019` (build 17763) and newer pass.
+
+Fails:
+
+```dockerfile
+FROM mcr.microsoft.com/windows/servercore:ltsc2016
+```
+
+Passes:
+
+```dockerfile
+FROM mcr.microsoft.com/windows/servercore:ltsc2019
+```
+
+How to fix: rebase the image on `ltsc2019` or newer (`ltsc2022`,
+`ltsc2025`) and run it on a Windows Server 2019 or newer worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.plugin import DockerfileTarget, Problem, problem_at
+
+ID = "OCT104"
+NAME = "old-windows-base"
+SEVERITY = "error"
+APPLIES_TO = "dockerfile"
+SUMMARY = "The final base image is Windows older than ltsc2019 (build 17763)."
+HINT = "Rebase on ltsc2019 or newer, e.g. mcr.microsoft.com/windows/servercore:ltsc2022."
+
+# Release names and their builds; everything listed is older than 17763.
+_ALWAYS_WINDOWS = {"ltsc2016": 14393, "sac2016": 14393}
+_RELEASE_NUMBERS = {"1607": 14393, "1709": 16299, "1803": 17134}
+_BUILD = re.compile(r"(?:^|[^0-9.])10\.0\.(\d{5})(?:\.\d+)?(?:$|[^0-9.])")
+_WINDOWS_IMAGE = re.compile(
+    r"windows|servercore|nanoserver|dotnet/framework|powershell|microsoft/dotnet",
+    re.IGNORECASE,
+)
+SUPPORTED_BUILD = 17763
+
+
+def windows_build(name: str, tag: str) -> tuple[str, int] | None:
+    """(what was read, build number) for a Windows tag older than ltsc2019, else None."""
+    tokens = re.split(r"[-_]", tag.lower())
+    for token in tokens:
+        if token in _ALWAYS_WINDOWS:
+            return token, _ALWAYS_WINDOWS[token]
+    if _WINDOWS_IMAGE.search(name) or _WINDOWS_IMAGE.search(tag):
+        for token in tokens:
+            if token in _RELEASE_NUMBERS:
+                return token, _RELEASE_NUMBERS[token]
+    match = _BUILD.search(tag)
+    if match and int(match.group(1)) < SUPPORTED_BUILD:
+        return f"10.0.{match.group(1)}", int(match.group(1))
+    return None
+
+
+def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.build is None:
+        return
+    found = target.build.base_image()
+    if found is None or not found[1].tag:
+        return
+    stage, ref = found
+    old = windows_build(ref.short_name, ref.tag or "")
+    if old is not None:
+        release, build = old
+        yield problem_at(
+            stage.from_instruction,
+            f"the final image is based on {ref}, Windows {release} (build {build}): Octopus "
+            f"supports Windows execution containers from ltsc2019 (build {SUPPORTED_BUILD}) on",
+            target.build.final,
+        )

@@ -1,0 +1,89 @@
+"""OCT106 path-in-startup-file: a RUN adds to PATH in a shell start-up file only.
+
+Writing `export PATH=...` into `~/.bashrc`, `~/.profile`,
+`~/.bash_profile`, `/etc/profile`, `/etc/profile.d/*`, `/etc/bash.bashrc` or
+`/etc/environment` works in an interactive shell, but Octopus runs execution
+containers non-interactively and never reads those files: the directory is
+not on PATH when your step runs.
+
+The rule looks at every `RUN` of the final stage and the stages it is built
+`FROM`, finds PATH assignments written into a start-up file (with `>>`, `>`,
+`tee` or `sed -i`), and checks each directory they add against every
+`ENV PATH` of those stages (variables expanded where known).
+
+Fails:
+
+```dockerfile
+FROM ubuntu:22.04
+RUN echo 'export PATH="/opt/tools/bin:$PATH"' >> /root/.bashrc
+```
+
+Passes:
+
+```dockerfile
+FROM ubuntu:22.04
+RUN echo 'export PATH="/opt/tools/bin:$PATH"' >> /root/.bashrc
+ENV PATH="/opt/tools/bin:$PATH"
+```
+
+How to fix: add the same directory with `ENV PATH="/the/dir:$PATH"`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.dockerfile.expand import expand_or_raw
+from octolint.dockerfile.shell import run_script, segments
+from octolint.dockerfile.stages import normalise_dir
+from octolint.plugin import DockerfileTarget, Problem, problem_at
+
+ID = "OCT106"
+NAME = "path-in-startup-file"
+SEVERITY = "warning"
+APPLIES_TO = "dockerfile"
+SUMMARY = "A RUN adds a directory to PATH in ~/.bashrc or similar, which is never read."
+HINT = 'Add the directory with ENV PATH="/the/dir:$PATH".'
+
+STARTUP_FILE = re.compile(
+    r"(?:~|\$HOME|\$\{HOME\}|/root|/home/[^/\s]+)/\.(?:bashrc|profile|bash_profile)\b"
+    r"|/etc/profile(?:\.d/[^\s'\";&|]*)?|/etc/bash\.bashrc|/etc/environment"
+)
+_WRITES = re.compile(r">>?|\btee\b|\bsed\b[^|;&]*\s-i")
+_PATH_VALUE = re.compile(r"\bPATH=([\"']?)([^\"'\s;&|>]*)")
+_SELF = re.compile(r"^\\?\$(PATH|\{PATH\})$")
+
+
+def added_dirs(segment: str) -> list[str]:
+    """Directories a PATH assignment in this command adds (not $PATH itself)."""
+    dirs: list[str] = []
+    for match in _PATH_VALUE.finditer(segment):
+        dirs += [d for d in match.group(2).split(":") if d and not _SELF.match(d)]
+    return dirs
+
+
+def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    build = target.build
+    if build is None:
+        return
+    covered = set(build.path_entries())
+    known = {k: v for k, v in build.env().items() if v is not None}
+    for stage, instruction in build.final_instructions():
+        if instruction.name != "RUN":
+            continue
+        for segment in segments(run_script(instruction), keep_pipelines=True):
+            startup = STARTUP_FILE.search(segment)
+            if not startup or not _WRITES.search(segment):
+                continue
+            for directory in added_dirs(segment):
+                resolved = normalise_dir(expand_or_raw(directory.replace("\\$", "$"), known))
+                if resolved not in covered and normalise_dir(directory) not in covered:
+                    yield problem_at(
+                        instruction,
+                        f"{directory} is added to PATH only in {startup.group(0)}, which "
+                        "execution containers never read, and no ENV PATH names it",
+                        stage,
+                        hint=f'Add ENV PATH="{directory}:$PATH" to the final stage.',
+                    )

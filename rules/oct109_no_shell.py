@@ -1,0 +1,67 @@
+"""OCT109 no-shell: the final base image has no shell.
+
+Octopus runs its steps inside an execution container through a shell: it
+starts Calamari with `bash`/`sh` and runs your Bash scripts with them.
+Images built `FROM scratch`, distroless images (`gcr.io/distroless/*`,
+`mcr.microsoft.com/azurelinux/distroless/*`) and Ubuntu chiseled images
+(`*-chiseled*` tags, such as `mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy-chiseled`)
+contain no shell at all.
+
+Fails:
+
+```dockerfile
+FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy-chiseled
+```
+
+Passes:
+
+```dockerfile
+FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy
+```
+
+How to fix: use the non-distroless, non-chiseled variant of the base image.
+If you copy a complete root filesystem into a `scratch` stage, silence the
+rule for that line with `# octolint ignore=OCT109`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.plugin import DockerfileTarget, Problem, problem_at
+
+ID = "OCT109"
+NAME = "no-shell"
+SEVERITY = "warning"
+APPLIES_TO = "dockerfile"
+SUMMARY = "The final base image has no shell (scratch, distroless, chiseled)."
+HINT = "Use a base image variant that includes bash or sh."
+
+
+def shell_less(name: str, tag: str | None) -> str | None:
+    """Why an image has no shell, or None when it probably has one."""
+    if name == "scratch":
+        return "scratch is an empty image"
+    if "distroless" in name.split("/"):
+        return "distroless images contain no shell"
+    if "chiseled" in (tag or ""):
+        return "chiseled images contain no shell"
+    return None
+
+
+def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.build is None:
+        return
+    found = target.build.base_image()
+    if found is None:
+        return
+    stage, ref = found
+    reason = shell_less(ref.short_name, ref.tag)
+    if reason:
+        yield problem_at(
+            stage.from_instruction,
+            f"the final image is based on {ref}: {reason}, and Octopus runs its steps "
+            "through a shell",
+            target.build.final,
+        )
