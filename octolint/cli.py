@@ -56,30 +56,61 @@ def _build_args(values: Sequence[str]) -> dict[str, str]:
 
 @cli.command("lint")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="human",
-              show_default=True, help="Report format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to FILE instead of stdout.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
-              help="Lowest severity that makes the exit code 1 [default: error].")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="human",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default=None,
+    help="Lowest severity that makes the exit code 1 [default: error].",
+)
 @click.option("--target", help="Lint as if this build stage were the final one.")
 @click.option("--ignore", multiple=True, metavar="RULE", help="Skip a rule (repeatable).")
-@click.option("--config", type=click.Path(path_type=Path),
-              help="Use this config file instead of searching for one.")
-@click.option("--build-arg", multiple=True, metavar="KEY=VALUE",
-              help="Value for an ARG, as docker build --build-arg (repeatable).")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    help="Use this config file instead of searching for one.",
+)
+@click.option(
+    "--build-arg",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Value for an ARG, as docker build --build-arg (repeatable).",
+)
 @click.option("--no-color", is_flag=True, help="Plain output even on a terminal.")
-@click.option("--quiet", "-q", is_flag=True,
-              help="Print nothing when there is nothing to report.")
-def lint_command(paths: tuple[str, ...], fmt: str, output: Path | None, fail_on: str | None,
-                 target: str | None, ignore: tuple[str, ...], config: Path | None,
-                 build_arg: tuple[str, ...], no_color: bool, quiet: bool) -> None:  # fmt: skip
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing when there is nothing to report.")
+def lint_command(
+    paths: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+    fail_on: str | None,
+    target: str | None,
+    ignore: tuple[str, ...],
+    config: Path | None,
+    build_arg: tuple[str, ...],
+    no_color: bool,
+    quiet: bool,
+) -> None:
     """Lint Dockerfiles: files, directories (searched recursively) or - for stdin."""
     from octolint.api import lint_paths, make_engine
     from octolint.config import fail_threshold
 
-    engine = make_engine(paths, config_path=config, ignore=ignore, target=target,
-                         build_args=_build_args(build_arg))  # fmt: skip
+    engine = make_engine(
+        paths, config_path=config, ignore=ignore, target=target, build_args=_build_args(build_arg)
+    )
     report = lint_paths(paths, engine)
     threshold = fail_threshold(fail_on or engine.config.fail_on or "error")
     if not (quiet and not report.findings and fmt == "human"):
@@ -87,13 +118,10 @@ def lint_command(paths: tuple[str, ...], fmt: str, output: Path | None, fail_on:
     sys.exit(EXIT_FINDINGS if report.fails(threshold) else EXIT_OK)
 
 
-def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None,
-          no_color: bool) -> None:  # fmt: skip
+def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None, no_color: bool) -> None:
     from octolint.reporters import render
 
-    color = (
-        output is None and not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    )
+    color = output is None and not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     text = render(fmt, report, {r.id: r for r in rules}, color=color, tool_version=__version__)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -114,8 +142,16 @@ def rules_command(fmt: str) -> None:
     if fmt == "json":
         import json
 
-        rows = [{"id": r.id, "name": r.name, "severity": r.severity.label,
-                 "applies_to": r.applies_to, "summary": r.summary} for r in rules]  # fmt: skip
+        rows = [
+            {
+                "id": r.id,
+                "name": r.name,
+                "severity": r.severity.label,
+                "applies_to": r.applies_to,
+                "summary": r.summary,
+            }
+            for r in rules
+        ]
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rules:
@@ -131,8 +167,10 @@ def explain_command(rule: str) -> None:
     wanted = rule.lower()
     for r in load_rules():
         if wanted in (r.id.lower(), r.name.lower()):
-            click.echo(f"{r.doc}\n\nDefault severity: {r.severity.label}. Applies to: "
-                       f"{r.applies_to}. Silence with: # octolint ignore={r.id}")  # fmt: skip
+            click.echo(
+                f"{r.doc}\n\nDefault severity: {r.severity.label}. Applies to: "
+                f"{r.applies_to}. Silence with: # octolint ignore={r.id}"
+            )
             return
     raise click.BadParameter(f"no rule '{rule}' (see `octolint rules`)", param_hint="RULE")
 
@@ -140,8 +178,11 @@ def explain_command(rule: str) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: runs the CLI and turns every error into one line and an exit code."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="octolint",
-                 standalone_mode=False)  # fmt: skip
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="octolint",
+            standalone_mode=False,
+        )
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -158,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:  # never a traceback for users; OCTOLINT_DEBUG=1 shows it
         if os.environ.get("OCTOLINT_DEBUG"):
             raise
-        click.echo(f"octolint: internal error: {type(exc).__name__}: {exc} "
-                   "(set OCTOLINT_DEBUG=1 for details, and please report it)", err=True)  # fmt: skip
+        click.echo(
+            f"octolint: internal error: {type(exc).__name__}: {exc} "
+            "(set OCTOLINT_DEBUG=1 for details, and please report it)",
+            err=True,
+        )
         sys.exit(EXIT_INPUT)

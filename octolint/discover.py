@@ -29,7 +29,8 @@ def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
     except ValueError:
         relative = path.as_posix()
     return any(
-        fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(relative, p.rstrip("/") + "/*")
+        fnmatch.fnmatch(relative, p)
+        or fnmatch.fnmatch(relative, p.rstrip("/") + "/*")
         or fnmatch.fnmatch(path.name, p)
         for p in patterns
     )

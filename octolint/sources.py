@@ -57,5 +57,3 @@ def decode(data: bytes, display: str) -> str:
             f"line {line}, column {column}: invalid UTF-8 (byte 0x{data[exc.start]:02x}); "
             "save the file as UTF-8",
         ) from None
-
-

@@ -73,12 +73,19 @@ HINT = (
 )
 OPTIONS: dict[str, Any] = {"bases-without-icu": [], "icu-packages": []}
 
+# Official images only: someone's "ghcr.io/acme/ubuntu" may well carry ICU.
+_DISTROS = ("debian", "ubuntu", "fedora", "rockylinux", "almalinux", "centos",
+            "oraclelinux", "amazonlinux")  # fmt: skip
+_MIRRORS = ("", "amd64/", "arm64v8/", "arm32v7/", "i386/", "ppc64le/", "s390x/",
+            "public.ecr.aws/docker/library/", "mirror.gcr.io/library/")  # fmt: skip
 BASES_WITHOUT_ICU = (
-    "debian", "ubuntu", "*/debian", "*/ubuntu", "fedora", "*/fedora",
-    "rockylinux", "rockylinux/rockylinux", "almalinux", "*/almalinux", "centos",
-    "*/centos", "oraclelinux", "amazonlinux", "opensuse/leap", "opensuse/tumbleweed",
-    "*/ubi8", "*/ubi9", "*/ubi8/ubi", "*/ubi9/ubi", "*/ubi8-minimal", "*/ubi9-minimal",
-    "*/ubi8/ubi-minimal", "*/ubi9/ubi-minimal", "*/ubi10*",
+    *(mirror + distro for mirror in _MIRRORS for distro in _DISTROS),
+    "ubuntu.azurecr.io/ubuntu", "public.ecr.aws/ubuntu/ubuntu",
+    "public.ecr.aws/amazonlinux/amazonlinux",
+    "registry.fedoraproject.org/fedora", "quay.io/fedora/fedora", "rockylinux/rockylinux",
+    "quay.io/centos/centos", "opensuse/leap", "opensuse/tumbleweed",
+    "registry.access.redhat.com/ubi[89]*", "registry.access.redhat.com/ubi10*",
+    "redhat/ubi[89]*", "redhat/ubi10*",
     "mcr.microsoft.com/azurelinux/base/core", "mcr.microsoft.com/cbl-mariner/base/core",
 )  # fmt: skip
 SLIM_BASES_WITHOUT_ICU = ("python",)  # only their -slim tags
@@ -91,6 +98,35 @@ _INSTALLERS = {
     "yum": ("install",), "dnf": ("install",), "microdnf": ("install",), "tdnf": ("install",),
     "zypper": ("install", "in"), "apk": ("add",),
 }  # fmt: skip
+
+
+# The ICU package of each release, so the hint can name the exact one.
+_ICU_BY_RELEASE = {
+    "debian": {"10": "libicu63", "buster": "libicu63", "11": "libicu67", "bullseye": "libicu67",
+               "12": "libicu72", "bookworm": "libicu72", "13": "libicu76", "trixie": "libicu76"},
+    "ubuntu": {"18.04": "libicu60", "bionic": "libicu60", "20.04": "libicu66", "focal": "libicu66",
+               "22.04": "libicu70", "jammy": "libicu70", "24.04": "libicu74", "noble": "libicu74"},
+}  # fmt: skip
+
+
+def install_hint(name: str, tag: str | None) -> str:
+    """The exact install command for this base image, where octolint knows it."""
+    distro = name.rsplit("/", 1)[-1]
+    release = (tag or "").split("-")[0]
+    if distro in _ICU_BY_RELEASE:
+        package = _ICU_BY_RELEASE[distro].get(release, "libicu-dev")
+        return f"RUN apt-get update && apt-get install -y --no-install-recommends {package}"
+    if distro in ("python",):
+        return "RUN apt-get update && apt-get install -y --no-install-recommends libicu-dev"
+    return f"RUN {_rpm_installer(name)} install -y libicu"
+
+
+def _rpm_installer(name: str) -> str:
+    if "opensuse" in name:
+        return "zypper"
+    if "minimal" in name:
+        return "microdnf"
+    return "tdnf" if "mariner" in name or "azurelinux" in name else "dnf"
 
 
 def _matches(name: str, patterns: tuple[str, ...] | list[str]) -> bool:
@@ -142,4 +178,6 @@ def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Prob
         "it: Calamari would fail with \"Couldn't find a valid ICU package installed on the "
         'system"',
         build.final,
+        hint=f"Add `{install_hint(ref.short_name, ref.tag)}`, or set "
+        "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1.",
     )

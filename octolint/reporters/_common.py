@@ -1,0 +1,71 @@
+"""Helpers the reporters share: display paths, ordering and counting findings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from octolint.model import Finding, Report, Severity
+
+if TYPE_CHECKING:
+    from octolint.registry import Rule
+
+STDIN_PATH = "-"
+STDIN_DISPLAY = "<stdin>"
+
+
+def display_path(path: str) -> str:
+    """The path as the user gave it, except that ``-`` (stdin) reads ``<stdin>``."""
+    return STDIN_DISPLAY if path == STDIN_PATH else path
+
+
+def ordered_findings(report: Report) -> list[Finding]:
+    """Findings grouped by file (in the order the files were linted), then by position.
+
+    Files that have findings but are missing from ``report.files`` come last, by name.
+    """
+    rank = {path: index for index, path in enumerate(report.files)}
+    unknown = len(rank)
+
+    def key(finding: Finding) -> tuple[int, tuple[str, int, int, str], str]:
+        return (rank.get(finding.path, unknown), finding.sort_key(), finding.message)
+
+    return sorted(report.findings, key=key)
+
+
+def grouped_by_file(report: Report) -> list[tuple[str, list[Finding]]]:
+    """``ordered_findings`` split into one ``(path, findings)`` pair per file."""
+    groups: list[tuple[str, list[Finding]]] = []
+    for finding in ordered_findings(report):
+        if not groups or groups[-1][0] != finding.path:
+            groups.append((finding.path, []))
+        groups[-1][1].append(finding)
+    return groups
+
+
+def severity_counts(report: Report) -> dict[Severity, int]:
+    """How many findings have each severity, most severe first."""
+    return {severity: report.count(severity) for severity in sorted(Severity, reverse=True)}
+
+
+def effective_hint(finding: Finding, rules: Mapping[str, Rule]) -> str | None:
+    """The finding's own hint, else its rule's default hint, else None."""
+    if finding.hint:
+        return finding.hint
+    rule = rules.get(finding.rule_id)
+    return rule.hint if rule is not None and rule.hint else None
+
+
+def clamped_region(finding: Finding) -> tuple[int, int, int, int]:
+    """``(line, column, end_line, end_column)``, all >= 1, never ending before it starts.
+
+    ``end_column`` is exclusive, so a region on one line always covers at least
+    one character: ``end_column > column``.
+    """
+    line = max(1, finding.line)
+    column = max(1, finding.column)
+    end_line = max(line, finding.end_line)
+    end_column = max(1, finding.end_column)
+    if end_line == line:
+        end_column = max(end_column, column + 1)
+    return line, column, end_line, end_column

@@ -1,0 +1,171 @@
+"""Human-readable output: findings grouped by file, with the source and a fix.
+
+::
+
+    Dockerfile
+    Dockerfile:3:1  error    OCT101  ENTRYPOINT [] ...  (no-entrypoint, stage "final")
+        3 | ENTRYPOINT ["/app/run"]
+        fix: Remove the ENTRYPOINT ...
+
+    1 problem (1 error) in 1 file; 1 file checked.
+    Run `octolint explain OCT101` for details.
+
+octolint's own decorations are ASCII (``|``, ``...``), so they survive any
+console encoding.
+Text from the Dockerfile and from rules is never read as rich markup, and
+non-printable characters in it are shown escaped (``\\x1b``), so a hostile file
+cannot inject terminal escape sequences. rich is imported only when rendering.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from octolint.model import Finding, Report, Severity
+from octolint.reporters._common import (
+    display_path,
+    effective_hint,
+    grouped_by_file,
+    ordered_findings,
+    severity_counts,
+)
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from octolint.registry import Rule
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
+MAX_SOURCE_LINES = 5
+MAX_SOURCE_WIDTH = 120
+INDENT = "    "
+
+
+def render(
+    report: Report, rules: Mapping[str, Rule], *, color: bool = False, tool_version: str = ""
+) -> str:
+    """The whole report as text; with ``color=False`` it contains no escape sequences."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=True,  # never wrap or crop: the width is irrelevant
+        legacy_windows=False,
+    )
+    for line in _report_lines(report, rules):
+        console.print(line)
+    return buffer.getvalue()
+
+
+def _report_lines(report: Report, rules: Mapping[str, Rule]) -> Iterator[Text]:
+    from rich.text import Text
+
+    for path, findings in grouped_by_file(report):
+        yield Text(printable(display_path(path)), style="bold underline")
+        for finding in findings:
+            yield from _finding_lines(finding, rules)
+            yield Text("")
+    yield summary_line(report)
+    if report.findings:
+        yield _next_step_line(report)
+
+
+def _finding_lines(finding: Finding, rules: Mapping[str, Rule]) -> Iterator[Text]:
+    from rich.text import Text
+
+    yield _headline(finding)
+    yield from _source_lines(finding)
+    hint = effective_hint(finding, rules)
+    if hint:
+        yield Text.assemble(INDENT, ("fix:", "bold green"), " ", printable(hint))
+
+
+def _headline(finding: Finding) -> Text:
+    from rich.text import Text
+
+    where = f"{display_path(finding.path)}:{finding.line}:{finding.column}"
+    details = finding.rule_name
+    if finding.stage:
+        details += f', stage "{finding.stage}"'
+    return Text.assemble(
+        (printable(where), "bold"),
+        "  ",
+        (finding.severity.label, SEVERITY_STYLE[finding.severity]),
+        " " * (9 - len(finding.severity.label)),
+        (printable(finding.rule_id), "bold"),
+        "  ",
+        printable(finding.message),
+        "  ",
+        (f"({printable(details)})", "dim"),
+    )
+
+
+def _source_lines(finding: Finding) -> Iterator[Text]:
+    """Up to MAX_SOURCE_LINES numbered lines of the offending source, then '...'."""
+    from rich.text import Text
+
+    lines = [line.rstrip() for line in (finding.source or "").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    shown = lines[:MAX_SOURCE_LINES]
+    width = len(str(finding.line + max(len(shown) - 1, 0)))
+    for number, line in enumerate(shown, start=finding.line):
+        yield Text(f"{INDENT}{number:>{width}} | {clip(printable(line))}", style="dim")
+    if len(lines) > len(shown):
+        more = len(lines) - len(shown)
+        yield Text(f"{INDENT}{'':>{width}} | ... ({_plural(more, 'more line')})", style="dim")
+
+
+def summary_line(report: Report) -> Text:
+    """'3 problems (2 errors, 1 warning) in 2 files; 5 files checked.' or 'No problems...'."""
+    from rich.text import Text
+
+    checked = _plural(len(report.files), "file")
+    if not report.findings:
+        if not report.files:
+            return Text("No files checked.", style="bold")
+        return Text(f"No problems found in {checked}.", style="bold green")
+    parts: list[str | tuple[str, str]] = []
+    for severity, count in severity_counts(report).items():
+        if count and parts:
+            parts.append(", ")
+        if count:
+            parts.append((_plural(count, severity.label), SEVERITY_STYLE[severity]))
+    with_findings = _plural(len({f.path for f in report.findings}), "file")
+    return Text.assemble(
+        (_plural(len(report.findings), "problem"), "bold"),
+        " (",
+        *parts,
+        f") in {with_findings}; {checked} checked.",
+    )
+
+
+def _next_step_line(report: Report) -> Text:
+    from rich.text import Text
+
+    first = max(ordered_findings(report), key=lambda finding: finding.severity)
+    return Text.assemble(
+        "Run ", (f"`octolint explain {printable(first.rule_id)}`", "bold"), " for details."
+    )
+
+
+def printable(text: str) -> str:
+    """``text`` with tabs expanded and every non-printable character escaped."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text.expandtabs(4))
+
+
+def clip(text: str, width: int = MAX_SOURCE_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

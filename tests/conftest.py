@@ -1,0 +1,74 @@
+"""Shared helpers: run the real CLI in a subprocess, lint text in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from octolint import lint_text
+from octolint.config import Config
+from octolint.engine import Engine
+from octolint.registry import load_rules
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "fixtures"
+
+
+def corpus_dir() -> Path | None:
+    """The shared corpus of real Dockerfiles, when this checkout has it beside it."""
+    configured = os.environ.get("OCTOLINT_CORPUS")
+    path = Path(configured) if configured else REPO.parent / "shared" / "corpus" / "dockerfiles"
+    return path if path.is_dir() else None
+
+
+def run_cli(
+    args: Sequence[str],
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m octolint ARGS` as a user would; output decoded as text."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    full_env.pop("OCTOLINT_DEBUG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "octolint", *args],
+        cwd=cwd,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        env=full_env,
+        timeout=120,
+    )
+    return subprocess.CompletedProcess(
+        args,
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
+
+
+def rule_ids(text: str, only: str | None = None, **engine_args: object) -> list[str]:
+    """Rule ids of the findings for Dockerfile text (optionally of one rule only)."""
+    rules = [r for r in load_rules() if only is None or r.id == only]
+    engine = Engine(Config(), rules, **engine_args)  # type: ignore[arg-type]
+    return [f.rule_id for f in lint_text(text, engine=engine).findings]
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """write('Dockerfile', text) -> Path, relative to a fresh temporary directory."""
+
+    def _write(name: str, text: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write

@@ -1,0 +1,265 @@
+"""Each rule's behaviour, as the Dockerfile issue specifies it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import rule_ids
+
+from octolint.errors import ConfigError
+
+
+def fires(rule: str, text: str, **engine_args: object) -> bool:
+    return rule in rule_ids(text, only=rule, **engine_args)
+
+
+# -- OCT101 / OCT102: CMD and ENTRYPOINT --------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('FROM ubuntu\nENTRYPOINT ["/run.sh"]\n', True),
+        ("FROM ubuntu\nentrypoint /run.sh\n", True),  # names are case-insensitive
+        ('FROM ubuntu\nENTRYPOINT ["/run.sh"]\nENTRYPOINT []\n', False),  # reset
+        ('FROM ubuntu\nENTRYPOINT []\nENTRYPOINT ["/x"]\n', True),  # later one wins
+        ('FROM ubuntu AS base\nENTRYPOINT ["/x"]\nFROM base\n', True),  # inherited
+        ('FROM ubuntu AS build\nENTRYPOINT ["/x"]\nFROM ubuntu\n', False),  # other stage
+        ('FROM ubuntu\nONBUILD ENTRYPOINT ["/x"]\n', False),  # applies to children only
+        ("FROM ubuntu\nRUN echo ENTRYPOINT\n", False),
+    ],
+)
+def test_oct101_entrypoint(text: str, expected: bool) -> None:
+    assert fires("OCT101", text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('FROM ubuntu\nCMD ["bash"]\n', True),
+        ("FROM ubuntu\nCMD bash\n", True),
+        ('FROM ubuntu\nCMD ["bash"]\nCMD []\n', False),
+        ('FROM ubuntu AS base\nCMD ["x"]\nFROM base\nENTRYPOINT []\n', False),  # cleared
+        ('FROM ubuntu AS base\nCMD ["x"]\nFROM base\nRUN true\n', True),
+        ('FROM ubuntu\nENTRYPOINT ["a"]\nCMD ["x"]\n', True),  # CMD set in same stage stays
+        ('FROM ubuntu\nONBUILD CMD ["x"]\n', False),
+    ],
+)
+def test_oct102_cmd(text: str, expected: bool) -> None:
+    assert fires("OCT102", text) is expected
+
+
+def test_target_stage_becomes_final() -> None:
+    text = 'FROM ubuntu AS tools\nCMD ["x"]\nFROM ubuntu AS final\n'
+    assert not fires("OCT102", text)
+    assert fires("OCT102", text, target_stage="tools")
+    assert fires("OCT102", text, target_stage="TOOLS")  # stage names are case-insensitive
+
+
+def test_unknown_target_is_a_usage_error() -> None:
+    with pytest.raises(ConfigError, match="no stage named 'nope'"):
+        rule_ids("FROM ubuntu AS a\n", target_stage="nope")
+
+
+# -- OCT103: musl ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("FROM alpine:3.20\n", True),
+        ("FROM alpine\n", True),
+        ("FROM node:20-alpine3.19\n", True),
+        ("FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-alpine\n", True),
+        ("FROM amd64/alpine:3.23\n", True),
+        ("FROM busybox:1.36-musl\n", True),
+        ("FROM busybox:1.36-glibc\n", False),
+        ("FROM debian:bookworm-slim\n", False),
+        ("ARG BASE=alpine:3.19\nFROM $BASE\n", True),
+        ("ARG BASE=alpine\nFROM ${BASE}:3.19\n", True),
+        ("ARG TAG\nFROM node:${TAG:-20-alpine}\n", True),
+        ("ARG TAG=1\nFROM node:20${TAG:+-alpine}\n", True),
+        ("ARG TAG\nFROM node:20${TAG:+-alpine}\n", False),
+        ("ARG BASE\nFROM $BASE\n", False),  # unresolvable: say nothing
+        ("FROM ${UNDECLARED}\n", False),
+        ("FROM alpine AS base\nFROM base AS mid\nFROM mid\n", True),  # alias chain
+        ("FROM alpine AS build\nFROM ubuntu\n", False),  # only the final stage counts
+    ],
+)
+def test_oct103_musl(text: str, expected: bool) -> None:
+    assert fires("OCT103", text) is expected
+
+
+def test_oct103_build_arg_resolves_base() -> None:
+    text = "ARG BASE\nFROM $BASE\n"
+    assert fires("OCT103", text, build_args={"BASE": "alpine:3.20"})
+    assert not fires("OCT103", text, build_args={"BASE": "ubuntu:24.04"})
+
+
+# -- OCT104: old Windows --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("mcr.microsoft.com/windows/servercore:ltsc2016", True),
+        ("microsoft/dotnet:2.1-runtime-nanoserver-sac2016", True),
+        ("mcr.microsoft.com/windows/servercore:1709", True),
+        ("mcr.microsoft.com/windows/nanoserver:1803", True),
+        ("microsoft/windowsservercore:1607", True),
+        ("mcr.microsoft.com/windows/servercore:10.0.14393.2248", True),
+        ("mcr.microsoft.com/windows/servercore:10.0.17134.1", True),
+        ("mcr.microsoft.com/dotnet/framework/runtime:4.8-windowsservercore-ltsc2016", True),
+        ("mcr.microsoft.com/windows/servercore:ltsc2019", False),
+        ("mcr.microsoft.com/windows/servercore:1809", False),
+        ("mcr.microsoft.com/windows/servercore:10.0.17763.5329", False),
+        ("mcr.microsoft.com/windows/servercore:ltsc2022", False),
+        ("node:1709", False),  # a release number only means Windows on a Windows image
+    ],
+)
+def test_oct104_windows(image: str, expected: bool) -> None:
+    assert fires("OCT104", f"FROM {image}\n") is expected
+
+
+# -- OCT105: version managers ------------------------------------------------------
+NVM = (
+    "FROM ubuntu:22.04\nENV NVM_DIR=/root/.nvm NODE_VERSION=20.11.1\n"
+    "RUN curl -o- https://raw.githubusercontent.com/nvm-sh/nvm/v0.39.7/install.sh | bash \\\n"
+    ' && . "$NVM_DIR/nvm.sh" && nvm install "$NODE_VERSION"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("", True),
+        ('ENV PATH="$NVM_DIR/versions/node/v$NODE_VERSION/bin:$PATH"\n', False),
+        ('ENV PATH="/root/.nvm/versions/node/v20.11.1/bin:${PATH}"\n', False),
+        ("ENV PATH=$NVM_DIR/current/bin:$PATH\n", False),
+        ("ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/bin\n", True),
+        ("RUN ln -sf $NVM_DIR/versions/node/v$NODE_VERSION/bin/node /usr/local/bin/node\n", False),
+        ("ENV BASH_ENV=/root/.bashrc\n", True),  # only helps bash steps
+    ],
+)
+def test_oct105_nvm(extra: str, expected: bool) -> None:
+    assert fires("OCT105", NVM + extra) is expected
+
+
+def test_oct105_env_before_run_counts_too() -> None:
+    lines = NVM.splitlines(keepends=True)
+    text = (
+        lines[0] + 'ENV PATH="/root/.nvm/versions/node/v20.11.1/bin:$PATH"\n' + "".join(lines[1:])
+    )
+    assert not fires("OCT105", text)
+
+
+def test_oct105_nvm_in_heredoc() -> None:
+    text = "FROM ubuntu\nRUN <<SCRIPT\n. $NVM_DIR/nvm.sh\nnvm install 20\nSCRIPT\n"
+    assert fires("OCT105", text)
+
+
+def test_oct105_other_stage_does_not_count() -> None:
+    assert not fires("OCT105", "FROM ubuntu AS build\nRUN nvm install 20\nFROM ubuntu\n")
+
+
+@pytest.mark.parametrize(
+    ("run", "path", "covered"),
+    [
+        ("curl https://pyenv.run | bash && pyenv install 3.12", "/root/.pyenv/shims", True),
+        ("curl https://pyenv.run | bash && pyenv install 3.12", "/root/.pyenv/bin", False),
+        ("rbenv install 3.3.0", "/root/.rbenv/shims", True),
+        ("curl -s https://get.sdkman.io | bash", "/root/.sdkman/candidates/java/current/bin", True),
+        ("asdf install nodejs 20.0.0", "/root/.asdf/shims", True),
+        ("curl https://sh.rustup.rs -sSf | sh -s -- -y", "/root/.cargo/bin", True),
+        (
+            "bash Miniconda3-latest-Linux-x86_64.sh -b -p /opt/conda && conda init",
+            "/opt/conda/bin",
+            True,
+        ),
+    ],
+)
+def test_oct105_managers(run: str, path: str, covered: bool) -> None:
+    base = f"FROM ubuntu\nRUN {run}\n"
+    assert fires("OCT105", base)
+    assert fires("OCT105", base + f"ENV PATH={path}:$PATH\n") is not covered
+
+
+# -- OCT106: PATH in start-up files ------------------------------------------------
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("""echo 'export PATH="/opt/tools/bin:$PATH"' >> /root/.bashrc""", True),
+        ("""echo 'export PATH=$PATH:/opt/go/bin' >> ~/.profile""", True),
+        ("""echo 'PATH=/opt/x/bin:$PATH' | tee -a /etc/profile.d/x.sh""", True),
+        ("""echo 'export PATH="/opt/tools/bin:$PATH"' > /dev/null""", False),
+        ("""echo 'alias ll="ls -l"' >> ~/.bashrc""", False),
+    ],
+)
+def test_oct106_startup_files(run: str, expected: bool) -> None:
+    assert fires("OCT106", f"FROM ubuntu\nRUN {run}\n") is expected
+
+
+def test_oct106_covered_by_env_path() -> None:
+    text = (
+        "FROM ubuntu\nARG TOOLS=/opt/tools\n"
+        """RUN echo 'export PATH="/opt/tools/bin:$PATH"' >> /root/.bashrc\n"""
+        'ENV PATH="${TOOLS}/bin:${PATH}"\n'
+    )
+    assert not fires("OCT106", text)
+
+
+# -- OCT107: ICU -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("FROM debian:bookworm-slim\n", True),
+        ("FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y curl\n", True),
+        ("FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y libicu70\n", False),
+        (
+            "FROM ubuntu:22.04\nRUN apt-get install -y --no-install-recommends powershell=7.4.*\n",
+            False,
+        ),
+        ("FROM fedora:40\nRUN dnf install -y libicu\n", False),
+        ("FROM fedora:40\nRUN dnf install -y dotnet-runtime-8.0\n", False),
+        ("FROM registry.access.redhat.com/ubi9/ubi-minimal\nRUN microdnf install -y icu\n", False),
+        ("FROM registry.access.redhat.com/ubi9/ubi-minimal\n", True),
+        ("FROM debian:12\nENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1\n", False),
+        ("FROM debian:12\nENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=true\n", False),
+        ("FROM debian:12\nENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=0\n", True),
+        ("FROM mcr.microsoft.com/dotnet/runtime-deps:8.0\n", False),
+        ("FROM octopusdeploy/worker-tools:6.3.0-ubuntu.22.04\n", False),
+        ("FROM mcr.microsoft.com/powershell:lts-ubuntu-22.04\n", False),
+        ("FROM ghcr.io/acme/ubuntu:24.04\n", False),  # not the official image: unknown
+        ("FROM python:3.12-slim\n", True),
+        ("FROM python:3.12\n", False),
+        ("FROM ubuntu AS build\nRUN apt-get install -y libicu70\nFROM ubuntu\n", True),
+        ("FROM ubuntu AS base\nRUN apt-get install -y libicu70\nFROM base\n", False),
+    ],
+)
+def test_oct107_icu(text: str, expected: bool) -> None:
+    assert fires("OCT107", text) is expected
+
+
+# -- OCT109: no shell ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("scratch", True),
+        ("gcr.io/distroless/base-debian12", True),
+        ("mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy-chiseled", True),
+        ("mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy", False),
+        ("ubuntu:24.04", False),
+    ],
+)
+def test_oct109_no_shell(image: str, expected: bool) -> None:
+    assert fires("OCT109", f"FROM {image}\n") is expected
+
+
+# -- OCT100 ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "# just a comment\n",
+        "FROM ubuntu\nRUN <<EOF\nnever closed\n",
+        "FROM ubuntu\nFOO bar\n",
+        "RUN echo before from\nFROM ubuntu\n",
+        'FROM ubuntu\nCMD ["a", 1]\n',
+        "FROM ubuntu\nENV a\n",
+    ],
+)
+def test_oct100_parse_errors(text: str) -> None:
+    assert rule_ids(text) == ["OCT100"]
