@@ -20,11 +20,6 @@ from typing import Any
 from octolint.errors import ConfigError
 from octolint.model import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
-
 CONFIG_FILE = ".octolint.toml"
 PYPROJECT = "pyproject.toml"
 FAIL_ON_CHOICES = ("error", "warning", "note", "never")
@@ -74,6 +69,11 @@ def _has_octolint_table(pyproject: Path) -> bool:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    # Imported here: most runs have no config file, and start-up time matters.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

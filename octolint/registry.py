@@ -19,11 +19,17 @@ SARIF help). See ``rules/`` for the built-in ones.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import inspect
+import json
+import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from octolint.errors import ConfigError
@@ -92,22 +98,84 @@ def rule_from_object(obj: Any, origin: str) -> Rule:
 @lru_cache(maxsize=1)
 def load_rules() -> tuple[Rule, ...]:
     """All installed rules, sorted by id."""
-    from importlib.metadata import entry_points
-
     rules: dict[str, Rule] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plugin must not take the tool down
-            raise RuleLoadError(f"cannot load rule plugin: {exc}", source=ep.value) from exc
-        rule = rule_from_object(obj, ep.value)
+    for value in _entry_point_values():
+        rule = rule_from_object(_load(value), value)
         if rule.id in rules and rules[rule.id].origin != rule.origin:
             raise RuleLoadError(
-                f"rule id {rule.id} is registered twice ({rules[rule.id].origin})",
-                source=ep.value,
+                f"rule id {rule.id} is registered twice ({rules[rule.id].origin})", source=value
             )
         rules[rule.id] = rule
     return tuple(sorted(rules.values(), key=lambda r: r.id))
+
+
+def _load(value: str) -> Any:
+    """Import 'package.module' or 'package.module:attr', as EntryPoint.load() does."""
+    module_name, _, attrs = value.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name.strip())
+        for attr in filter(None, attrs.strip().split(".")):
+            obj = getattr(obj, attr)
+    except Exception as exc:  # a broken plugin must not take the tool down with a traceback
+        raise RuleLoadError(f"cannot load rule plugin: {exc}", source=value) from exc
+    return obj
+
+
+def _entry_point_values() -> list[str]:
+    """The values of every ``octolint.rules`` entry point.
+
+    importlib.metadata costs about 50 ms to import and scan, half the budget of
+    a pre-push hook, so its answer is memoised on disk, keyed by the
+    distributions found on sys.path and their modification times: installing,
+    upgrading or removing one invalidates the memo.
+    """
+    key = _sys_path_fingerprint()
+    memo = memo_path()
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+        if data.get("key") == key and isinstance(data.get("values"), list):
+            return [str(v) for v in data["values"]]
+    except (OSError, ValueError, AttributeError):
+        pass  # no memo yet, or an unreadable one: rebuild it
+    from importlib.metadata import entry_points
+
+    values = [ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    _write_atomically(memo, json.dumps({"key": key, "values": values}))
+    return values
+
+
+def memo_path() -> Path:
+    base = os.environ.get("OCTOLINT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "octolint",
+    )
+    return Path(base) / "entry-points.json"
+
+
+def _sys_path_fingerprint() -> str:
+    """What entry points depend on: the distributions on sys.path, with their mtimes."""
+    parts = [sys.version, ENTRY_POINT_GROUP]
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as found:
+                parts += sorted(
+                    f"{item.path}:{item.stat().st_mtime_ns}"
+                    for item in found
+                    if item.name.endswith((".dist-info", ".egg-info"))
+                )
+        except OSError:
+            continue  # not a directory (a zip, or gone): nothing to fingerprint
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only home only costs speed
 
 
 def rules_by_id() -> dict[str, Rule]:
