@@ -12,11 +12,31 @@ Errors are exceptions derived from :class:`octolint.errors.OctolintError`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from octolint.api import lint_paths, lint_text
-from octolint.errors import ConfigError, InputError, OctolintError
-from octolint.model import Finding, Report, Severity
+if TYPE_CHECKING:
+    from octolint.api import lint_paths, lint_text
+    from octolint.errors import ConfigError, InputError, OctolintError
+    from octolint.model import Finding, Report, Severity
+
+# Imported on first use, so that `octolint --version` and `python -m octolint`
+# do not pay for the whole engine before they need it.
+_LAZY = {
+    "lint_paths": "octolint.api", "lint_text": "octolint.api",
+    "ConfigError": "octolint.errors", "InputError": "octolint.errors",
+    "OctolintError": "octolint.errors", "Finding": "octolint.model",
+    "Report": "octolint.model", "Severity": "octolint.model",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'octolint' has no attribute {name!r}")
 
 __all__ = [
     "ConfigError",

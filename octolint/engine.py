@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octolint.config import Config
 from octolint.dockerfile.parser import KNOWN_INSTRUCTIONS, Dockerfile, parse
@@ -20,6 +20,9 @@ from octolint.plugin import DockerfileTarget
 from octolint.registry import Rule, load_rules
 from octolint.sources import decode, read_bytes
 from octolint.suppress import Suppressions, collect
+
+if TYPE_CHECKING:
+    from octolint.image.target import ImageTarget
 
 META_RULE = "OCT001"  # reports unknown rule ids and malformed pragmas
 
@@ -113,28 +116,51 @@ class Engine:
         return analyse(dockerfile, self.target_stage, self.build_args)
 
     def _finding(self, rule: Rule, problem: Problem, target: DockerfileTarget) -> Finding:
+        build = target.build
+        # naming the stage only helps when there is more than one
+        several_stages = build is not None and len(build.stages) > 1
+        lines = target.dockerfile.lines if target.dockerfile else []
+        return self._bind(rule, problem, problem.path or target.path, lines, several_stages)
+
+    def _bind(
+        self, rule: Rule, problem: Problem, path: str, lines: Sequence[str], stages: bool
+    ) -> Finding:
+        """A rule's problem as a finding: file, full region, severity after configuration."""
         span = problem.span or Span(line=1)
         end_line = max(span.end_line or span.line, span.line)
-        lines = target.dockerfile.lines if target.dockerfile else []
         end_column = span.end_column
         if end_column is None:
             end_column = max(len(lines[end_line - 1]) if end_line <= len(lines) else 1, 1)
-        severity = self.config.severity.get(rule.id, problem.severity or rule.severity)
         return Finding(
             rule_id=rule.id,
             rule_name=rule.name,
-            severity=severity,
+            severity=self.config.severity.get(rule.id, problem.severity or rule.severity),
             message=problem.message,
-            path=target.path,
+            path=path,
             line=span.line,
             column=span.column,
             end_line=end_line,
             end_column=end_column + 1,  # exclusive, as SARIF counts
-            # naming the stage only helps when there is more than one
-            stage=problem.stage if target.build and len(target.build.stages) > 1 else None,
+            stage=problem.stage if stages else None,
             hint=problem.hint or rule.hint or None,
             source="\n".join(lines[span.line - 1 : end_line]) or None,
         )
+
+    def lint_image(self, target: ImageTarget) -> list[Finding]:
+        """Run the image rules. Findings point at --dockerfile lines where that is known,
+        and that Dockerfile's pragmas apply to them."""
+        build = target.dockerfile
+        lines = build.dockerfile.lines if build else []
+        pragmas = collect(build.dockerfile) if build else Suppressions()
+        findings = []
+        for rule in self.active_rules("image"):
+            for problem in rule.check(target, self.options[rule.id]):
+                finding = self._bind(rule, problem, problem.path or target.reference,
+                                     lines if problem.path else [], False)  # fmt: skip
+                line = finding.line if problem.path else -1
+                if not pragmas.silences((rule.id, rule.name), line):
+                    findings.append(finding)
+        return sorted(findings, key=Finding.sort_key)
 
     # -- unknown ids and malformed pragmas -------------------------------
     def _meta_finding(self, message: str, path: str, line: int, source: str | None) -> Finding:

@@ -46,6 +46,7 @@ class Problem:
     stage: str | None = None
     hint: str | None = None
     severity: Severity | None = None  # overrides the rule's default for this one problem
+    path: str | None = None  # where it is, when not the target itself (e.g. the --dockerfile)
 
 
 @dataclass(frozen=True)

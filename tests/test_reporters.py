@@ -123,7 +123,7 @@ def test_unknown_format_is_a_usage_error() -> None:
         render("xml", Report(), RULES, tool_version=VERSION)
 
 
-def test_import_is_lazy_and_only_human_imports_rich() -> None:
+def test_import_is_lazy_and_only_coloured_human_output_imports_rich() -> None:
     code = textwrap.dedent(
         """
         import sys
@@ -139,6 +139,8 @@ def test_import_is_lazy_and_only_human_imports_rich() -> None:
         print(loaded())
         r.render("human", Report(), {}, tool_version="1")
         print("rich.console" in sys.modules)
+        r.render("human", Report(), {}, color=True, tool_version="1")
+        print("rich.console" in sys.modules)
         """
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -150,7 +152,7 @@ def test_import_is_lazy_and_only_human_imports_rich() -> None:
         "['octolint.reporters', 'octolint.reporters._common', "
         "'octolint.reporters.json_report', 'octolint.reporters.sarif']"
     )
-    assert out[2] == "True"
+    assert out[2:] == ["False", "True"]
 
 
 def test_every_format_ends_with_exactly_one_newline() -> None:
