@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ def cli() -> None:
     \b
     octolint Dockerfile              lint a Dockerfile (also: a directory, or - for stdin)
     octolint rules                   list the rules
+    octolint image IMAGE             inspect a built image (registry, Docker engine, archive)
     octolint explain OCT105          show a rule's documentation
     """
 
@@ -54,64 +56,141 @@ def _build_args(values: Sequence[str]) -> dict[str, str]:
     return result
 
 
+def report_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options every command that produces a report shares."""
+    options = [
+        click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="human",
+                     show_default=True, help="Report format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report to FILE instead of stdout."),
+        click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+                     help="Lowest severity that makes the exit code 1 [default: error]."),
+        click.option("--ignore", multiple=True, metavar="RULE",
+                     help="Skip a rule (repeatable)."),
+        click.option("--config", type=click.Path(path_type=Path),
+                     help="Use this config file instead of searching for one."),
+        click.option("--no-color", is_flag=True, help="Plain output even on a terminal."),
+        click.option("--quiet", "-q", is_flag=True,
+                     help="Print nothing when there is nothing to report."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command("lint")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="human",
-    show_default=True,
-    help="Report format.",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to FILE instead of stdout.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(FAIL_ON),
-    default=None,
-    help="Lowest severity that makes the exit code 1 [default: error].",
-)
+@report_options
 @click.option("--target", help="Lint as if this build stage were the final one.")
-@click.option("--ignore", multiple=True, metavar="RULE", help="Skip a rule (repeatable).")
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path),
-    help="Use this config file instead of searching for one.",
-)
-@click.option(
-    "--build-arg",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Value for an ARG, as docker build --build-arg (repeatable).",
-)
-@click.option("--no-color", is_flag=True, help="Plain output even on a terminal.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing when there is nothing to report.")
-def lint_command(
-    paths: tuple[str, ...],
-    fmt: str,
-    output: Path | None,
-    fail_on: str | None,
-    target: str | None,
-    ignore: tuple[str, ...],
-    config: Path | None,
-    build_arg: tuple[str, ...],
-    no_color: bool,
-    quiet: bool,
-) -> None:
+@click.option("--build-arg", multiple=True, metavar="KEY=VALUE",
+              help="Value for an ARG, as docker build --build-arg (repeatable).")  # fmt: skip
+def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[str, ...],
+                 **report: Any) -> None:  # fmt: skip
     """Lint Dockerfiles: files, directories (searched recursively) or - for stdin."""
     from octolint.api import lint_paths, make_engine
+
+    engine = make_engine(paths, config_path=report["config"], ignore=report["ignore"],
+                         target=target, build_args=_build_args(build_arg))  # fmt: skip
+    _finish(lint_paths(paths, engine), engine, **report)
+
+
+@cli.command("image")
+@click.argument("references", nargs=-1, required=True)
+@report_options
+@click.option(
+    "--source",
+    type=click.Choice(("auto", "daemon", "registry", "archive")),
+    default="auto",
+    show_default=True,
+    help="Where to read images: auto tries a path, then a Docker engine, then the registry.",
+)
+@click.option(
+    "--platform",
+    "platform_text",
+    metavar="OS/ARCH[/VARIANT]",
+    help="Platform to pick from a multi-platform image [default: linux/amd64].",
+)
+@click.option("--all-platforms", is_flag=True, help="Scan every platform of the image.")
+@click.option(
+    "--insecure-registry",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Use plain HTTP for this registry (repeatable; localhost always is).",
+)
+@click.option(
+    "--dockerfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The image's Dockerfile: findings point at its lines.",
+)
+@click.option("--no-cache", is_flag=True, help="Read every layer, bypassing the layer cache.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=300,
+    show_default=True,
+    help="Seconds allowed for all network operations of one image.",
+)
+@click.option("--probe", is_flag=True,
+              help="Also run the image (no network, entrypoint '') to cross-check.")  # fmt: skip
+def image_command(references: tuple[str, ...], source: str, platform_text: str | None,
+                  all_platforms: bool, insecure_registry: tuple[str, ...],
+                  dockerfile: Path | None, no_cache: bool, timeout: float, probe: bool,
+                  **report: Any) -> None:  # fmt: skip
+    """Inspect built images: registry references, Docker engine images, archives."""
+    from octolint.api import make_engine
+    from octolint.image.model import Platform
+    from octolint.image.scan import ScanOptions, scan_images
+
+    try:
+        platform = Platform.parse(platform_text) if platform_text else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--platform") from None
+    first = str(dockerfile) if dockerfile else "."
+    engine = make_engine([first], config_path=report["config"], ignore=report["ignore"])
+    options = ScanOptions(
+        source=source, platform=platform, all_platforms=all_platforms,
+        insecure_registries=insecure_registry, timeout=timeout, use_cache=not no_cache,
+        dockerfile=_dockerfile_build(dockerfile) if dockerfile else None, probe=probe,
+    )  # fmt: skip
+    with _progress(report["quiet"]) as progress:
+        options.progress = progress
+        result = scan_images(references, engine, options)
+    if not report["quiet"]:
+        for used in result.used_sources:
+            click.echo(f"octolint: {used}", err=True)
+    _finish(result.report, engine, **report)
+
+
+def _dockerfile_build(path: Path) -> Any:
+    """The --dockerfile, parsed; an unparseable one is a usage error here."""
+    from octolint.dockerfile.parser import parse
+    from octolint.dockerfile.stages import analyse
+    from octolint.errors import ConfigError, DockerfileSyntaxError
+    from octolint.sources import decode, read_bytes
+
+    try:
+        return analyse(parse(decode(read_bytes(path, str(path)), str(path)), str(path)))
+    except DockerfileSyntaxError as exc:
+        raise ConfigError(f"cannot parse: {exc}", source=str(path), key="--dockerfile") from None
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Any]:
+    """A progress display for long layer reads, on a terminal only (stderr)."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    from octolint.progress import LayerProgress
+
+    with LayerProgress() as progress:
+        yield progress.update
+
+
+def _finish(report: Any, engine: Any, *, fmt: str, output: Path | None, fail_on: str | None,
+            no_color: bool, quiet: bool, **_: Any) -> None:  # fmt: skip
+    """Write the report and exit with the documented code."""
     from octolint.config import fail_threshold
 
-    engine = make_engine(
-        paths, config_path=config, ignore=ignore, target=target, build_args=_build_args(build_arg)
-    )
-    report = lint_paths(paths, engine)
     threshold = fail_threshold(fail_on or engine.config.fail_on or "error")
     if not (quiet and not report.findings and fmt == "human"):
         _emit(report, engine.rules, fmt, output, no_color)
@@ -156,6 +235,31 @@ def rules_command(fmt: str) -> None:
         return
     for r in rules:
         click.echo(f"{r.id}  {r.name:<22} {r.severity.label:<8} {r.applies_to:<10} {r.summary}")
+
+
+@cli.group("cache")
+def cache_group() -> None:
+    """The layer cache used by `octolint image`."""
+
+
+@cache_group.command("info")
+def cache_info() -> None:
+    """Where the cache is and how big."""
+    from octolint.image.cache import LayerCache
+
+    entries, size, path = LayerCache().info()
+    click.echo(f"{path}: {entries} layer(s), {size / 1e6:.1f} MB")
+
+
+@cache_group.command("clear")
+def cache_clear() -> None:
+    """Delete every cached layer index."""
+    from octolint.image.cache import LayerCache
+
+    cache = LayerCache()
+    entries, _size, path = cache.info()
+    cache.clear()
+    click.echo(f"{path}: removed {entries} layer(s)")
 
 
 @cli.command("explain")

@@ -8,6 +8,11 @@ CRLF, a UTF-8 BOM, JSON (exec) form, and heredocs (``RUN <<EOF``, ``<<-EOF``,
 quoted delimiters, several per instruction), whose bodies are never read as
 instructions.
 
+The reference is BuildKit v0.12.5, the version the ``dockerfile`` package used
+by the parity tests is built from. Where BuildKit's behaviour is surprising
+(byte-wise flag parsing, the 64 KiB line limit, the shell lexer's rules for
+heredoc words) we copy it anyway, because that is what ``docker build`` does.
+
 We do not use dockerfile-parse for the structure because it does not know
 heredocs, drops comment lines inside continuations differently from BuildKit
 and cannot report an unterminated heredoc; see docs/decisions.md.
@@ -16,8 +21,10 @@ and cannot report an unterminated heredoc; see docs/decisions.md.
 from __future__ import annotations
 
 import json
+import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Generator
+from dataclasses import dataclass, field, replace
 
 from octolint.errors import DockerfileSyntaxError
 
@@ -30,20 +37,36 @@ KNOWN_INSTRUCTIONS = frozenset(
         "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
     }
 )  # fmt: skip
+_DISPATCH = {name.lower(): name for name in KNOWN_INSTRUCTIONS}
 
-_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
-_VALID_DIRECTIVES = frozenset({"escape", "syntax", "check"})
-_HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
+# Go's regexp \s is [\t\n\f\r ] (no \v). The value part of BuildKit's
+# `^#\s*(name)\s*=\s*(.+?)\s*$` is computed by hand in _directive_value: as a
+# Python regex the lazy group backtracks quadratically on long lines.
+_GO_RE_SPACE = "\t\n\f\r "
+_DIRECTIVE_HEAD = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*")
+# BuildKit v0.12.5 knows only these two; "check" came later and ends the directives here.
+_VALID_DIRECTIVES = frozenset({"escape", "syntax"})
+_HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)([^<]*)")
 # Go's regexp [\t\v\f\r ]: what BuildKit splits a command from its arguments on.
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 # Go's unicode.IsSpace, which differs from str.isspace for \x1c-\x1f.
 _GO_SPACES = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
     chr(c) for c in range(0x2000, 0x200B)
 )
+_GO_SPACE_CHARS = "".join(sorted(_GO_SPACES))
+# The same test applied to single bytes, as Go code that does rune(line[i]) sees them.
+_GO_SPACE_BYTES = frozenset(ch for ch in _GO_SPACES if ch < "\u0100")
+# bufio.Scanner's default limit: BuildKit fails on a line this long or longer.
+_MAX_LINE_BYTES = 64 * 1024
+_SPECIAL_PARAMS = frozenset("@*#?-$!0")
 
 
 class _NotStringArray(Exception):
     """A JSON array with a non-string element: BuildKit rejects the instruction."""
+
+
+class _LexError(ValueError):
+    """BuildKit's shell lexer rejected the text (unterminated quote, bad ${...})."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +113,7 @@ class Instruction:
 @dataclass
 class Dockerfile:
     path: str
-    lines: list[str]  # physical lines, newline and BOM removed
+    lines: list[str]  # physical lines; BOM, newline and trailing \r removed
     instructions: list[Instruction] = field(default_factory=list)
     escape: str = "\\"
     directives: dict[str, str] = field(default_factory=dict)
@@ -104,22 +127,76 @@ def _is_go_space(ch: str) -> bool:
     return ch in _GO_SPACES
 
 
+def _go_lstrip(text: str) -> str:
+    return text.lstrip(_GO_SPACE_CHARS)
+
+
+def _go_strip(text: str) -> str:
+    return text.strip(_GO_SPACE_CHARS)
+
+
 def _is_comment(line: str) -> bool:
-    return line.lstrip(" \t").startswith("#")
+    return _go_lstrip(line).startswith("#")
+
+
+def _go_lower(text: str) -> str:
+    """Go's strings.ToLower: simple case mapping, so U+0130 becomes a plain "i"."""
+    if text.isascii():
+        return text.lower()
+    return "".join("i" if ch == "\u0130" else ch.lower() for ch in text)
+
+
+def _kind(keyword: str) -> str:
+    """The instruction BuildKit dispatches a keyword to, or "" when it ignores it."""
+    return _DISPATCH.get(_go_lower(keyword), "")
+
+
+def _as_bytes(text: str) -> str:
+    """One character per UTF-8 byte: how Go code that indexes a string sees it."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _from_bytes(text: str) -> str:
+    # A byte-wise cut can split a character; Go keeps the broken bytes, we cannot.
+    return text.encode("latin-1").decode("utf-8", "replace")
+
+
+def _split_lines(text: str) -> tuple[list[str], list[str]]:
+    """Physical lines with their newline (for heredoc bodies) and without it.
+
+    BuildKit's scanner splits on \\n only and trims every trailing \\r and \\n
+    when it looks at a line, but heredoc bodies keep the line endings as read.
+    """
+    pieces = text.split("\n")
+    raw = [piece + "\n" for piece in pieces[:-1]]
+    if pieces[-1]:
+        raw.append(pieces[-1])
+    for number, line in enumerate(raw, start=1):
+        # A cheap length test first: a line needs this many characters to be too long.
+        if len(line) > _MAX_LINE_BYTES // 4 and len(line.rstrip("\n").encode()) >= _MAX_LINE_BYTES:
+            raise DockerfileSyntaxError(
+                f"dockerfile line greater than max allowed size of {_MAX_LINE_BYTES - 1}", number
+            )
+    if raw and raw[0].startswith("\ufeff"):
+        raw[0] = raw[0][1:]
+    return raw, [line.rstrip("\r\n") for line in raw]
+
+
+def _directive_value(line: str, head_end: int) -> str | None:
+    """The (.+?)\\s*$ part of BuildKit's directive regexp, matched without backtracking."""
+    value = line[head_end:].rstrip(_GO_RE_SPACE)
+    if value:
+        return value
+    # Only spaces follow "=": the lazy group then takes the last of them, so
+    # "# syntax= " sets syntax to " ". A bare "# syntax=" is no directive.
+    return line[-1] if line[head_end - 1] in _GO_RE_SPACE else None
 
 
 class _Parser:
     def __init__(self, text: str, path: str):
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        # bufio.ScanLines semantics: split on \n, drop one trailing \r.
-        raw = text.split("\n")
-        if raw and raw[-1] == "":
-            raw.pop()
-        self.lines = [line[:-1] if line.endswith("\r") else line for line in raw]
+        self.raw, self.lines = _split_lines(text)
         self.dockerfile = Dockerfile(path=path, lines=self.lines)
         self.escape = "\\"
-        self._continuation = re.compile(r"\\[ \t]*$")
         self._directives_done = False
         self.pos = 0  # index of the next physical line to read
 
@@ -127,14 +204,14 @@ class _Parser:
     def _maybe_directive(self, line: str, number: int) -> None:
         if self._directives_done:
             return
-        match = _DIRECTIVE.match(line)
+        match = _DIRECTIVE_HEAD.match(line)
+        value = _directive_value(line, match.end()) if match else None
         key = match.group(1).lower() if match else ""
-        if not match or key not in _VALID_DIRECTIVES:
+        if value is None or key not in _VALID_DIRECTIVES:
             self._directives_done = True
             return
         if key in self.dockerfile.directives:
             raise DockerfileSyntaxError(f"only one {key} parser directive can be used", number)
-        value = match.group(2)
         self.dockerfile.directives[key] = value
         if key == "escape":
             if value not in ("`", "\\"):
@@ -143,13 +220,16 @@ class _Parser:
                 )
             self.escape = value
             self.dockerfile.escape = value
-            self._continuation = re.compile(re.escape(value) + r"[ \t]*$")
 
     def _trim_continuation(self, line: str) -> tuple[str, bool]:
-        """Strip a trailing escape character; the bool says the logical line ended."""
-        match = self._continuation.search(line)
-        if match:
-            return line[: match.start()], False
+        """Strip a trailing escape character; the bool says the logical line ended.
+
+        BuildKit's regexp is ``([^E])E[ \\t]*$|^E[ \\t]*$``: an escape preceded by
+        another escape does not continue the line, whatever the run's length.
+        """
+        body = line.rstrip(" \t")
+        if body.endswith(self.escape) and (len(body) == 1 or body[-2] != self.escape):
+            return body[:-1], False
         return line, True
 
     # -- main loop --------------------------------------------------------
@@ -164,72 +244,71 @@ class _Parser:
         line = self.lines[self.pos]
         self.pos += 1
         number = self.pos
-        stripped = line.lstrip(" \t")
+        stripped = _go_lstrip(line)
+        self._maybe_directive(stripped, number)
         if stripped.startswith("#"):
             self.dockerfile.comments[number] = stripped[1:]
-            self._maybe_directive(stripped, number)
             return
-        self._maybe_directive(stripped, number)
         text, ended = self._trim_continuation(stripped)
         if ended and not text:
             return  # blank line
-        parts = [text]
+        logical = self._join_continuations(text, ended)
+        instruction = self._node(logical, number)
+        heredocs = self._read_heredocs(instruction, logical, number)
+        end_line = self.pos
+        self.dockerfile.instructions.append(
+            replace(
+                instruction,
+                heredocs=heredocs,
+                end_line=end_line,
+                end_column=max(len(self.lines[end_line - 1]), 1),
+                start_column=len(line) - len(stripped) + 1,
+            )
+        )
+
+    def _join_continuations(self, first: str, ended: bool) -> str:
+        parts = [first]
         while not ended and self.pos < len(self.lines):
             physical = self.lines[self.pos]
             self.pos += 1
             if _is_comment(physical):
-                self.dockerfile.comments[self.pos] = physical.lstrip(" \t")[1:]
+                self.dockerfile.comments[self.pos] = _go_lstrip(physical)[1:]
                 continue
-            if not physical.strip(" \t"):
+            if not _go_lstrip(physical):
                 continue  # BuildKit warns about empty continuation lines, but accepts them
             text, ended = self._trim_continuation(physical)
             parts.append(text)
-        logical = "".join(parts)
-        instruction = self._node(logical, number)
-        heredocs = self._read_heredocs(instruction, logical, number)
-        end_line = self.pos
-        end_column = max(len(self.lines[end_line - 1]), 1)
-        start_column = len(line) - len(stripped) + 1
-        self.dockerfile.instructions.append(
-            _replace(
-                instruction,
-                heredocs=heredocs,
-                end_line=end_line,
-                end_column=end_column,
-                start_column=start_column,
-            )
-        )
+        return "".join(parts)
 
     # -- heredocs ---------------------------------------------------------
     def _read_heredocs(
         self, instruction: Instruction, logical: str, start: int
     ) -> tuple[Heredoc, ...]:
-        target = instruction.sub if instruction.name == "ONBUILD" else instruction
-        if target is None or target.name not in _HEREDOC_INSTRUCTIONS or target.is_json:
+        target = instruction.sub if _kind(instruction.keyword) == "ONBUILD" else instruction
+        if target is None or _kind(target.keyword) not in _HEREDOC_INSTRUCTIONS:
             return ()
-        if "<<" not in logical:
+        if target.is_json or "<<" not in logical:
             return ()
-        found = []
-        for heredoc in heredocs_in_line(logical):
-            body: list[str] = []
-            while True:
-                if self.pos >= len(self.lines):
-                    raise DockerfileSyntaxError(
-                        f"unterminated heredoc '{heredoc.name}'", start
-                    )
-                physical = self.lines[self.pos]
-                self.pos += 1
-                candidate = physical.lstrip("\t") if heredoc.chomp else physical
-                if candidate == heredoc.name:
-                    break
-                body.append(physical + "\n")
-            found.append(_replace(heredoc, content="".join(body)))
-        return tuple(found)
+        try:
+            markers = heredocs_in_line(logical)
+        except _LexError as error:
+            raise DockerfileSyntaxError(str(error), start) from None
+        return tuple(self._heredoc_body(marker, start) for marker in markers)
+
+    def _heredoc_body(self, heredoc: Heredoc, start: int) -> Heredoc:
+        body: list[str] = []
+        while self.pos < len(self.lines):
+            line = self.lines[self.pos]
+            self.pos += 1
+            if (line.lstrip("\t") if heredoc.chomp else line) == heredoc.name:
+                return replace(heredoc, content="".join(body))
+            body.append(self.raw[self.pos - 1])
+        raise DockerfileSyntaxError(f"unterminated heredoc '{heredoc.name}'", start)
 
     # -- one logical line -------------------------------------------------
     def _node(self, logical: str, number: int) -> Instruction:
         keyword, flags, rest = split_command(logical)
-        value, is_json, sub = self._arguments(keyword.upper(), rest, number)
+        value, is_json, sub = self._arguments(_kind(keyword), rest, number)
         return Instruction(
             keyword=keyword,
             rest=rest,
@@ -244,65 +323,69 @@ class _Parser:
         )
 
     def _arguments(
-        self, name: str, rest: str, number: int
+        self, kind: str, rest: str, number: int
     ) -> tuple[tuple[str, ...], bool, Instruction | None]:
         try:
-            if name in ("RUN", "CMD", "ENTRYPOINT", "SHELL"):
-                return (*_maybe_json(rest), None)
-            if name in ("ADD", "COPY", "VOLUME"):
-                value, is_json = _maybe_json(rest)
-                if is_json or not rest:
-                    return value, is_json, None
-                return tuple(_WHITESPACE.split(rest)), False, None
-            if name in ("FROM", "EXPOSE"):
-                return (tuple(_WHITESPACE.split(rest)) if rest else ()), False, None
-            if name in ("ENV", "LABEL"):
-                return _name_values(rest, name, self.escape, number), False, None
-            if name == "ARG":
-                return tuple(_words(rest, self.escape)), False, None
-            if name == "HEALTHCHECK":
-                return (*_healthcheck(rest), None)
-            if name == "ONBUILD":
+            if kind == "ONBUILD":
                 return self._onbuild(rest, number)
-            if name in KNOWN_INSTRUCTIONS:  # MAINTAINER, STOPSIGNAL, USER, WORKDIR
-                return ((rest,) if rest else ()), False, None
+            return (*_simple_arguments(kind, rest, self.escape, number), None)
         except _NotStringArray:
             raise DockerfileSyntaxError(
                 "when using JSON array syntax, arrays must be comprised of strings only",
                 number,
             ) from None
-        return ("",), False, None  # unknown instruction: BuildKit keeps it, dispatch rejects it
 
-    def _onbuild(
-        self, rest: str, number: int
-    ) -> tuple[tuple[str, ...], bool, Instruction | None]:
+    def _onbuild(self, rest: str, number: int) -> tuple[tuple[str, ...], bool, Instruction | None]:
         if not rest:
             return (), False, None
         sub = self._node(rest, number)
         return sub.value, sub.is_json, sub
 
 
-def _replace(obj, **changes):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    return replace(obj, **changes)
+def _simple_arguments(
+    kind: str, rest: str, escape: str, number: int
+) -> tuple[tuple[str, ...], bool]:
+    """BuildKit's line parser for every instruction but ONBUILD."""
+    if kind in ("RUN", "CMD", "ENTRYPOINT", "SHELL"):
+        return _maybe_json(rest)
+    if kind in ("ADD", "COPY", "VOLUME"):
+        value, is_json = _maybe_json(rest)
+        if is_json or not rest:
+            return value, is_json
+        return tuple(_WHITESPACE.split(rest)), False
+    if kind in ("FROM", "EXPOSE"):
+        return (tuple(_WHITESPACE.split(rest)) if rest else ()), False
+    if kind in ("ENV", "LABEL"):
+        return _name_values(rest, kind, escape, number), False
+    if kind == "ARG":
+        return tuple(_words(rest, escape)), False
+    if kind == "HEALTHCHECK":
+        return _healthcheck(rest)
+    if kind:  # MAINTAINER, STOPSIGNAL, USER, WORKDIR
+        return ((rest,) if rest else ()), False
+    return ("",), False  # unknown instruction: BuildKit keeps it, dispatch rejects it
 
 
 def split_command(line: str) -> tuple[str, tuple[str, ...], str]:
     """Split a logical line into keyword, builder flags and the remaining text."""
-    parts = _WHITESPACE.split(line.strip(" \t\v\f\r\n"), maxsplit=1)
+    parts = _WHITESPACE.split(_go_strip(line), maxsplit=1)
     if len(parts) < 2:
         return parts[0], (), ""
-    rest, flags = _extract_flags(parts[1])
-    return parts[0], tuple(flags), rest.strip(" \t\v\f\r\n")
+    rest, flags = _extract_flags(_as_bytes(parts[1]))
+    return parts[0], tuple(flags), _go_strip(_from_bytes(rest))
 
 
 def _extract_flags(line: str) -> tuple[str, list[str]]:
-    """Leading ``--name=value`` words, quotes removed, as BuildKit's extractBuilderFlags."""
+    """Leading ``--name=value`` words, quotes removed, as BuildKit's extractBuilderFlags.
+
+    BuildKit walks this text byte by byte, so ``line`` holds one character per
+    byte and a non-ASCII flag value comes out as its UTF-8 bytes read as
+    Latin-1 ("é" becomes "Ã©"), exactly as ``docker build`` receives it.
+    """
     words: list[str] = []
     pos, n = 0, len(line)
     while True:
-        while pos < n and _is_go_space(line[pos]):
+        while pos < n and line[pos] in _GO_SPACE_BYTES:
             pos += 1
         if pos >= n:
             return "", words
@@ -329,7 +412,7 @@ def _flag_word(line: str, pos: int) -> tuple[str, int, bool]:
                 quote = ""
                 pos += 1
                 continue
-        elif _is_go_space(ch):
+        elif ch in _GO_SPACE_BYTES:
             break
         elif ch in "'\"":
             quote = ch
@@ -348,23 +431,44 @@ def _flag_word(line: str, pos: int) -> tuple[str, int, bool]:
     return "".join(chars), pos, blank_ok
 
 
+def _go_number(text: str) -> float:
+    """Go's encoding/json reads numbers as float64 and fails when one overflows."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(text)
+    return number
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(name)  # Go's encoding/json knows no NaN or Infinity
+
+
+# BuildKit decodes with json.NewDecoder(...).Decode: one value, trailing text ignored.
+_JSON = json.JSONDecoder(
+    parse_float=_go_number, parse_int=_go_number, parse_constant=_reject_constant
+)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _parse_json_array(rest: str) -> tuple[str, ...] | None:
-    text = rest.lstrip()
+    text = _go_lstrip(rest)
     if not text.startswith("["):
         return None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+        data, _end = _JSON.raw_decode(text)
+    except ValueError:
+        return None
+    except RecursionError:
+        # Nested deeper than Python allows (~900 levels). Go decodes up to 10000
+        # and would then reject the non-string element; nobody writes that by
+        # hand, so we accept the difference rather than write a JSON parser.
         return None
     if not isinstance(data, list):
         return None
     if not all(isinstance(item, str) for item in data):
         raise _NotStringArray
-    return tuple(data)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(name)  # Go's encoding/json knows no NaN or Infinity
+    # Go decodes an unpaired \ud800-style escape to U+FFFD.
+    return tuple(_LONE_SURROGATE.sub("\ufffd", item) for item in data)
 
 
 def _maybe_json(rest: str) -> tuple[tuple[str, ...], bool]:
@@ -377,16 +481,18 @@ def _maybe_json(rest: str) -> tuple[tuple[str, ...], bool]:
 
 
 def _healthcheck(rest: str) -> tuple[tuple[str, ...], bool]:
+    """HEALTHCHECK's type word and command; BuildKit finds the gap byte by byte."""
+    data = _as_bytes(rest)
     sep = 0
-    while sep < len(rest) and not _is_go_space(rest[sep]):
+    while sep < len(data) and data[sep] not in _GO_SPACE_BYTES:
         sep += 1
     if sep == 0:
         return (), False
     nxt = sep
-    while nxt < len(rest) and _is_go_space(rest[nxt]):
+    while nxt < len(data) and data[nxt] in _GO_SPACE_BYTES:
         nxt += 1
-    value, is_json = _maybe_json(rest[nxt:])
-    return (rest[:sep], *value), is_json
+    value, is_json = _maybe_json(_from_bytes(data[nxt:]))
+    return (_from_bytes(data[:sep]), *value), is_json
 
 
 def _name_values(rest: str, name: str, escape: str, number: int) -> tuple[str, ...]:
@@ -461,81 +567,269 @@ def _words(rest: str, escape: str) -> list[str]:
     return words
 
 
-def shell_words(line: str) -> list[tuple[str, str]]:
-    """Split like a POSIX shell, returning each word as (raw, unquoted).
+# -- BuildKit's shell lexer, as far as heredoc detection needs it -----------
 
-    Used for heredoc detection, where BuildKit lexes the line with its shell
-    lexer. Variables are not expanded: they do not occur in heredoc markers
-    written by anyone in practice, and expanding would need the build context.
-    """
-    result: list[tuple[str, str]] = []
-    raw: list[str] = []
-    plain: list[str] = []
-    pos, n = 0, len(line)
-    started = False
-    while pos < n:
-        ch = line[pos]
-        if ch in " \t\r\n":
-            if started:
-                result.append(("".join(raw), "".join(plain)))
-                raw, plain, started = [], [], False
-            pos += 1
+# A lexer step: yields a nested step, receives its text, returns its own text.
+_Frame = Generator["_Frame", str, str]
+
+
+def _run(top: _Frame) -> str:
+    """Drive nested steps with an explicit stack: ${...} may nest thousands deep."""
+    stack: list[_Frame] = []
+    frame: _Frame = top
+    sent: str | None = None  # None: the frame has not started yet
+    while True:
+        try:
+            child = next(frame) if sent is None else frame.send(sent)
+        except StopIteration as done:
+            if not stack:
+                return str(done.value)
+            frame, sent = stack.pop(), str(done.value)
             continue
-        started = True
-        if ch == "\\" and pos + 1 < n:
-            raw.append(line[pos : pos + 2])
-            plain.append(line[pos + 1])
-            pos += 2
-        elif ch in "'\"":
-            end = _closing_quote(line, pos)
-            raw.append(line[pos : end + 1])
-            inner = line[pos + 1 : end]
-            plain.append(inner if ch == "'" else re.sub(r"\\([\\\"$`])", r"\1", inner))
-            pos = end + 1
+        stack.append(frame)
+        frame, sent = child, None
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalpha() or ch.isdecimal() or ch == "_"
+
+
+class _WordSplitter:
+    """BuildKit's wordsStruct: collects words, splitting on unquoted spaces."""
+
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.word: list[str] = []
+        self.size = 0
+        self.in_word = False
+
+    def add_char(self, ch: str) -> None:
+        if not _is_go_space(ch):
+            self.add_raw(ch)
+        elif self.in_word and self.size:
+            self.words.append("".join(self.word))
+            self.word, self.size, self.in_word = [], 0, False
+
+    def add_raw(self, text: str) -> None:
+        self.word.append(text)
+        self.size += len(text)
+        self.in_word = True
+
+    def add_string(self, text: str) -> None:
+        for ch in text:
+            self.add_char(ch)
+
+    def result(self) -> list[str]:
+        if self.size:
+            self.words.append("".join(self.word))
+            self.word, self.size, self.in_word = [], 0, False
+        return self.words
+
+
+class _ShellLexer:
+    """BuildKit's shell.Lex word splitting with SkipUnsetEnv and no variables.
+
+    Every variable reference therefore stays as written, but quoting and
+    ``${...}`` syntax are checked, and words split, exactly as BuildKit does
+    when it looks for heredoc markers (escape token always ``\\``).
+    """
+
+    def __init__(self, text: str, raw_quotes: bool, raw_escapes: bool):
+        self.text = text
+        self.pos = 1 if text.startswith("\ufeff") else 0  # text/scanner skips a leading BOM
+        self.raw_quotes = raw_quotes
+        self.raw_escapes = raw_escapes
+
+    def words(self) -> list[str]:
+        splitter = _WordSplitter()
+        _run(self._scan("", splitter))
+        return splitter.result()
+
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _next(self) -> str:
+        ch = self._peek()
+        self.pos += 1 if ch else 0
+        return ch
+
+    def _scan(self, stop: str, words: _WordSplitter | None) -> _Frame:
+        """processStopOn: read up to ``stop`` (or the end when ``stop`` is "").
+
+        Nested scans pass no splitter: BuildKit splits their text into words
+        and throws them away, which costs quadratic time on deep nesting.
+        """
+        out: list[str] = []
+        while self.pos < len(self.text):
+            ch = self.text[self.pos]
+            if ch == stop:
+                self.pos += 1
+                return "".join(out)
+            if ch == "'":
+                piece = self._single_quote()
+            elif ch == '"':
+                piece = yield self._double_quote()
+            elif ch == "$":
+                piece = yield self._dollar()
+                out.append(piece)
+                if words is not None:
+                    words.add_string(piece)
+                continue
+            else:
+                out.append(self._plain(words))
+                continue
+            out.append(piece)
+            if words is not None:
+                words.add_raw(piece)
+        if stop:
+            raise _LexError(f"syntax error: missing '{stop}'")
+        return "".join(out)
+
+    def _plain(self, words: _WordSplitter | None) -> str:
+        ch = self._next()
+        if ch != "\\":
+            if words is not None:
+                words.add_char(ch)
+            return ch
+        escaped = self._next()
+        if words is not None and self.raw_escapes:
+            words.add_raw(ch)
+        if words is not None and escaped:
+            words.add_raw(escaped)
+        return (ch if self.raw_escapes else "") + escaped
+
+    def _single_quote(self) -> str:
+        end = self.text.find("'", self.pos + 1)
+        if end < 0:
+            raise _LexError("unexpected end of statement while looking for matching single-quote")
+        piece = self.text[self.pos : end + 1] if self.raw_quotes else self.text[self.pos + 1 : end]
+        self.pos = end + 1
+        return piece
+
+    def _double_quote(self) -> _Frame:
+        self.pos += 1
+        out = ['"'] if self.raw_quotes else []
+        while True:
+            ch = self._peek()
+            if not ch:
+                raise _LexError(
+                    "unexpected end of statement while looking for matching double-quote"
+                )
+            if ch == '"':
+                self.pos += 1
+                return "".join([*out, '"'] if self.raw_quotes else out)
+            if ch == "$":
+                out.append((yield self._dollar()))
+                continue
+            self.pos += 1
+            if ch == "\\":
+                # With raw escapes Go writes the escape, then writes it again when
+                # it escapes nothing: "\a" becomes \\a. Copied as is.
+                if self.raw_escapes:
+                    out.append(ch)
+                if self._peek() in ('"', "$", "\\"):
+                    ch = self._next()
+            out.append(ch)
+
+    def _dollar(self) -> _Frame:
+        """processDollar: check the syntax, return the reference as written."""
+        self.pos += 1
+        if self._peek() != "{":
+            # $name. The name may be the special parameter "$", so in "$${" the
+            # brace is plain text and no ${ follows.
+            return "$" + self._name()
+        self.pos += 1
+        ch = self._peek()
+        if not ch:
+            raise _LexError("syntax error: missing '}'")
+        if ch in "{}:":
+            raise _LexError("syntax error: bad substitution")
+        name = self._name()
+        ch = self._next()
+        if ch == "}":
+            return "${" + name + "}"
+        if ch == ":":
+            ch += self._next()
+        elif ch not in ("+", "-", "?"):
+            raise _LexError(f"unsupported modifier ({ch}) in substitution")
+        word = yield self._scan("}", None)
+        return "${" + name + ch + word + "}"
+
+    def _name(self) -> str:
+        start = self.pos
+        ch = self._peek()
+        if ch.isdecimal():
+            while self._peek().isdecimal():
+                self.pos += 1
+        elif ch in _SPECIAL_PARAMS:
+            self.pos += 1
         else:
-            raw.append(ch)
-            plain.append(ch)
-            pos += 1
-    if started:
-        result.append(("".join(raw), "".join(plain)))
+            # Go's unicode.IsLetter/IsDigit; str.isalnum would also take "²".
+            while _is_name_char(self._peek()):
+                self.pos += 1
+        return self.text[start : self.pos]
+
+
+def shell_words(line: str) -> list[tuple[str, str]]:
+    """Split like BuildKit's shell lexer, returning each word as (raw, unquoted).
+
+    Variables are not expanded. Returns [] when the line does not lex (an
+    unterminated quote, a malformed ``${...}``).
+    """
+    try:
+        raw_words = _ShellLexer(line, raw_quotes=True, raw_escapes=True).words()
+    except _LexError:
+        return []
+    result = []
+    for raw in raw_words:
+        try:
+            plain = "".join(_ShellLexer(raw, raw_quotes=False, raw_escapes=False).words())
+        except _LexError:
+            plain = raw
+        result.append((raw, plain))
     return result
 
 
-def _closing_quote(line: str, start: int) -> int:
-    quote = line[start]
-    pos = start + 1
-    while pos < len(line):
-        if line[pos] == "\\" and quote == '"':
-            pos += 2
-            continue
-        if line[pos] == quote:
-            return pos
-        pos += 1
-    return len(line)
+def _heredoc_from_word(word: str) -> Heredoc | None:
+    """BuildKit's heredocFromMatch; raises _LexError where BuildKit fails the build."""
+    match = _HEREDOC_WORD.fullmatch(word)
+    if not match or not match.group(3):
+        return None
+    rest = match.group(3)
+    try:
+        words = _ShellLexer(rest, raw_quotes=False, raw_escapes=False).words()
+        if len(words) != 1:
+            return None
+        raw = _ShellLexer(rest, raw_quotes=True, raw_escapes=False).words()
+    except _LexError as error:
+        # json.dumps quotes much like Go's %q, which BuildKit's message uses.
+        raise _LexError(f"failed to process {json.dumps(rest)}: {error}") from None
+    if len(raw) != 1:
+        raise _LexError(f"internal lexing of heredoc produced inconsistent results: {rest}")
+    quotes = words[0].count("'") + words[0].count('"')
+    raw_quotes = raw[0].count("'") + raw[0].count('"')
+    digits = match.group(1)
+    return Heredoc(
+        name=words[0],
+        content="",
+        chomp=match.group(2) == "-",
+        expand=quotes == raw_quotes,
+        # Go's ParseUint saturates; Python's int() refuses very long digit strings.
+        fd=min(int(digits[:21]), 2**64 - 1) if digits else 0,
+    )
 
 
 def heredocs_in_line(line: str) -> list[Heredoc]:
-    """The heredoc markers in an instruction line, in order."""
-    docs: list[Heredoc] = []
-    for raw, _plain in shell_words(line):
-        match = _HEREDOC_WORD.match(raw)
-        if not match or not match.group(3):
-            continue
-        words = shell_words(match.group(3))
-        if len(words) != 1:
-            continue
-        word_raw, word = words[0]
-        quoted = word_raw.count("'") + word_raw.count('"') != word.count("'") + word.count('"')
-        docs.append(
-            Heredoc(
-                name=word,
-                content="",
-                chomp=match.group(2) == "-",
-                expand=not quoted,
-                fd=int(match.group(1) or 0),
-            )
-        )
-    return docs
+    """The heredoc markers in an instruction line, in order.
+
+    BuildKit ignores a lexing error of the whole line (no heredocs), but fails
+    on one in a marker word; that raises a ValueError here.
+    """
+    try:
+        words = _ShellLexer(line, raw_quotes=True, raw_escapes=True).words()
+    except _LexError:
+        return []
+    return [doc for doc in map(_heredoc_from_word, words) if doc is not None]
 
 
 def parse(text: str, path: str = "Dockerfile") -> Dockerfile:

@@ -1,0 +1,1 @@
+"""Reading built images: sources, layers, the merged filesystem, library lookup."""

@@ -1,0 +1,526 @@
+"""Index one layer blob in a single streaming pass, without extracting anything.
+
+A layer blob is read exactly once: its bytes are hashed as they stream (so the
+digest is verified without a second read), decompressed on the fly (gzip,
+zstd or none) and walked as a tar stream. What the image rules need is
+recorded in a :class:`~octolint.image.model.LayerIndex`: every entry's
+metadata, the OCI whiteouts, the contents of a few small configuration files
+(:data:`KEPT_FILES`) and *facts* found by scanning a few binaries (the glibc
+version of ``libc.so.6``, musl, the ELF machine of shared objects).
+
+Memory stays bounded whatever the layer size: member data is read in chunks
+of :data:`CHUNK` bytes, only files listed in :data:`KEPT_FILES` (at most
+:data:`MAX_KEPT_SIZE` bytes each) are held in memory, and data nobody reads is
+skipped by the tar reader in chunks too. Nothing is ever written to disk and
+no member path is ever used against the host's filesystem.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import tarfile
+import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Literal, Protocol, cast
+
+from octolint.errors import InputError
+from octolint.image.model import (
+    DIR,
+    FILE,
+    HARDLINK,
+    OTHER,
+    SYMLINK,
+    VERIFY_DIFF_ID,
+    VERIFY_DIGEST,
+    Entry,
+    LayerIndex,
+)
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+# Bump whenever LayerIndex's content or the analysis changes (a new kept file,
+# a new fact...): cached indexes of an older version are then ignored.
+ANALYSER_VERSION = 1
+
+# Absolute paths whose contents are kept in LayerIndex.files. A trailing "/*"
+# keeps every file directly inside that directory.
+KEPT_FILES = (
+    "/etc/os-release",
+    "/usr/lib/os-release",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d/*",
+    "/etc/alpine-release",
+    "/etc/debian_version",
+    "/etc/redhat-release",
+    "/etc/lsb-release",
+)
+MAX_KEPT_SIZE = 1 << 20  # a kept file larger than this is recorded but not read
+CHUNK = 1 << 20  # read size for blobs and member data
+# tarfile's stream buffer: it re-slices the whole buffer on every header read,
+# so a large one makes layers with many small members slow (1 MiB: 10x slower).
+_TAR_BUFFER = 32 << 10
+
+_KEPT_EXACT = frozenset(p for p in KEPT_FILES if not p.endswith("/*"))
+_KEPT_DIRS = frozenset(p[:-2] for p in KEPT_FILES if p.endswith("/*"))
+
+# C libraries and dynamic loaders, by basename: their bytes are scanned for the
+# glibc version or the musl signature. Besides libc.so.6 & co., the loaders
+# (ld-linux-*.so.*, ld-2.NN.so) are scanned so that a loader's kind is known
+# from its content, and "libc.so", which is musl's real file on Debian
+# (/lib/ld-musl-x86_64.so.1 -> x86_64-linux-musl/libc.so); glibc's libc.so
+# is a short linker script, so scanning it costs nothing.
+_LIBC_NAME = re.compile(
+    r"libc\.so(?:\.6)?|libc-2\.\d+\.so|libc\.musl-[^/]+\.so\.1|ld-musl-[^/]+\.so\.1"
+    r"|ld-linux[^/]*\.so\.\d+|ld-2\.\d+\.so|ld64\.so\.\d+"
+)
+# "GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36." in
+# libc.so.6, "ld.so (...) stable release version 2.36." in the loader.
+_GLIBC_BANNER = re.compile(
+    rb"(?:GNU C Library|ld\.so) [^\n\x00]{0,200}?release version (\d+\.\d+(?:\.\d+)?)"
+)
+# Symbol version names (GLIBC_2.34) are NUL-terminated strings in .dynstr.
+_GLIBC_SYMVER = re.compile(rb"\x00GLIBC_(2\.\d+(?:\.\d+)?)(?=\x00)")
+_MUSL_SIGNATURE = b"musl libc"  # in musl's "musl libc (x86_64)\nVersion %s" banner
+_SCAN_OVERLAP = 256  # longer than any match above, so no match is lost between chunks
+
+# Shared objects get an "elf" fact (their machine) so library lookups can skip
+# a file built for another architecture, as the dynamic loader does.
+_SHARED_OBJECT_NAME = re.compile(r"\.so(?:\.|$)")
+_ELF_MAGIC = b"\x7fELF"
+_ET_DYN = 3
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_DIGEST = re.compile(r"^(sha256|sha384|sha512):([0-9a-f]+)$")
+_DIGEST_HEX_LENGTH = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+
+
+class LayerError(InputError):
+    """A layer blob cannot be analysed: bad compression, not a tar, bad digest syntax."""
+
+    def __init__(self, digest: str, message: str):
+        super().__init__(f"layer {digest}", message)
+        self.digest = digest
+
+
+class DigestMismatchError(InputError):
+    """A layer blob's bytes are not what its descriptor says (corrupt or substituted).
+
+    ``expected`` is the descriptor's digest; ``actual`` what the content hashes to
+    (or, for a size mismatch, how long it is).
+    """
+
+    def __init__(self, expected: str, actual: str, *, what: str = "blob",
+                 message: str | None = None):  # fmt: skip
+        super().__init__(
+            f"layer {expected}",
+            message
+            or f"digest mismatch: expected {expected}, but the {what} hashes to {actual} "
+            "(a corrupt download or content that is not what the image describes)",
+        )
+        self.expected = expected
+        self.actual = actual
+
+    @classmethod
+    def size(cls, expected: str, wanted: int, actual: str) -> DigestMismatchError:
+        return cls(expected, actual, message=f"size mismatch: the descriptor of {expected} "
+                   f"says {wanted} bytes, the blob has {actual}")  # fmt: skip
+
+
+class _SizeExceeded(Exception):
+    """Internal: the blob is longer than its descriptor's size."""
+
+
+class _Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def normalise_path(name: str) -> str:
+    """A tar member name as an absolute, normalised path inside the image.
+
+    './usr/lib/' -> '/usr/lib'; 'a/../b' -> '/b'. '..' never climbs above the
+    root: '../../etc/passwd' is '/etc/passwd' of the *image*.
+    """
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def index_layer(
+    stream: BinaryIO,
+    digest: str,
+    media_type: str,
+    *,
+    expected_size: int = -1,
+    verify: str = VERIFY_DIGEST,
+) -> LayerIndex:
+    """Stream one layer blob once and index it.
+
+    ``digest`` is checked against the blob's bytes as read (``verify=VERIFY_DIGEST``,
+    registries and OCI layouts) or against the uncompressed tar
+    (``verify=VERIFY_DIFF_ID``, for docker-archive and Docker engine layers, which
+    only know the diff_id). ``expected_size`` (-1: unknown) is the blob's size in
+    bytes; a longer blob is rejected as soon as the excess is read.
+
+    The compression (gzip, zstd or none) is recognised by its magic bytes, as
+    Docker does; ``media_type`` may be "" (docker-archive layers have none).
+
+    Raises DigestMismatchError when the content does not match, LayerError when
+    the blob is not a (compressed) tar. Both are InputErrors. The caller closes
+    ``stream``.
+    """
+    if verify not in (VERIFY_DIGEST, VERIFY_DIFF_ID):
+        raise ValueError(f"verify must be {VERIFY_DIGEST!r} or {VERIFY_DIFF_ID!r}, not {verify!r}")
+    algorithm = _digest_algorithm(digest)
+    raw = _Tap(stream, hashlib.new(algorithm) if verify == VERIFY_DIGEST else None,
+               limit=expected_size)  # fmt: skip
+    try:
+        index = _index_raw(raw, digest, media_type, algorithm, verify)
+    except _SizeExceeded:
+        raise DigestMismatchError.size(digest, expected_size, "more") from None
+    except LayerError:
+        # A truncated or damaged download is better reported as such than as
+        # "not a tar": finish hashing what is left and compare, when possible.
+        _raise_if_mismatched(raw, digest, expected_size)
+        raise
+    _check_size(raw, digest, expected_size)
+    return index
+
+
+def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: str) -> LayerIndex:
+    compression = _compression(raw.peek(len(_ZSTD_MAGIC)))
+    content = _Tap(
+        _decompressor(raw, compression, digest),
+        hashlib.new(algorithm) if verify == VERIFY_DIFF_ID else None,
+    )
+    index = LayerIndex(digest=digest)
+    # Docker's empty layer is 1024 zero bytes (possibly gzipped): the tar reader
+    # would call that "end of file header" before the first member.
+    end = None
+    if content.peek(tarfile.BLOCKSIZE).strip(b"\x00"):
+        end = _walk_tar(content, index, digest, media_type)
+    content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
+    # tarfile takes a tar cut inside a member for a finished one; Go's
+    # archive/tar, and so Docker, refuses it. The tar must end at a header
+    # boundary or be followed by (at least) an end-of-archive block.
+    if end is not None and content.count != end and content.count < end + tarfile.BLOCKSIZE:
+        raise LayerError(digest, "the layer tar is truncated (it ends inside a member)")
+    raw.drain()  # and whatever follows the compressed stream counts for the digest
+    tap = content if verify == VERIFY_DIFF_ID else raw
+    actual = f"{algorithm}:{tap.hexdigest()}"
+    if actual != digest:
+        what = "uncompressed layer" if verify == VERIFY_DIFF_ID else "blob"
+        raise DigestMismatchError(digest, actual, what=what)
+    return index
+
+
+def _digest_algorithm(digest: str) -> str:
+    match = _DIGEST.match(digest)
+    if not match or len(match.group(2)) != _DIGEST_HEX_LENGTH[match.group(1)]:
+        raise LayerError(digest, "malformed or unsupported digest (expected sha256:<64 hex>)")
+    return match.group(1)
+
+
+def _check_size(raw: _Tap, digest: str, expected_size: int) -> None:
+    if expected_size >= 0 and raw.count != expected_size:
+        raise DigestMismatchError.size(digest, expected_size, str(raw.count))
+
+
+def _raise_if_mismatched(raw: _Tap, digest: str, expected_size: int) -> None:
+    if not raw.hashing:
+        return  # verifying the diff_id: the uncompressed stream is broken, nothing to compare
+    try:
+        raw.drain()
+    except _SizeExceeded:
+        raise DigestMismatchError.size(digest, expected_size, "more") from None
+    actual = f"{digest.split(':', 1)[0]}:{raw.hexdigest()}"
+    if actual != digest:
+        raise DigestMismatchError(digest, actual) from None
+    _check_size(raw, digest, expected_size)
+
+
+# -- streams -------------------------------------------------------------------------
+
+
+class _Tap:
+    """A read-only stream over ``source`` that hashes and counts every byte passing
+    through it, and can peek ahead without consuming."""
+
+    def __init__(self, source: _Readable, hasher: _Hash | None, *, limit: int = -1):
+        self._source = source
+        self._hasher = hasher
+        self._limit = limit
+        self._pending = b""  # peeked bytes not yet returned by read()
+        self.count = 0
+
+    @property
+    def hashing(self) -> bool:
+        return self._hasher is not None
+
+    def hexdigest(self) -> str:
+        return self._hasher.hexdigest() if self._hasher is not None else ""
+
+    def _pull(self, size: int) -> bytes:
+        data = self._source.read(size)
+        if data:
+            self.count += len(data)
+            if 0 <= self._limit < self.count:
+                raise _SizeExceeded
+            if self._hasher is not None:
+                self._hasher.update(data)
+        return data
+
+    def peek(self, size: int) -> bytes:
+        """Up to ``size`` bytes from the current position (fewer only at the end)."""
+        while len(self._pending) < size:
+            data = self._pull(size - len(self._pending))
+            if not data:
+                break
+            self._pending += data
+        return self._pending[:size]
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = CHUNK  # callers loop until b"": never read everything at once
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        return self._pull(size)
+
+    def drain(self) -> None:
+        """Read (and hash) the rest of the stream, one chunk at a time."""
+        while self.read(CHUNK):
+            pass
+
+
+class _Guarded:
+    """Turns a decompressor's own exceptions into LayerError."""
+
+    def __init__(self, source: _Readable, errors: tuple[type[BaseException], ...],
+                 describe: Callable[[BaseException], LayerError]):  # fmt: skip
+        self._source = source
+        self._errors = errors
+        self._describe = describe
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._source.read(size)
+        except self._errors as exc:
+            raise self._describe(exc) from exc
+
+
+def _compression(head: bytes) -> str:
+    """'gzip', 'zstd' or 'tar', from the blob's first bytes.
+
+    The magic bytes decide, not the media type: Docker and containerd sniff
+    too, so a mislabelled layer (some registries and tools produce them) works
+    for them and must work here. A tar has no magic at offset 0, so anything
+    else is taken for a plain tar; the media type then only shapes the error
+    message of a blob that is no tar at all.
+    """
+    if head.startswith(_GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(_ZSTD_MAGIC):
+        return "zstd"
+    return "tar"
+
+
+def _decompressor(raw: _Tap, compression: str, digest: str) -> _Readable:
+    def describe(exc: BaseException) -> LayerError:
+        return LayerError(digest, f"invalid {compression} data: {exc}")
+
+    if compression == "gzip":
+        # GzipFile reads concatenated members, as pigz and some registries produce.
+        unzipped = gzip.GzipFile(fileobj=cast(BinaryIO, raw), mode="rb")
+        return _Guarded(unzipped, (gzip.BadGzipFile, EOFError, zlib.error), describe)
+    if compression == "zstd":
+        import zstandard  # lazily: only zstd layers need it
+
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            cast(BinaryIO, raw), read_size=CHUNK, read_across_frames=True, closefd=False
+        )
+        return _Guarded(reader, (zstandard.ZstdError,), describe)
+    return raw
+
+
+# -- the tar walk --------------------------------------------------------------------
+
+
+def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str) -> int:
+    """Record every member; return the offset where the archive's members end."""
+    try:
+        with tarfile.open(fileobj=cast(BinaryIO, content), mode="r|", bufsize=_TAR_BUFFER) as tar:
+            for member in _members(tar):
+                _record(tar, member, index)
+            return tar.offset
+    except (tarfile.TarError, EOFError) as exc:
+        kind = f" ({media_type})" if media_type else ""
+        raise LayerError(digest, f"not a valid layer tar{kind}: {exc}") from exc
+
+
+def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    while True:
+        member = tar.next()
+        if member is None:
+            return
+        # TarFile keeps every TarInfo it has read (in an undocumented list); we
+        # never look back, so drop them to keep memory independent of the number
+        # of entries.
+        held = getattr(tar, "members", None)
+        if isinstance(held, list):
+            held.clear()
+        yield member
+
+
+def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex) -> None:
+    path = normalise_path(member.name)
+    parent, _, name = path.rpartition("/")
+    if name.startswith(WHITEOUT_PREFIX):
+        _record_whiteout(parent or "/", name, index)
+        return
+    entry = _entry_of(member)
+    # A path repeated in one tar: the last one wins, and goes last so that, on
+    # merging, it comes after (and so replaces) anything below the earlier one.
+    index.entries.pop(path, None)
+    index.entries[path] = entry
+    if entry.kind == FILE:
+        _read_member(tar, member, path, index)
+
+
+def _record_whiteout(parent: str, name: str, index: LayerIndex) -> None:
+    if name == OPAQUE_MARKER:
+        index.opaque.add(parent)
+        return
+    hidden = name[len(WHITEOUT_PREFIX) :]
+    # '.wh..wh.plnk' & co. are AUFS bookkeeping, and '.wh.', '.wh..', '.wh...'
+    # would name the directory itself or its parent: none deletes anything.
+    if hidden in ("", ".", "..") or hidden.startswith(WHITEOUT_PREFIX):
+        return
+    index.whiteouts.add(f"{parent.rstrip('/')}/{hidden}")
+
+
+def _entry_of(member: tarfile.TarInfo) -> Entry:
+    mode = member.mode & 0o7777
+    if member.isreg():
+        return Entry(FILE, mode, member.size)
+    if member.isdir():
+        return Entry(DIR, mode)
+    if member.issym():
+        return Entry(SYMLINK, mode, 0, member.linkname)
+    if member.islnk():
+        # A hard link names another member of the same archive, from its root.
+        return Entry(HARDLINK, mode, 0, normalise_path(member.linkname))
+    return Entry(OTHER, mode)  # devices, FIFOs, unknown types: counted, never read
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
+                 index: LayerIndex) -> None:  # fmt: skip
+    """Read what the index needs of one regular file; tarfile skips the rest."""
+    parent, _, name = path.rpartition("/")
+    keep = member.size <= MAX_KEPT_SIZE and (path in _KEPT_EXACT or (parent or "/") in _KEPT_DIRS)
+    scanner = _LibcScanner() if _LIBC_NAME.fullmatch(name) else None
+    probe_elf = bool(_SHARED_OBJECT_NAME.search(name)) or scanner is not None
+    if not (keep or scanner or probe_elf) or member.size == 0:
+        if keep:
+            index.files[path] = b""
+        return
+    data = tar.extractfile(member)
+    if data is None:
+        return
+    with data:
+        chunk = data.read(CHUNK)
+        facts = _elf_facts(chunk) if probe_elf else {}
+        if keep:
+            index.files[path] = chunk  # MAX_KEPT_SIZE <= CHUNK: the whole file
+        while scanner is not None and chunk:
+            scanner.feed(chunk)
+            chunk = data.read(CHUNK)
+    if scanner is not None:
+        facts.update(scanner.facts())
+    if facts:
+        index.facts[path] = facts
+
+
+# -- facts ---------------------------------------------------------------------------
+
+# e_machine -> name, as the image's architecture is called in ImageTarget.machine.
+_ELF_MACHINES = {
+    3: "i386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390", 40: "arm",
+    62: "x86_64", 183: "aarch64", 243: "riscv", 258: "loongarch64",
+}  # fmt: skip
+
+
+def _elf_facts(head: bytes) -> dict[str, str]:
+    """{"elf": machine} for an ELF shared object (ET_DYN), else {}."""
+    if len(head) < 20 or not head.startswith(_ELF_MAGIC):
+        return {}
+    is_64, little = head[4] == 2, head[5] == 1
+    byteorder: Literal["little", "big"] = "little" if little else "big"
+    if int.from_bytes(head[16:18], byteorder) != _ET_DYN:
+        return {}
+    number = int.from_bytes(head[18:20], byteorder)
+    machine = _ELF_MACHINES.get(number, f"em{number}")
+    if machine == "x86_64" and not is_64:
+        machine = "x32"
+    elif machine in ("ppc64", "mips", "riscv", "s390"):
+        machine = _sized_machine(machine, is_64, little)
+    return {"elf": machine}
+
+
+def _sized_machine(family: str, is_64: bool, little: bool) -> str:
+    if family == "ppc64":
+        return "ppc64le" if little else "ppc64"
+    if family == "s390":
+        return "s390x" if is_64 else "s390"
+    if family == "riscv":
+        return "riscv64" if is_64 else "riscv32"
+    return ("mips64" if is_64 else "mips") + ("le" if little else "")
+
+
+class _LibcScanner:
+    """Finds the glibc version or the musl signature in a stream of chunks.
+
+    Each chunk is searched together with the tail of the previous one, so a
+    string split across two chunks is still found, in bounded memory.
+    """
+
+    def __init__(self) -> None:
+        self._tail = b""
+        self._banner: str | None = None
+        self._highest: tuple[int, ...] = ()
+        self._musl = False
+
+    def feed(self, chunk: bytes) -> None:
+        window = self._tail + chunk
+        if self._banner is None:
+            match = _GLIBC_BANNER.search(window)
+            if match:
+                self._banner = match.group(1).decode("ascii")
+        for match in _GLIBC_SYMVER.finditer(window):
+            version = tuple(int(p) for p in match.group(1).split(b"."))
+            self._highest = max(self._highest, version)
+        self._musl = self._musl or _MUSL_SIGNATURE in window
+        self._tail = window[-_SCAN_OVERLAP:]
+
+    def facts(self) -> dict[str, str]:
+        if self._banner:
+            return {"glibc": self._banner}
+        if self._highest:
+            return {"glibc": ".".join(str(p) for p in self._highest)}
+        if self._musl:
+            return {"musl": "1"}  # musl's ABI version: the ".1" of its soname
+        return {}

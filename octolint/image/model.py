@@ -1,0 +1,136 @@
+"""The data shared by the image reader's parts: platforms, blobs, layer indexes, images.
+
+The flow is: a *source* (registry, Docker engine, archive) resolves a
+reference to a :class:`ResolvedImage` (config and layer descriptors, one
+platform); each layer blob is streamed once through ``layers.index_layer``
+into a :class:`LayerIndex` (cached on disk by digest); ``fs.ImageFS`` merges
+the indexes into the image's filesystem view; rules see an
+``octolint.image.target.ImageTarget``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Media types we accept (Docker v2 schema 2 and OCI).
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_INDEX = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
+INDEX_TYPES = (DOCKER_INDEX, OCI_INDEX)
+
+# Config blobs: anything else (Helm charts, signatures, SBOMs) is not a container image.
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+CONFIG_TYPES = (DOCKER_CONFIG, OCI_CONFIG)
+
+# Layer blobs (filesystem changesets) by compression.
+DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_LAYER_ZSTD = "application/vnd.docker.image.rootfs.diff.tar.zstd"
+DOCKER_FOREIGN_LAYER_GZIP = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+OCI_NONDIST_LAYER_TAR = "application/vnd.oci.image.layer.nondistributable.v1.tar"
+OCI_NONDIST_LAYER_GZIP = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+OCI_NONDIST_LAYER_ZSTD = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+LAYER_TYPES = (
+    DOCKER_LAYER_TAR, DOCKER_LAYER_GZIP, DOCKER_LAYER_ZSTD, DOCKER_FOREIGN_LAYER_GZIP,
+    OCI_LAYER_TAR, OCI_LAYER_GZIP, OCI_LAYER_ZSTD,
+    OCI_NONDIST_LAYER_TAR, OCI_NONDIST_LAYER_GZIP, OCI_NONDIST_LAYER_ZSTD,
+)  # fmt: skip
+
+# How a layer blob is verified (Descriptor.verify): what ``digest`` is the hash of.
+VERIFY_DIGEST = "digest"  # the blob's bytes as stored (compressed): registries, OCI layouts
+VERIFY_DIFF_ID = "diff_id"  # the *uncompressed* tar: docker-archive and Docker engine layers
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str | None = None
+    os_version: str | None = None  # Windows: "10.0.17763.5329"
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        """'linux/amd64', 'linux/arm64/v8', 'windows/amd64'; ValueError otherwise."""
+        parts = text.strip().split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"invalid platform '{text}' (expected os/arch[/variant])")
+        variant = parts[2].lower() if len(parts) == 3 else None
+        return cls(parts[0].lower(), parts[1].lower(), variant)
+
+    def matches(self, wanted: Platform) -> bool:
+        if (self.os, self.architecture) != (wanted.os, wanted.architecture):
+            return False
+        return wanted.variant is None or self.variant == wanted.variant
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+DEFAULT_PLATFORM = Platform("linux", "amd64")
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """An OCI content descriptor: what a manifest says about a blob."""
+
+    digest: str  # "sha256:<hex>"
+    media_type: str
+    size: int = -1  # -1 when unknown (docker-archive layers)
+    # Layers only. ``verify`` says what ``digest`` is the hash of: VERIFY_DIGEST, the
+    # bytes as streamed by ``ImageSource.open_blob``; VERIFY_DIFF_ID, the uncompressed
+    # tar (docker-archive and Docker engine layers, where ``digest == diff_id``).
+    verify: str = VERIFY_DIGEST
+    diff_id: str | None = None  # config.rootfs.diff_ids entry of this layer, when known
+
+    @property
+    def short(self) -> str:
+        """'sha256:0123456789ab' -> '0123456789ab' (the form users see in docker)."""
+        return self.digest.split(":", 1)[-1][:12]
+
+
+@dataclass
+class ResolvedImage:
+    """One image for one platform, as a source resolved it."""
+
+    reference: str  # what the user asked for, normalised for display
+    source: str  # "registry", "daemon" or "archive"
+    where: str  # e.g. "registry localhost:5000", "archive image.tar"
+    platform: Platform
+    config: dict[str, Any]  # the image config JSON (verified against its digest)
+    layers: list[Descriptor]
+    manifest_digest: str | None = None
+    config_digest: str | None = None  # the image ID ("sha256:..."): digest of the config JSON
+
+
+# Entry kinds in a layer index.
+FILE, DIR, SYMLINK, HARDLINK, OTHER = "f", "d", "l", "h", "o"
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # one of FILE, DIR, SYMLINK, HARDLINK, OTHER
+    mode: int = 0o644
+    size: int = 0
+    link: str | None = None  # symlink target as stored, or hard-link target path
+
+
+@dataclass
+class LayerIndex:
+    """What one layer contributes, independent of the image it is in (so it can be cached).
+
+    Paths are absolute and normalised ("/usr/lib/x86_64-linux-gnu/libicuuc.so.72").
+    """
+
+    digest: str
+    entries: dict[str, Entry] = field(default_factory=dict)
+    whiteouts: set[str] = field(default_factory=set)  # paths this layer deletes
+    opaque: set[str] = field(default_factory=set)  # directories this layer makes opaque
+    files: dict[str, bytes] = field(default_factory=dict)  # contents of small files rules read
+    facts: dict[str, dict[str, str]] = field(default_factory=dict)  # per-path facts (glibc version)

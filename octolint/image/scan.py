@@ -1,0 +1,139 @@
+"""Scanning images: resolve each reference, index its layers once, run the image rules.
+
+Layers are the cost: each is streamed and decompressed exactly once, in a
+thread pool (zlib and zstandard release the GIL, so two cores decompress two
+layers at a time), and its index is cached by digest, so a second scan, or a
+scan of another image sharing base layers, reads no layer twice; for a
+registry, a cached layer is not even downloaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from octolint.dockerfile.stages import Build
+from octolint.engine import Engine
+from octolint.image.cache import LayerCache
+from octolint.image.fs import ImageFS
+from octolint.image.layers import index_layer
+from octolint.image.model import Descriptor, LayerIndex, Platform, ResolvedImage
+from octolint.image.sources.base import ImageSource
+from octolint.image.sources.resolve import open_source
+from octolint.image.target import ImageTarget
+from octolint.model import Finding, Report
+
+# Called with (reference, number of layers, event) per layer; event is "cached" or "read".
+ProgressCallback = Callable[[str, int, str], None]
+
+
+@dataclass
+class ScanOptions:
+    source: str = "auto"  # auto | daemon | registry | archive
+    platform: Platform | None = None
+    all_platforms: bool = False
+    insecure_registries: Sequence[str] = ()
+    timeout: float = 300.0
+    use_cache: bool = True
+    workers: int = 4
+    dockerfile: Build | None = None
+    progress: ProgressCallback | None = None
+    probe: bool = False  # run the image to cross-check (needs a Docker engine)
+
+
+@dataclass
+class ScanResult:
+    report: Report = field(default_factory=Report)
+    used_sources: list[str] = field(default_factory=list)  # "ref: registry localhost:5000"
+    targets: list[ImageTarget] = field(default_factory=list)
+
+
+def scan_images(references: Sequence[str], engine: Engine, options: ScanOptions) -> ScanResult:
+    """Scan every reference (concurrently), sharing one layer cache."""
+    cache = LayerCache(enabled=options.use_cache)
+    result = ScanResult()
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=max(1, min(len(references), 4))) as pool:
+        scans = [pool.submit(_scan_one, ref, engine, options, cache) for ref in references]
+        for future in scans:  # in argument order, so output is stable
+            targets, findings, used = future.result()
+            with lock:
+                result.targets += targets
+                result.report.findings += findings
+                result.report.files += [t.reference + _platform_suffix(t) for t in targets]
+                result.used_sources.append(used)
+    result.report.rules_run = [r.id for r in engine.active_rules("image")]
+    return result
+
+
+def _platform_suffix(target: ImageTarget) -> str:
+    return f" ({target.image.platform})"
+
+
+def _scan_one(
+    reference: str, engine: Engine, options: ScanOptions, cache: LayerCache
+) -> tuple[list[ImageTarget], list[Finding], str]:
+    source = open_source(
+        reference,
+        options.source,
+        insecure_registries=options.insecure_registries,
+        timeout=options.timeout,
+    )
+    try:
+        images = source.resolve(options.platform, options.all_platforms)
+        targets, findings = [], []
+        for image in images:
+            target = ImageTarget(image, _filesystem(source, image, options, cache),
+                                 options.dockerfile)  # fmt: skip
+            if options.probe:
+                from octolint.image.probe import run_probe
+
+                target.probe = run_probe(image)
+            targets.append(target)
+            findings += engine.lint_image(target)
+        return targets, findings, f"{reference}: {source.description}"
+    finally:
+        source.close()
+
+
+def _filesystem(
+    source: ImageSource, image: ResolvedImage, options: ScanOptions, cache: LayerCache
+) -> ImageFS | None:
+    """The merged filesystem of a Linux image; None for Windows (layers are not read)."""
+    if image.platform.os != "linux":
+        return None
+    workers = max(1, options.workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        indexes = list(pool.map(lambda d: _layer(source, image, d, options, cache), image.layers))
+    return ImageFS(indexes)
+
+
+def _layer(
+    source: ImageSource,
+    image: ResolvedImage,
+    layer: Descriptor,
+    options: ScanOptions,
+    cache: LayerCache,
+) -> LayerIndex:
+    cached = cache.get(layer.digest)
+    if cached is not None:
+        _report(options, image, layer, "cached")
+        return cached
+    with source.open_blob(image, layer) as stream:
+        index = index_layer(
+            stream,
+            layer.digest,
+            layer.media_type,
+            expected_size=layer.size,
+            verify=layer.verify,
+        )
+    cache.put(index)
+    _report(options, image, layer, "read")
+    return index
+
+
+def _report(options: ScanOptions, image: ResolvedImage, layer: Descriptor, event: str) -> None:
+    if options.progress is not None:
+        options.progress(image.reference, len(image.layers), event)

@@ -1,0 +1,194 @@
+"""What an image rule's ``check()`` receives: the image's config and merged filesystem."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from octolint.dockerfile.stages import Build
+from octolint.image.fs import ImageFS
+from octolint.image.libraries import dynamic_loader, find_libraries_matching, find_library
+from octolint.image.model import ResolvedImage
+from octolint.image.probe import ProbeResult
+from octolint.model import Span
+from octolint.plugin import span_of
+
+# config.architecture -> the machine name the dynamic loader and ld.so.cache use
+MACHINES = {"amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "386": "i386"}
+
+
+@dataclass
+class ImageTarget:
+    """One image for one platform. ``fs`` is None for images that are not Linux."""
+
+    image: ResolvedImage
+    fs: ImageFS | None
+    dockerfile: Build | None = None  # from --dockerfile, to point findings at source lines
+    probe: ProbeResult | None = None  # from --probe: what running the image showed
+
+    # -- config -------------------------------------------------------------
+    @property
+    def reference(self) -> str:
+        return self.image.reference
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The ``config`` object of the image config (Env, Entrypoint, Cmd, ...)."""
+        inner = self.image.config.get("config") or {}
+        return inner if isinstance(inner, dict) else {}
+
+    @property
+    def os(self) -> str:
+        return str(self.image.config.get("os") or self.image.platform.os)
+
+    @property
+    def architecture(self) -> str:
+        return str(self.image.config.get("architecture") or self.image.platform.architecture)
+
+    @property
+    def os_version(self) -> str | None:
+        version = self.image.config.get("os.version") or self.image.platform.os_version
+        return str(version) if version else None
+
+    @property
+    def machine(self) -> str:
+        return MACHINES.get(self.architecture, self.architecture)
+
+    @cached_property
+    def env(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for item in self.config.get("Env") or []:
+            name, _, value = str(item).partition("=")
+            values[name] = value
+        return values
+
+    def command(self, key: str) -> list[str]:
+        """Entrypoint or Cmd as a list (empty when unset)."""
+        value = self.config.get(key)
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        entries = self.image.config.get("history") or []
+        return [h for h in entries if isinstance(h, dict)]
+
+    def history_step(self, pattern: str) -> tuple[int, dict[str, Any]] | None:
+        """The last history entry whose created_by matches pattern, with its 1-based number."""
+        compiled = re.compile(pattern)
+        found = None
+        for number, entry in enumerate(self.history, 1):
+            if compiled.search(str(entry.get("created_by", ""))):
+                found = (number, entry)
+        return found
+
+    # -- the Dockerfile, when given ------------------------------------------------
+    def source_of(self, instruction: str) -> tuple[str, Span] | None:
+        """(Dockerfile path, span) of what set ENTRYPOINT/CMD, or of the base image's FROM.
+
+        Only known with --dockerfile. A setting the Dockerfile does not make
+        was inherited from the base image, so the FROM line is the place to fix it.
+        """
+        build = self.dockerfile
+        if build is None:
+            return None
+        found = build.last_setting(instruction) if instruction in ("CMD", "ENTRYPOINT") else None
+        node = found[1] if found else build.external_base().from_instruction
+        return build.dockerfile.path, span_of(node)
+
+    def inherited(self, instruction: str) -> bool | None:
+        """Whether ENTRYPOINT/CMD came from the base image (None without --dockerfile)."""
+        if self.dockerfile is None:
+            return None
+        return self.dockerfile.last_setting(instruction) is None
+
+    # -- filesystem ------------------------------------------------------------
+    @property
+    def path_dirs(self) -> list[str]:
+        return [d for d in self.env.get("PATH", "").split(":") if d]
+
+    @property
+    def ld_library_path(self) -> list[str]:
+        return [d for d in self.env.get("LD_LIBRARY_PATH", "").split(":") if d]
+
+    def library(self, soname: str) -> str | None:
+        if self.fs is None:
+            return None
+        return find_library(self.fs, soname, ld_library_path=self.ld_library_path,
+                            machine=self.machine)  # fmt: skip
+
+    def libraries_matching(self, pattern: str) -> dict[str, str]:
+        if self.fs is None:
+            return {}
+        return find_libraries_matching(self.fs, pattern, ld_library_path=self.ld_library_path,
+                                       machine=self.machine)  # fmt: skip
+
+    def loader(self) -> tuple[str, str] | None:
+        return dynamic_loader(self.fs, self.machine) if self.fs is not None else None
+
+    def which(self, name: str) -> str | None:
+        """The executable PATH would find, as a shell in the container would."""
+        if self.fs is None:
+            return None
+        for directory in self.path_dirs:
+            candidate = f"{directory.rstrip('/')}/{name}"
+            if self.fs.is_executable(candidate):
+                return candidate
+        return None
+
+    def where(self, path: str) -> str:
+        """'path (layer 0123456789ab)' so users can check a finding by hand."""
+        layer = self.fs.layer_of(path) if self.fs is not None else None
+        return f"{path} (layer {layer.split(':', 1)[-1][:12]})" if layer else path
+
+    @cached_property
+    def os_release(self) -> dict[str, str]:
+        """/etc/os-release (or /usr/lib/os-release) as a dict; empty when absent."""
+        if self.fs is None:
+            return {}
+        data = self.fs.read("/etc/os-release") or self.fs.read("/usr/lib/os-release") or b""
+        values = {}
+        for line in data.decode("utf-8", "replace").splitlines():
+            key, eq, value = line.partition("=")
+            if eq and key.strip() and not key.startswith("#"):
+                values[key.strip()] = value.strip().strip("'\"")
+        return values
+
+    @property
+    def distro(self) -> str:
+        """'debian', 'ubuntu', 'fedora', 'alpine'... ('' when unknown)."""
+        return self.os_release.get("ID", "").lower()
+
+    @property
+    def distro_family(self) -> str:
+        """The distro, or what it is like ('rhel fedora' -> 'fedora'), for package names."""
+        known = ("debian", "ubuntu", "fedora", "rhel", "centos", "alpine", "opensuse", "suse")
+        for candidate in [self.distro, *self.os_release.get("ID_LIKE", "").lower().split()]:
+            if candidate in known:
+                return candidate
+        return self.distro
+
+
+def origin(target: ImageTarget, instruction: str) -> str:
+    """Where the setting came from, as precisely as the image and Dockerfile tell."""
+    inherited = target.inherited(instruction)
+    if inherited is True:
+        return ", inherited from the base image"
+    if inherited is False:
+        return ", set in the Dockerfile"
+    step = target.history_step(rf"\b{instruction}\b")
+    if step is None:
+        return ""
+    number, entry = step
+    created = str(entry.get("created", ""))[:10]
+    when = f", created {created}" if created else ""
+    return f" (history step {number} of {len(target.history)}{when})"
+
+
+def located(target: ImageTarget, instruction: str) -> dict[str, Any]:
+    """Problem keyword arguments pointing at the Dockerfile, when --dockerfile was given."""
+    source = target.source_of(instruction)
+    return {"path": source[0], "span": source[1]} if source else {}

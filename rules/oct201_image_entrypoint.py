@@ -1,0 +1,54 @@
+"""OCT201 image-entrypoint: the image config has a non-empty Entrypoint.
+
+The built image is the truth: an `ENTRYPOINT` can come from a base image
+without appearing in your Dockerfile at all (nginx, node and docker images
+set one). Octopus starts an execution container with its own command, and an
+entrypoint makes the step fail.
+
+The finding cites the history step that set it, and with `--dockerfile`
+says whether your Dockerfile set it or it was inherited from the base image.
+
+Fails: an image built from
+
+```dockerfile
+FROM node:20-bookworm
+```
+
+(its base sets `ENTRYPOINT ["docker-entrypoint.sh"]`).
+
+Passes: an image built from
+
+```dockerfile
+FROM node:20-bookworm
+ENTRYPOINT []
+```
+
+How to fix: add `ENTRYPOINT []` to the final stage of the Dockerfile, or
+remove the `ENTRYPOINT` you set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.image.target import ImageTarget, located, origin
+from octolint.model import Problem
+
+ID = "OCT201"
+NAME = "image-entrypoint"
+SEVERITY = "error"
+APPLIES_TO = "image"
+SUMMARY = "The image has an Entrypoint; execution containers must have none."
+HINT = "Add `ENTRYPOINT []` to the final stage of the Dockerfile."
+
+
+def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    entrypoint = target.command("Entrypoint")
+    if not entrypoint:
+        return
+    yield Problem(
+        message=f"the image's Entrypoint is {entrypoint}{origin(target, 'ENTRYPOINT')}: "
+        "Octopus runs its own command in an execution container and the step would fail",
+        **located(target, "ENTRYPOINT"),
+    )

@@ -1,0 +1,52 @@
+"""OCT202 image-cmd: the image config's Cmd is something other than a bare shell.
+
+Distribution base images set `Cmd` to a shell (`bash`, `sh`, `/bin/bash`,
+`/bin/sh`), which is harmless: Octopus replaces it. Any other `Cmd` (a
+server, a script, `node`) means the image was built to run something else,
+and Octopus's documentation requires that no `CMD` be defined.
+
+Fails: an image built from
+
+```dockerfile
+FROM ubuntu:22.04
+CMD ["node", "server.js"]
+```
+
+Passes: an image built from
+
+```dockerfile
+FROM ubuntu:22.04
+```
+
+(its Cmd is the base image's `["/bin/bash"]`).
+
+How to fix: remove the `CMD`, or reset it with `CMD []`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.image.target import ImageTarget, located, origin
+from octolint.model import Problem
+
+ID = "OCT202"
+NAME = "image-cmd"
+SEVERITY = "warning"
+APPLIES_TO = "image"
+SUMMARY = "The image's Cmd is set to something other than a bare shell."
+HINT = "Remove the CMD (or reset it with `CMD []`)."
+
+BARE_SHELLS = (["bash"], ["sh"], ["/bin/bash"], ["/bin/sh"])
+
+
+def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    cmd = target.command("Cmd")
+    if not cmd or cmd in BARE_SHELLS:
+        return
+    yield Problem(
+        message=f"the image's Cmd is {cmd}{origin(target, 'CMD')}: execution containers must "
+        "define no CMD",
+        **located(target, "CMD"),
+    )

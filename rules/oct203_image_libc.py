@@ -1,0 +1,58 @@
+"""OCT203 image-libc: the image's C library is not glibc.
+
+Calamari is built for glibc only. The rule identifies the dynamic loader the
+way the kernel would find it: `/lib/ld-musl-*.so.1` is musl; an
+`ld-linux-*.so.*` that is a symlink to musl (Alpine's `libc6-compat` trap)
+is musl too; an image with no dynamic loader at all (scratch, static
+binaries only) cannot start Calamari either. Linux images only.
+
+Fails: an image built from
+
+```dockerfile
+FROM alpine:3.20
+RUN apk add --no-cache libc6-compat icu-libs
+```
+
+Passes: an image built from
+
+```dockerfile
+FROM debian:bookworm-slim
+```
+
+How to fix: build on a glibc distribution (Debian, Ubuntu, Fedora, UBI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.image.target import ImageTarget, located
+from octolint.model import Problem
+
+ID = "OCT203"
+NAME = "image-libc"
+SEVERITY = "error"
+APPLIES_TO = "image"
+SUMMARY = "The image's C library is not glibc (musl, or no dynamic loader at all)."
+HINT = "Build on a glibc distribution such as Debian, Ubuntu, Fedora or UBI."
+
+
+def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.fs is None or target.os != "linux":
+        return
+    loader = target.loader()
+    if loader is None:
+        yield Problem(
+            message=f"the image has no dynamic loader for {target.machine} (no "
+            "ld-linux-*.so.*): Calamari, a dynamically linked .NET program, cannot start",
+            **located(target, "FROM"),
+        )
+        return
+    path, kind = loader
+    if kind != "glibc":
+        yield Problem(
+            message=f"the image's dynamic loader {target.where(path)} is {kind}, not glibc: "
+            "Calamari is built for glibc only",
+            **located(target, "FROM"),
+        )

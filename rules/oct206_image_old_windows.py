@@ -1,0 +1,55 @@
+"""OCT206 image-old-windows: a Windows image older than ltsc2019.
+
+The image config's `os.version` holds the Windows build (for example
+`10.0.14393.6897` for Server 2016). Octopus supports Windows execution
+containers from ltsc2019 (build 17763) on.
+
+Fails: an image built from
+
+```dockerfile
+FROM mcr.microsoft.com/windows/servercore:ltsc2016
+```
+
+Passes: an image built from
+
+```dockerfile
+FROM mcr.microsoft.com/windows/servercore:ltsc2022
+```
+
+How to fix: rebase on ltsc2019 or newer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.image.target import ImageTarget, located
+from octolint.model import Problem
+
+ID = "OCT206"
+NAME = "image-old-windows"
+SEVERITY = "error"
+APPLIES_TO = "image"
+SUMMARY = "A Windows image older than ltsc2019 (os.version build < 17763)."
+HINT = "Rebase on ltsc2019 or newer, e.g. mcr.microsoft.com/windows/servercore:ltsc2022."
+SUPPORTED_BUILD = 17763
+
+
+def windows_build(os_version: str | None) -> int | None:
+    parts = (os_version or "").split(".")
+    if len(parts) >= 3 and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
+def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.os != "windows":
+        return
+    build = windows_build(target.os_version)
+    if build is not None and build < SUPPORTED_BUILD:
+        yield Problem(
+            message=f"the image is Windows {target.os_version} (build {build}): Octopus "
+            f"supports Windows execution containers from ltsc2019 (build {SUPPORTED_BUILD}) on",
+            **located(target, "FROM"),
+        )

@@ -1,0 +1,52 @@
+"""OCT208 image-shell: no /bin/sh (error), or no bash on PATH (warning).
+
+Octopus starts Calamari and runs Bash script steps through a shell. Without
+`/bin/sh` nothing runs; without `bash` on the image's PATH, Bash script steps
+fail. Linux images only.
+
+Fails: an image built from
+
+```dockerfile
+FROM gcr.io/distroless/cc-debian12
+```
+
+Passes: an image built from
+
+```dockerfile
+FROM debian:bookworm-slim
+```
+
+How to fix: use a base image with a shell; install bash (`apt-get install
+bash`, `dnf install bash`) for Bash steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.image.target import ImageTarget, located
+from octolint.model import Problem, Severity
+
+ID = "OCT208"
+NAME = "image-shell"
+SEVERITY = "error"
+APPLIES_TO = "image"
+SUMMARY = "The image has no /bin/sh (error) or no bash on PATH (warning)."
+HINT = "Use a base image with a shell, and install bash for Bash script steps."
+
+
+def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    fs = target.fs
+    if fs is None or target.os != "linux":
+        return
+    if not fs.is_executable("/bin/sh"):
+        yield Problem(message="the image has no /bin/sh: Octopus cannot start anything in it",
+                      **located(target, "FROM"))  # fmt: skip
+    if target.which("bash") is None:
+        yield Problem(
+            message=f"no bash on the image's PATH ({':'.join(target.path_dirs) or 'unset'}): "
+            "Bash script steps would fail",
+            severity=Severity.WARNING,
+            **located(target, "FROM"),
+        )

@@ -1,0 +1,38 @@
+"""OCT209 image-architecture: an architecture Calamari has no build for.
+
+Calamari is published for linux-x64, linux-arm64 and linux-arm (and Windows
+x64). An image for any other architecture (386, ppc64le, s390x, riscv64...)
+cannot run it.
+
+Fails: an image for `linux/s390x`.
+
+Passes: an image for `linux/amd64` or `linux/arm64`.
+
+How to fix: build the image for amd64, arm64 or arm (`docker build --platform
+linux/amd64`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.image.target import ImageTarget, located
+from octolint.model import Problem
+
+ID = "OCT209"
+NAME = "image-architecture"
+SEVERITY = "error"
+APPLIES_TO = "image"
+SUMMARY = "The image's architecture is not one Calamari is built for (amd64, arm64, arm)."
+HINT = "Build the image for linux/amd64, linux/arm64 or linux/arm."
+SUPPORTED = ("amd64", "arm64", "arm")
+
+
+def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    if target.architecture not in SUPPORTED:
+        yield Problem(
+            message=f"the image is for {target.os}/{target.architecture}: Calamari is built "
+            f"for {', '.join(SUPPORTED)} only",
+            **located(target, "FROM"),
+        )
