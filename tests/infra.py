@@ -35,6 +35,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -433,13 +434,22 @@ class _TokenHandler(BaseHTTPRequestHandler):
 
 @dataclass
 class Fault:
-    """Applied to the next ``count`` requests whose path matches ``pattern``."""
+    """Applied to the next ``count`` requests whose path matches ``pattern``.
+
+    Actions: "status" (answer ``status``, with ``retry_after``), "truncate" (half the
+    body, then close), "reset" (half the body, then a TCP reset), "append" (a space
+    after the body), "corrupt" (one byte of the body changed: same size, other digest),
+    "slow" (wait ``delay`` seconds before answering), "stall" (half the body, then wait
+    ``delay`` seconds before the rest), "expire" (a 401 Bearer challenge, as for an
+    expired token; only on a proxy with a token server).
+    """
 
     pattern: str
-    action: str  # "status", "truncate" (half the body, then close), "append" (a space)
+    action: str
     status: int = 503
     retry_after: str | None = None
     count: int = 1
+    delay: float = 0.0
 
 
 @dataclass
@@ -485,7 +495,9 @@ class Proxy:
             self.server.server_close()
 
 
-_FORWARDED_HEADERS = ("content-type", "docker-content-digest", "location", "etag")
+_FORWARDED_HEADERS = (
+    "content-type", "docker-content-digest", "location", "etag", "content-range", "accept-ranges",
+)  # fmt: skip
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -526,6 +538,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self._challenge(owner, repository)
             return
         fault = owner.take_fault(self.path)
+        if fault is not None and fault.action == "expire" and owner.tokens is not None:
+            self._challenge(owner, repository)
+            return
+        if fault is not None and fault.action == "slow":
+            time.sleep(fault.delay)
         if fault is not None and fault.action == "status":
             self.send_response(fault.status)
             if fault.retry_after is not None:
@@ -545,6 +562,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             body = answer.read()
             if fault is not None and fault.action == "append":
                 body += b" "
+            if fault is not None and fault.action == "corrupt" and body:
+                middle = len(body) // 2
+                body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
             self.send_response(answer.status)
             for key, value in answer.getheaders():
                 if key.lower() in _FORWARDED_HEADERS:
@@ -553,9 +573,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.end_headers()
             if self.command == "HEAD":
                 return
-            if fault is not None and fault.action == "truncate":
+            if fault is not None and fault.action in ("truncate", "reset", "stall"):
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
+                if fault.action == "stall":
+                    time.sleep(fault.delay)
+                    self.wfile.write(body[len(body) // 2 :])
+                    return
+                if fault.action == "reset":  # close with RST, not FIN: "connection reset"
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
                 self.close_connection = True
                 return
             self.wfile.write(body)

@@ -9,7 +9,9 @@ instead of guessing. Supported forms: ``$VAR``, ``${VAR}``, ``${VAR:-word}``,
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 # A name, or a braced expression whose body has no nested braces; nested ones
 # are expanded innermost-first by repeated passes (bounded, see _MAX_PASSES).
@@ -17,6 +19,14 @@ _VAR = re.compile(
     r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^{}]*))?\})"
 )
 _MAX_PASSES = 32
+# Expansion can make text grow without bound (ARG A2=$A1$A1, then A3=$A2$A2...; or
+# 100k ARGs each one character longer than the last: quadratic). A value longer than
+# MAX_VALUE is unknown, and within an expansion_budget() all expansions together may
+# produce at most that many characters; beyond, values are unknown (memory stays
+# bounded whatever the Dockerfile). Real values (PATH...) are far below either.
+MAX_VALUE = 16 * 1024
+MAX_TOTAL = 4 * 1024 * 1024
+_BUDGET: ContextVar[list[int] | None] = ContextVar("octolint_expansion_budget", default=None)
 
 # Values a variable can have: None means "declared, but its value is not known".
 Variables = Mapping[str, "str | None"]
@@ -62,7 +72,30 @@ def expand(text: str, variables: Variables, escape: str = "\\") -> str | None:
         return None
     if "${" in text:
         return None  # a form we do not understand: unknown rather than wrong
+    if not _affordable(text):
+        return None
     return text.replace(placeholder, "$")
+
+
+@contextmanager
+def expansion_budget(chars: int = MAX_TOTAL) -> Iterator[None]:
+    """Bound the characters expansions may produce in this context (one Dockerfile)."""
+    token = _BUDGET.set([chars])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def _affordable(result: str) -> bool:
+    """Charge ``result`` to the budget: False when it is too long to be kept."""
+    if len(result) > MAX_VALUE:
+        return False
+    budget = _BUDGET.get()
+    if budget is None:
+        return True
+    budget[0] -= len(result)
+    return budget[0] >= 0
 
 
 def expand_or_raw(text: str, variables: Variables, escape: str = "\\") -> str:
@@ -80,4 +113,5 @@ def expand_or_raw(text: str, variables: Variables, escape: str = "\\") -> str:
 
     if "$" not in text:
         return text
-    return _VAR.sub(one, text)
+    result = _VAR.sub(one, text)
+    return result if _affordable(result) else text

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from octolint.dockerfile.expand import Variables, expand, expand_or_raw
 from octolint.dockerfile.parser import Dockerfile, Instruction
@@ -110,7 +112,7 @@ class Build:
         """ENV of the final image; a value is None when it cannot be known."""
         values: dict[str, str | None] = {}
         for _instruction, key, raw, scope in self._env_assignments():
-            values[key] = expand(raw, {**scope, **values})
+            values[key] = expand(raw, _overlay(values, scope))
         return values
 
     def env_values(self, key: str) -> list[tuple[Instruction, str]]:
@@ -118,7 +120,7 @@ class Build:
         found: list[tuple[Instruction, str]] = []
         values: dict[str, str | None] = {}
         for instruction, name, raw, scope in self._env_assignments():
-            values[name] = text = expand_or_raw(raw, {**scope, **values})
+            values[name] = text = expand_or_raw(raw, _overlay(values, scope))
             if name == key:
                 found.append((instruction, text))
         return found
@@ -145,10 +147,20 @@ class Build:
                         yield instruction, key, _unquote(raw), scope
 
 
+def _overlay(top: Variables, below: Variables) -> Variables:
+    """``top`` over ``below``, without copying either: a copy per ARG or ENV would make
+    a Dockerfile of many of them quadratic. ChainMap only reads the maps here."""
+    return ChainMap(cast("dict[str, str | None]", top), cast("dict[str, str | None]", below))
+
+
+_BRACED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
 def normalise_dir(path: str) -> str:
     """'/opt/x/bin/' -> '/opt/x/bin'; '${HOME}' -> '$HOME' for textual comparison."""
     path = path.strip().strip("'\"")
-    path = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", r"$\1", path)
+    if "${" in path:
+        path = _BRACED.sub(r"$\1", path)
     return path.rstrip("/") or path
 
 
@@ -189,7 +201,7 @@ def _declared_args(
         if name in overrides:
             declared[name] = overrides[name]
         elif has_default:
-            declared[name] = expand(_unquote(default), {**scope, **declared})
+            declared[name] = expand(_unquote(default), _overlay(declared, scope))
         else:
             declared[name] = inherited.get(name)
     return declared
@@ -204,9 +216,13 @@ def analyse(
     build_args = dict(build_args or {})
     global_args: dict[str, str | None] = {}
     stages: list[Stage] = []
+    aliases: dict[str, Stage] = {}  # the first stage of each name (a lookup per FROM)
     for instruction in dockerfile.instructions:
         if instruction.name == "FROM":
-            stages.append(_new_stage(instruction, stages, global_args))
+            stage = _new_stage(instruction, stages, global_args, aliases)
+            stages.append(stage)
+            if stage.alias:
+                aliases.setdefault(stage.alias, stage)
         elif not stages:
             _global_instruction(instruction, global_args, build_args)
         else:
@@ -230,7 +246,12 @@ def _global_instruction(
     global_args.update(_declared_args(instruction, global_args, {}, build_args))
 
 
-def _new_stage(instruction: Instruction, stages: list[Stage], global_args: Variables) -> Stage:
+def _new_stage(
+    instruction: Instruction,
+    stages: list[Stage],
+    global_args: Variables,
+    aliases: Mapping[str, Stage],
+) -> Stage:
     words = list(instruction.value)
     if not words:
         raise DockerfileSyntaxError("FROM requires an image name", instruction.start_line)
@@ -245,7 +266,7 @@ def _new_stage(instruction: Instruction, stages: list[Stage], global_args: Varia
     base = expand(written, global_args)
     parent = None
     if base is not None:
-        parent = next((s for s in stages if s.alias == base.lower()), None)
+        parent = aliases.get(base.lower())
     return Stage(
         index=len(stages),
         from_instruction=instruction,

@@ -13,6 +13,12 @@ of :data:`CHUNK` bytes, only files listed in :data:`KEPT_FILES` (at most
 :data:`MAX_KEPT_SIZE` bytes each) are held in memory, and data nobody reads is
 skipped by the tar reader in chunks too. Nothing is ever written to disk and
 no member path is ever used against the host's filesystem.
+
+Hostile layers are bounded too (see SECURITY.md): a layer may not expand to more
+than :data:`MAX_EXPANSION` times its compressed size plus :data:`EXPANSION_ALLOWANCE`
+(a decompression bomb is refused after reading about that much, so the time spent is
+proportional to the blob's size), and may not list more than :data:`MAX_ENTRIES`
+members (each costs a few hundred bytes of memory in the index).
 """
 
 from __future__ import annotations
@@ -60,6 +66,15 @@ KEPT_FILES = (
 )
 MAX_KEPT_SIZE = 1 << 20  # a kept file larger than this is recorded but not read
 CHUNK = 1 << 20  # read size for blobs and member data
+# Decompression bombs: no layer may expand to more than this many times its
+# compressed size (+ the allowance). Deflate cannot exceed 1032:1, so no gzip
+# layer is ever refused; zstd can reach 30000:1 and more, which this bounds.
+MAX_EXPANSION = 1100
+EXPANSION_ALLOWANCE = 1 << 30
+# About 600 bytes of memory each (index, merged filesystem, cache entry): real
+# images have a few hundred thousand entries, a hostile layer could list tens of
+# millions in a few megabytes of gzip.
+MAX_ENTRIES = 2_000_000
 # tarfile's stream buffer: it re-slices the whole buffer on every header read,
 # so a large one makes layers with many small members slow (1 MiB: 10x slower).
 _TAR_BUFFER = 32 << 10
@@ -138,6 +153,10 @@ class _SizeExceeded(Exception):
     """Internal: the blob is longer than its descriptor's size."""
 
 
+class _Expanded(Exception):
+    """Internal: the uncompressed stream outgrew MAX_EXPANSION (a decompression bomb)."""
+
+
 class _Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
@@ -192,6 +211,12 @@ def index_layer(
         index = _index_raw(raw, digest, media_type, algorithm, verify)
     except _SizeExceeded:
         raise DigestMismatchError.size(digest, expected_size, "more") from None
+    except _Expanded:
+        raise LayerError(
+            digest,
+            f"decompresses to more than {MAX_EXPANSION} times its compressed size "
+            f"(after {raw.count} compressed bytes): refused as a decompression bomb",
+        ) from None
     except LayerError:
         # A truncated or damaged download is better reported as such than as
         # "not a tar": finish hashing what is left and compare, when possible.
@@ -206,6 +231,7 @@ def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: 
     content = _Tap(
         _decompressor(raw, compression, digest),
         hashlib.new(algorithm) if verify == VERIFY_DIFF_ID else None,
+        compressed=raw if compression != "tar" else None,
     )
     index = LayerIndex(digest=digest)
     # Docker's empty layer is 1024 zero bytes (possibly gzipped): the tar reader
@@ -260,10 +286,12 @@ class _Tap:
     """A read-only stream over ``source`` that hashes and counts every byte passing
     through it, and can peek ahead without consuming."""
 
-    def __init__(self, source: _Readable, hasher: _Hash | None, *, limit: int = -1):
+    def __init__(self, source: _Readable, hasher: _Hash | None, *, limit: int = -1,
+                 compressed: _Tap | None = None):  # fmt: skip
         self._source = source
         self._hasher = hasher
         self._limit = limit
+        self._compressed = compressed  # the tap this one decompresses: bounds expansion
         self._pending = b""  # peeked bytes not yet returned by read()
         self.count = 0
 
@@ -280,6 +308,10 @@ class _Tap:
             self.count += len(data)
             if 0 <= self._limit < self.count:
                 raise _SizeExceeded
+            if self._compressed is not None and self.count > (
+                EXPANSION_ALLOWANCE + MAX_EXPANSION * self._compressed.count
+            ):
+                raise _Expanded
             if self._hasher is not None:
                 self._hasher.update(data)
         return data
@@ -350,11 +382,65 @@ def _decompressor(raw: _Tap, compression: str, digest: str) -> _Readable:
     if compression == "zstd":
         import zstandard  # lazily: only zstd layers need it
 
-        reader = zstandard.ZstdDecompressor().stream_reader(
-            cast(BinaryIO, raw), read_size=CHUNK, read_across_frames=True, closefd=False
-        )
-        return _Guarded(reader, (zstandard.ZstdError,), describe)
+        return _Guarded(_ZstdReader(raw), (zstandard.ZstdError,), describe)
     return raw
+
+
+# Compressed bytes fed to the zstd decompressor per call. A zstd byte expands at most
+# about 32768 times (an RLE block), so one call yields at most ~32 MiB, whatever the
+# input; measured as fast as zstandard's stream_reader.
+_ZSTD_SLICE = 1024
+
+
+class _ZstdReader:
+    """Concatenated zstd frames, decompressed in bounded steps.
+
+    Unlike zstandard's ``stream_reader``, which returns a short read when the input
+    ends inside a frame, a truncated stream is an error here, as it is for Docker.
+    """
+
+    def __init__(self, source: _Readable):
+        import zstandard
+
+        self._error = zstandard.ZstdError
+        self._new_frame = zstandard.ZstdDecompressor().decompressobj
+        self._frame = self._new_frame()
+        self._source = source
+        self._input = memoryview(b"")
+        self._offset = 0
+        self._in_frame = False  # some of the current frame's bytes were fed
+        self._output = b""  # the last piece's output, handed out from self._given on
+        self._given = 0
+        self._finished = False
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (a short read is not the end: only b"" is)."""
+        if size is None or size < 0:
+            size = CHUNK
+        while self._given >= len(self._output) and not self._finished:
+            self._step()
+        data = self._output[self._given : self._given + size]
+        self._given += len(data)
+        return data
+
+    def _step(self) -> None:
+        if self._offset >= len(self._input):
+            self._input, self._offset = memoryview(self._source.read(CHUNK)), 0
+            if not self._input:
+                self._finished = True
+                if self._in_frame:
+                    raise self._error("the stream ends inside a frame (truncated)")
+                return
+        piece = self._input[self._offset : self._offset + _ZSTD_SLICE]
+        self._offset += len(piece)
+        self._in_frame = True
+        self._output, self._given = self._frame.decompress(piece), 0
+        if self._frame.eof:
+            rest = self._frame.unused_data
+            self._frame, self._in_frame = self._new_frame(), False
+            if rest:  # the next frame starts inside this piece
+                remaining = bytes(rest) + bytes(self._input[self._offset :])
+                self._input, self._offset = memoryview(remaining), 0
 
 
 # -- the tar walk --------------------------------------------------------------------
@@ -364,7 +450,10 @@ def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str) ->
     """Record every member; return the offset where the archive's members end."""
     try:
         with tarfile.open(fileobj=cast(BinaryIO, content), mode="r|", bufsize=_TAR_BUFFER) as tar:
-            for member in _members(tar):
+            for count, member in enumerate(_members(tar), 1):
+                if count > MAX_ENTRIES:
+                    raise LayerError(digest, f"lists more than {MAX_ENTRIES} entries: refused "
+                                     "(a layer this large would exhaust memory)")  # fmt: skip
                 _record(tar, member, index)
             return tar.offset
     except (tarfile.TarError, EOFError) as exc:

@@ -65,6 +65,7 @@ from octolint.image.sources.base import (
     descriptor_from_json,
     digest_of,
     load_config,
+    naming_the_layer,
     parse_json,
     parse_json_object,
     platform_from_json,
@@ -148,13 +149,21 @@ def _normalise(name: str) -> str | None:
 
 
 class DirContainer(_Container):
+    """An image layout directory. Symlinks in it are followed only while they stay
+    inside it: a layout is input like any other, and must not make octolint read
+    other files of the host (a blob linked to ~/.docker/config.json...)."""
+
     def __init__(self, root: Path, display: str):
         self.root = root
         self.display = display
+        self._real_root = root.resolve()
 
     def _path(self, name: str) -> Path | None:
         relative = _normalise(name)
-        return self.root / relative if relative else None
+        if not relative:
+            return None
+        real = (self.root / relative).resolve()
+        return real if real.is_relative_to(self._real_root) else None
 
     def has(self, name: str) -> bool:
         path = self._path(name)
@@ -595,7 +604,7 @@ class ArchiveSource:
     ) -> AbstractContextManager[BinaryIO]:
         container = self._open()
         member = self._docker_members.get(layer.digest) or blob_path(layer.digest)
-        return container.open(member)
+        return naming_the_layer(image, layer, container.open(member))
 
     def close(self) -> None:
         self._container = None

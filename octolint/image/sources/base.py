@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol, TypeVar
 
@@ -109,6 +109,40 @@ class DigestMismatchError(ImageSourceError):
 
 class BadContentError(ImageSourceError):
     """A manifest, index or config is not what it should be (JSON, media type, shape)."""
+
+
+class LayerReadError(ImageSourceError):
+    """A layer's content is broken (corrupt, not a tar, a bomb): names the image and layer.
+
+    ``cause`` is the indexer's own error (``layers.LayerError`` or
+    ``layers.DigestMismatchError``).
+    """
+
+    def __init__(self, where: str, message: str, cause: InputError):
+        super().__init__(where, message)
+        self.cause = cause
+
+
+@contextmanager
+def naming_the_layer(
+    image: ResolvedImage, layer: Descriptor, blob: AbstractContextManager[BinaryIO]
+) -> Iterator[BinaryIO]:
+    """``blob``, with the indexer's errors about its content re-raised naming the image,
+    where it was read from and which layer (the indexer only knows the digest)."""
+    from octolint.image import layers  # the indexer imports nothing of the sources
+
+    with blob as stream:
+        try:
+            yield stream
+        except (layers.LayerError, layers.DigestMismatchError) as exc:
+            number = next((n for n, d in enumerate(image.layers, 1) if d is layer), 0)
+            which = f"layer {number} of {len(image.layers)}" if number else "layer"
+            reason = str(exc).removeprefix(f"{exc.path}: ")
+            raise LayerReadError(
+                f"image {image.reference} ({image.where})",
+                f"reading {which} ({short_digest(layer.digest)}): {reason}",
+                exc,
+            ) from exc
 
 
 # --- digests ------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ an error message or a log line: every message is scrubbed of them.
 exponential backoff (or after ``Retry-After`` of a 429 or 503, capped at 10 s).
 ``timeout`` bounds each step (one request with all its retries) and every single
 network wait; a layer download as a whole may take longer, as long as data keeps
-coming. A download that breaks off is an error (no resume with Range requests).
+coming. A layer download that breaks off (reset, stalled, cut short) is resumed
+where it stopped with a Range request, with backoff, for at most ``timeout``
+seconds without progress (see ``_ResponseReader``).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from octolint.image.sources.base import (
     check_digest_syntax,
     digest_of,
     manifest_accept_types,
+    naming_the_layer,
     resolve_document,
     short_digest,
     verify_bytes,
@@ -76,6 +79,7 @@ _HUB_NAMES = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API, DOCKER_HU
 MAX_ATTEMPTS = 5
 FIRST_BACKOFF = 0.5  # seconds; doubled after each failed attempt
 MAX_RETRY_AFTER = 10.0  # a Retry-After beyond this is capped (and bounded by the timeout)
+MAX_RESUMES = 10  # Range requests to finish one broken blob download, in all
 CHUNK = 1024 * 1024
 _HELPER_PREFIX = "docker-credential-"
 
@@ -457,13 +461,44 @@ class RegistryClient:
 
     def _ping(self) -> None:
         https, http = f"https://{self.host}", f"http://{self.host}"
-        response = self._https_ping(https)
+        response = None if self._plain_http_only(https) else self._https_ping(https)
         base = https
         if response is None:
             response, base = self._request("GET", f"{http}/v2/", "connecting"), http
         with response:
             self._check_ping(response, base, "connecting")
         self._base = base  # only now: what is not reachable is pinged again next time
+
+    def _plain_http_only(self, https: str) -> bool:
+        """True when a loopback registry does not speak TLS, found with a bare handshake.
+
+        Performance only: that takes about 1 ms, where the verified HTTPS ping that
+        _https_ping would try first costs 25-40 ms (loading the CA bundle), a tenth
+        of a warm scan, only to fail and fall back to HTTP. The outcome is the same:
+        for a loopback host, any failure of the HTTPS ping leads to plain HTTP. A
+        server that completes the handshake, or a proxied host, goes the usual way.
+        """
+        import socket
+        import ssl
+
+        import requests
+
+        if not is_loopback(self.registry) or requests.utils.get_environ_proxies(https):
+            return False
+        try:
+            address = urlsplit(https)
+            host, port = address.hostname or "localhost", address.port or 443
+        except ValueError:  # a port out of range: let the usual path report it
+            return False
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False  # only "does it speak TLS?": nothing is sent
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((host, port), timeout=self.timeout) as sock:
+                context.wrap_socket(sock, server_hostname=host).close()
+            return False
+        except OSError:  # ssl.SSLError included: an HTTP answer, a reset, a refusal
+            return True
 
     def _https_ping(self, base: str) -> requests.Response | None:
         """GET https://HOST/v2/; None when plain HTTP should be tried instead."""
@@ -584,12 +619,21 @@ class RegistryClient:
     # ---- API calls
 
     def get(
-        self, path: str, step: str, *, accept: str | None = None, stream: bool = False
+        self,
+        path: str,
+        step: str,
+        *,
+        accept: str | None = None,
+        stream: bool = False,
+        offset: int = 0,
     ) -> requests.Response:
-        """GET /v2/<repository>/<path>, authenticated; a RegistryError unless HTTP 200."""
+        """GET /v2/<repository>/<path>, authenticated; a RegistryError unless HTTP 200
+        (or 206 for a request from ``offset`` > 0, which asks for a byte range)."""
         url = f"{self._base_url()}/v2/{self.repository}/{path}"
         for attempt in (1, 2):
             headers = {"Accept": accept} if accept else {}
+            if offset:
+                headers["Range"] = f"bytes={offset}-"
             if self._auth:
                 headers["Authorization"] = self._auth
             response = self._request("GET", url, step, headers=headers, stream=stream)
@@ -598,11 +642,24 @@ class RegistryClient:
                 with response:
                     self._authenticate(response, "authenticating")
                 continue
-            if response.status_code != 200:
+            if response.status_code not in ((200, 206) if offset else (200,)):
                 with response:
                     raise self._status_error(response, step)
             return response
         raise AssertionError("unreachable")
+
+    def resume(self, path: str, step: str, offset: int) -> Iterator[bytes]:
+        """The body of GET ``path`` from byte ``offset`` on (a Range request; from a
+        server that ignores ranges, the whole body with the first bytes skipped)."""
+        response = self.get(path, step, stream=True, offset=offset)
+        chunks = response.iter_content(chunk_size=CHUNK)
+        if response.status_code == 206:
+            given = response.headers.get("Content-Range", "")
+            if not given.startswith(f"bytes {offset}-"):
+                response.close()
+                raise self.error(step, f"asked for bytes {offset}- but got '{given[:60]}'")
+            return chunks
+        return _skip(chunks, offset)
 
     def fetch_manifest(self, reference: str) -> Fetched:
         """A manifest or index by tag or digest; verified when fetched by digest."""
@@ -640,9 +697,11 @@ class RegistryClient:
     @contextmanager
     def open_blob(self, digest: str) -> Iterator[BinaryIO]:
         step = f"fetching blob {short_digest(digest)}"
-        response = self.get(f"blobs/{digest}", step, stream=True)
+        path = f"blobs/{digest}"
+        response = self.get(path, step, stream=True)
         with response:
-            yield io.BufferedReader(_ResponseReader(response, self, step), CHUNK)
+            reader = _ResponseReader(response, self, step, resume=path)
+            yield io.BufferedReader(reader, CHUNK)
 
     def _read_limited(self, response: requests.Response, limit: int, step: str) -> bytes:
         reader = _ResponseReader(response, self, step)
@@ -678,30 +737,77 @@ def _registry_error_detail(response: requests.Response) -> str:
         return ""
 
 
-class _ResponseReader(io.RawIOBase):
-    """A streamed response body as a file; errors become RegistryErrors naming the step."""
+def _skip(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:
+    """``chunks`` without their first ``count`` bytes."""
+    for chunk in chunks:
+        if count >= len(chunk):
+            count -= len(chunk)
+            continue
+        yield chunk[count:]
+        count = 0
 
-    def __init__(self, response: requests.Response, client: RegistryClient, step: str):
-        self._chunks = response.iter_content(chunk_size=CHUNK)
+
+class _ResponseReader(io.RawIOBase):
+    """A streamed response body as a file; errors become RegistryErrors naming the step.
+
+    With ``resume`` (the API path of a blob), a download that breaks off (reset,
+    stalled longer than the timeout, cut short) continues where it stopped with a
+    Range request, after a backoff, up to MAX_ATTEMPTS times in a row, MAX_RESUMES
+    times in all, and for at most ``timeout`` seconds without progress. That is safe:
+    the blob is verified against its digest as it is read, so a resumed download that
+    does not fit is rejected.
+    """
+
+    def __init__(self, response: requests.Response, client: RegistryClient, step: str,
+                 *, resume: str | None = None):  # fmt: skip
+        self._chunks: Iterator[bytes] = response.iter_content(chunk_size=CHUNK)
         self._pending = b""
         self._client = client
         self._step = step
         self._count = 0
+        self._resume = resume
+        self._failures = 0  # in a row, without a byte in between
+        self._resumes = 0  # in all: a server that always breaks off soon cannot loop us
+        self._stalled_since = 0.0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def _next_chunk(self) -> bytes:
         import requests
 
-        if not self._pending:
+        while True:
             try:
-                self._pending = next(self._chunks, b"")
+                chunk = next(self._chunks, b"")
             except (requests.RequestException, OSError) as exc:
-                raise self._client.error(
-                    self._step,
-                    f"connection lost after {self._count} bytes ({_connection_reason(exc)})",
-                ) from None
+                self._recover(_connection_reason(exc))
+                continue
+            if chunk:
+                self._failures = 0
+            return chunk
+
+    def _recover(self, reason: str) -> None:
+        """Resume after a break, or raise the error that names it."""
+        now = time.monotonic()
+        if self._failures == 0:
+            self._stalled_since = now
+        self._failures += 1
+        wait = FIRST_BACKOFF * 2 ** (self._failures - 1)
+        out_of_time = now + wait - self._stalled_since >= self._client.timeout
+        self._resumes += 1
+        exhausted = self._failures >= MAX_ATTEMPTS or self._resumes > MAX_RESUMES
+        if self._resume is None or exhausted or out_of_time:
+            raise self._client.error(
+                self._step, f"connection lost after {self._count} bytes ({reason})"
+            )
+        log.debug("%s: connection lost after %d bytes (%s); resuming in %.1fs",
+                  self._step, self._count, reason, wait)  # fmt: skip
+        time.sleep(wait)
+        self._chunks = self._client.resume(self._resume, self._step, self._count)
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending:
+            self._pending = self._next_chunk()
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -762,7 +868,7 @@ class RegistrySource:
     def open_blob(
         self, image: ResolvedImage, layer: Descriptor
     ) -> AbstractContextManager[BinaryIO]:
-        return self.client.open_blob(layer.digest)
+        return naming_the_layer(image, layer, self.client.open_blob(layer.digest))
 
     def close(self) -> None:
         self.client.close()
