@@ -1,19 +1,27 @@
 """OCT290 probe-mismatch: running the image disagrees with what octolint read statically.
 
 Only with `octolint image --probe`. octolint normally never runs image
-content; with `--probe` it starts the image once (entrypoint cleared, no
-network, read-only, memory and time limits) and runs `cat /etc/os-release`
-and `ldconfig -p`. Where that disagrees with the static reading of the
-layers (the distribution, or whether ICU, OpenSSL, libstdc++, libgcc_s or
-zlib is present), this warning says so: trust the probe, and please report
-the image so the static reading can be fixed.
+content; with `--probe` it starts the image once (entrypoint replaced, no
+network, read-only, memory, pids and time limits) and asks the image's own
+dynamic loader to load each library OCT204/OCT205 look for
+(`LD_PRELOAD=SONAME /bin/sh -c :`), and reads `/etc/os-release`. Where that
+disagrees with the static reading of the layers (the distribution, or whether
+ICU, OpenSSL, libstdc++, libgcc_s or zlib can be loaded), this warning says
+so: trust the probe. The usual cause is a library whose file is present but
+which cannot load, for example because a later layer deleted one of its own
+dependencies (`libicuuc.so.72` without `libicudata.so.72`): .NET fails on
+such an image although the file is there.
 
-Fails: an image whose `ldconfig -p` lists `libicuuc.so.72` where the layers
-show none.
+Fails: an image whose layers hold `libicuuc.so.72` but whose loader cannot
+load it (its `libicudata.so.72` was deleted by a later layer).
 
-Passes: any image where both agree (the normal case).
+Passes: any image where both agree (the normal case), including images whose
+`/etc/ld.so.cache` is stale, since the loader also searches its default
+directories.
 
-How to fix: nothing to fix in the image; report the disagreement.
+How to fix: make the library loadable (reinstall the package whose files a
+later layer deleted); if the probe and the layers disagree for another reason,
+please report the image so the static reading can be fixed.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ NAME = "probe-mismatch"
 SEVERITY = "warning"
 APPLIES_TO = "image"
 SUMMARY = "With --probe: running the image disagrees with the static reading."
-HINT = "Trust the probe, and report the image so octolint's static reading can be fixed."
+HINT = "Trust the probe: make the library loadable, or report the image if its layers look right."
 
 CHECKED = {
     "ICU": re.compile(r"^libicuuc\.so\.\d+$"),
@@ -49,14 +57,17 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
     if probed_id and static_id != probed_id:
         yield Problem(message=f"the image says it is '{probed_id}' when run, but its layers' "
                       f"/etc/os-release says '{static_id or 'nothing'}'")  # fmt: skip
-    if not probe.ldconfig_ran:
+    if not probe.loader_checked:  # no dynamic loader answered (static shell): nothing to compare
         return
     for label, pattern in CHECKED.items():
         probed = sorted(s for s in probe.sonames if pattern.match(s))
-        static = sorted(target.libraries_matching(pattern.pattern))
+        # Only sonames the probe tried can be compared.
+        static = {s: p for s, p in target.libraries_matching(pattern.pattern).items()
+                  if s in probe.loadable}  # fmt: skip
         if bool(probed) != bool(static):
+            shown = ", ".join(f"{s} at {target.where(p)}" for s, p in sorted(static.items()))
             yield Problem(
-                message=f"{label}: ldconfig -p in the running image lists "
-                f"{', '.join(probed) or 'nothing'}, the layers show "
-                f"{', '.join(static) or 'nothing'}"
+                message=f"{label}: in the running image the dynamic loader loads "
+                f"{', '.join(probed) or 'none of them'}, but the layers show "
+                f"{shown or 'none'}"
             )

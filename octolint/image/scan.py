@@ -9,9 +9,11 @@ registry, a cached layer is not even downloaded.
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from octolint.dockerfile.stages import Build
@@ -52,6 +54,15 @@ class ScanResult:
 
 def scan_images(references: Sequence[str], engine: Engine, options: ScanOptions) -> ScanResult:
     """Scan every reference (concurrently), sharing one layer cache."""
+    if options.probe:  # Ctrl-C must remove probe containers at once, not after the probes
+        from octolint.image.probe import interrupt_guard
+
+        with interrupt_guard():
+            return _scan_images(references, engine, options)
+    return _scan_images(references, engine, options)
+
+
+def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions) -> ScanResult:
     cache = LayerCache(enabled=options.use_cache)
     result = ScanResult()
     lock = threading.Lock()
@@ -104,10 +115,47 @@ def _filesystem(
     """The merged filesystem of a Linux image; None for Windows (layers are not read)."""
     if image.platform.os != "linux":
         return None
-    workers = max(1, options.workers)
+    # Indexing, decoding and merging allocate an object or more per entry, none in a
+    # reference cycle: the cycle collector would only rescan them again and again
+    # (a quarter of a warm scan's decoding). Paused meanwhile.
+    with _gc_paused():
+        return _merged(source, image, options, cache)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()  # the first of concurrent scans re-enables it
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _merged(
+    source: ImageSource, image: ResolvedImage, options: ScanOptions, cache: LayerCache
+) -> ImageFS:
+    # Cached layers are decoded right here, one after the other: that is pure Python,
+    # which threads only slow down (one GIL, and a hand-over per switch on a busy
+    # machine). The pool is for the layers to stream, decompress and hash.
+    known = [_cached(image, layer, options, cache) for layer in image.layers]
+    missing = [layer for layer, index in zip(image.layers, known) if index is None]
+    if not missing:
+        return ImageFS([index for index in known if index is not None])
+    workers = min(max(1, options.workers), len(missing))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        indexes = list(pool.map(lambda d: _layer(source, image, d, options, cache), image.layers))
-    return ImageFS(indexes)
+        fresh = iter(list(pool.map(lambda d: _layer(source, image, d, options, cache), missing)))
+    return ImageFS([index if index is not None else next(fresh) for index in known])
+
+
+def _cached(
+    image: ResolvedImage, layer: Descriptor, options: ScanOptions, cache: LayerCache
+) -> LayerIndex | None:
+    index = cache.get(layer.digest)
+    if index is not None:
+        _report(options, image, layer, "cached")
+    return index
 
 
 def _layer(
@@ -117,21 +165,33 @@ def _layer(
     options: ScanOptions,
     cache: LayerCache,
 ) -> LayerIndex:
-    cached = cache.get(layer.digest)
-    if cached is not None:
-        _report(options, image, layer, "cached")
-        return cached
-    with source.open_blob(image, layer) as stream:
-        index = index_layer(
-            stream,
-            layer.digest,
-            layer.media_type,
-            expected_size=layer.size,
-            verify=layer.verify,
-        )
-    cache.put(index)
+    # Held while reading: a concurrent scan of another image sharing this layer waits,
+    # then finds it in the cache instead of downloading it a second time.
+    with _layer_lock(layer.digest) if cache.enabled else nullcontext():
+        cached = cache.get(layer.digest)
+        if cached is not None:
+            _report(options, image, layer, "cached")
+            return cached
+        with source.open_blob(image, layer) as stream:
+            index = index_layer(
+                stream,
+                layer.digest,
+                layer.media_type,
+                expected_size=layer.size,
+                verify=layer.verify,
+            )
+        cache.put(index)
     _report(options, image, layer, "read")
     return index
+
+
+_layer_locks: dict[str, threading.Lock] = {}  # layer digest -> lock (a few bytes per layer)
+_layer_locks_guard = threading.Lock()
+
+
+def _layer_lock(digest: str) -> threading.Lock:
+    with _layer_locks_guard:
+        return _layer_locks.setdefault(digest, threading.Lock())
 
 
 def _report(options: ScanOptions, image: ResolvedImage, layer: Descriptor, event: str) -> None:
