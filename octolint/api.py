@@ -34,14 +34,30 @@ def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
     Raises InputError for an input that cannot be read, ConfigError for bad settings.
     """
     engine = engine or make_engine(paths)
+    # Named *.yml/*.yaml files are Compose files or manifests: `octolint deploy` checks
+    # them. Directories are still searched for Dockerfiles only.
+    deploy: list[str] = []
+    if any(p.lower().endswith((".yml", ".yaml")) for p in paths):  # keep start-up light
+        from octolint.deploy.load import is_deploy_name
+
+        deploy = [p for p in paths if is_deploy_name(p) and not Path(p).is_dir()]
+    dockerfiles = [p for p in paths if p not in deploy]
     report = Report(findings=engine.config_findings())
-    for display, path in discover(paths, engine.config.exclude, engine.config.root):
+    for display, path in discover(dockerfiles, engine.config.exclude, engine.config.root):
         if path is None:
             report.findings += engine.lint_bytes(read_stdin(), display)
         else:
             report.findings += engine.lint_file(path, display)
         report.files.append(display)
-    report.rules_run = [r.id for r in engine.active_rules("dockerfile")]
+    if dockerfiles:
+        report.rules_run = [r.id for r in engine.active_rules("dockerfile")]
+    if deploy:
+        from octolint.deploy import lint_deploy_paths
+
+        checked = lint_deploy_paths(deploy, engine, config_notes=False)
+        report.findings += checked.findings
+        report.files += checked.files
+        report.rules_run += checked.rules_run
     return report
 
 

@@ -6,7 +6,7 @@ A rule is any object (usually a module) registered in the entry-point group
 ``ID``          stable id users search for, e.g. ``"OCT101"``
 ``NAME``        short kebab-case name, e.g. ``"no-entrypoint"``
 ``SEVERITY``    default severity: ``"error"``, ``"warning"`` or ``"note"``
-``APPLIES_TO``  ``"dockerfile"`` or ``"image"``
+``APPLIES_TO``  ``"dockerfile"``, ``"image"`` or ``"deploy"`` (Compose/Kubernetes)
 ``SUMMARY``     one line for ``octolint rules`` and SARIF shortDescription
 ``HINT``        one-line fix hint shown under each finding
 ``OPTIONS``     optional dict of option name -> default value
@@ -37,7 +37,7 @@ from octolint.model import Problem, Severity
 
 ENTRY_POINT_GROUP = "octolint.rules"
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*[0-9]+$")
-TARGET_KINDS = ("dockerfile", "image")
+TARGET_KINDS = ("dockerfile", "image", "deploy")
 
 
 @dataclass(frozen=True)

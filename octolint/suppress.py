@@ -3,12 +3,14 @@
 ``# octolint ignore=OCT101,OCT102`` on the comment line(s) directly above an
 instruction silences those rules for that instruction;
 ``# octolint global ignore=OCT107`` anywhere silences them for the whole file.
+Compose files and Kubernetes manifests take the same comments above a key.
 Text after a second ``#`` is a free comment. Rule names work as well as ids.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from octolint.dockerfile.parser import Dockerfile
@@ -42,9 +44,15 @@ class Suppressions:
 
 
 def collect(dockerfile: Dockerfile) -> Suppressions:
+    starts = {i.start_line for i in dockerfile.instructions}
+    return collect_comments(dockerfile.comments, starts)
+
+
+def collect_comments(comments: Mapping[int, str], starts: set[int]) -> Suppressions:
+    """Pragmas among full-line comments (line -> text after '#'); ``starts`` are the
+    lines a pragma may apply to (Dockerfile instructions, YAML keys)."""
     result = Suppressions()
-    instruction_lines = {i.start_line for i in dockerfile.instructions}
-    for line, text in dockerfile.comments.items():
+    for line, text in comments.items():
         match = _PRAGMA.match(text)
         if match is None:
             if _MENTION.match(text):
@@ -56,15 +64,15 @@ def collect(dockerfile: Dockerfile) -> Suppressions:
         if match.group("global"):
             result.global_ids |= keys
             continue
-        target = _instruction_below(line, dockerfile, instruction_lines)
+        target = _line_below(line, comments, starts)
         if target is not None:
             result.by_line.setdefault(target, set()).update(keys)
     return result
 
 
-def _instruction_below(line: int, dockerfile: Dockerfile, starts: set[int]) -> int | None:
-    """The instruction that the comment block holding this line sits directly above."""
+def _line_below(line: int, comments: Mapping[int, str], starts: set[int]) -> int | None:
+    """The line that the comment block holding this line sits directly above."""
     below = line + 1
-    while below in dockerfile.comments:
+    while below in comments:
         below += 1
     return below if below in starts else None

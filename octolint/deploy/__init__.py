@@ -1,0 +1,35 @@
+"""Checking Octopus Server deployments: Docker Compose files and Kubernetes manifests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from octolint.model import Report
+
+if TYPE_CHECKING:
+    from octolint.engine import Engine
+
+
+def lint_deploy_paths(
+    paths: Sequence[str],
+    engine: Engine,
+    env_files: Sequence[Path] | None = None,
+    *,
+    config_notes: bool = True,
+) -> Report:
+    """Lint Compose files and manifests (files or directories) as one deployment.
+
+    ``env_files`` replace the ``.env`` beside each Compose file, like
+    ``docker compose --env-file``. Raises InputError for unreadable inputs.
+    """
+    from octolint.deploy.load import load_deploy
+
+    target = load_deploy(paths, env_files=env_files, exclude=engine.config.exclude,
+                         root=engine.config.root)  # fmt: skip
+    report = Report(findings=engine.config_findings() if config_notes else [])
+    report.findings += engine.lint_deploy(target)
+    report.files = [f.path for f in target.files]
+    report.rules_run = [r.id for r in engine.active_rules("deploy")]
+    return report

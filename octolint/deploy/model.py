@@ -1,0 +1,178 @@
+"""What deploy rules see: containers, workloads, services and claims, with positions.
+
+Compose services and Kubernetes containers are read into the same shape, so
+one rule covers both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from octolint.imageref import ImageRef, parse_image_ref
+from octolint.model import Problem, Span
+
+COMPOSE = "compose"
+KUBERNETES = "kubernetes"
+
+_OCTOPUS_SERVER = re.compile(r"(^|/)octopusdeploy/octopusdeploy$")
+_SQL_SERVER = re.compile(r"(^|/)(mssql/(rhel/)?server|azure-sql-edge)$")
+
+
+@dataclass(frozen=True)
+class Value:
+    """A scalar setting: its value after interpolation and where its key is.
+
+    ``text`` is None when the file cannot tell: it comes from an unset
+    variable, a Kubernetes Secret or ConfigMap, or the shell environment.
+    """
+
+    text: str | None
+    span: Span
+    path: str
+    origin: str = ""  # e.g. " (from .env line 3)", appended to messages
+
+    @property
+    def known(self) -> bool:
+        return self.text is not None
+
+
+@dataclass
+class Container:
+    """A Compose service or a Kubernetes container."""
+
+    kind: str  # COMPOSE or KUBERNETES
+    path: str
+    name: str
+    span: Span  # the service key, or the container's `name` key
+    image: Value | None = None
+    env: dict[str, Value] = field(default_factory=dict)
+    privileged: Value | None = None
+    memory_limit: Value | None = None
+    probes: dict[str, Span] = field(default_factory=dict)  # startupProbe..., preStop
+    mounts: dict[str, str] = field(default_factory=dict)  # mountPath -> volume name
+    ports: dict[str, int] = field(default_factory=dict)  # port name -> containerPort
+    workload: Workload | None = None
+
+    @property
+    def image_ref(self) -> ImageRef | None:
+        if self.image is None or not self.image.text:
+            return None
+        return parse_image_ref(self.image.text)
+
+    @property
+    def is_octopus_server(self) -> bool:
+        ref = self.image_ref
+        return ref is not None and bool(_OCTOPUS_SERVER.search(ref.repository))
+
+    @property
+    def is_sql_server(self) -> bool:
+        ref = self.image_ref
+        if ref is not None and _SQL_SERVER.search(ref.repository):
+            return True
+        # ${SQL_IMAGE} left unset: the SA password tells it is SQL Server
+        return ref is None and ("SA_PASSWORD" in self.env or "MSSQL_SA_PASSWORD" in self.env)
+
+    @property
+    def is_octopus(self) -> bool:
+        """The Octopus Server: by image, or by its settings when the image is unknown."""
+        if self.image_ref is not None:
+            return self.is_octopus_server
+        return "DB_CONNECTION_STRING" in self.env and bool(
+            {"MASTER_KEY", "ADMIN_USERNAME", "OCTOPUS_SERVER_NODE_NAME"} & set(self.env)
+        )
+
+    def env_text(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return value.text if value is not None else None
+
+
+@dataclass
+class Workload:
+    """A Kubernetes object that runs pods: StatefulSet, Deployment, Pod, Job..."""
+
+    kind: str
+    name: str
+    path: str
+    span: Span  # its `kind` key
+    replicas: int = 1
+    replicas_span: Span | None = None
+    strategy: str | None = None  # updateStrategy/strategy type; None: the default
+    strategy_span: Span | None = None
+    volumes: dict[str, str | None] = field(default_factory=dict)  # volume -> claimName
+    claim_templates: set[str] = field(default_factory=set)  # volumeClaimTemplates names
+    containers: list[Container] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    path: str
+    selector: dict[str, str]
+    ports: list[tuple[int | None, int | str | None]]  # (port, targetPort)
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    path: str
+    access_modes: tuple[str, ...]
+
+
+@dataclass
+class DeployFile:
+    """One file: its lines (secrets redacted) and pragma comments."""
+
+    path: str
+    kind: str  # COMPOSE or KUBERNETES
+    lines: list[str]
+    comments: dict[int, str]
+    error: str | None = None  # why Compose / kubectl would refuse it
+    error_span: Span | None = None
+
+
+@dataclass
+class DeployTarget:
+    """Everything deployed together: the files of one `octolint deploy` run.
+
+    Kubernetes objects refer to each other across files (a StatefulSet's
+    claims, the Services that expose its pods), so rules see them all at once.
+    """
+
+    files: list[DeployFile] = field(default_factory=list)
+    containers: list[Container] = field(default_factory=list)
+    workloads: list[Workload] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    claims: dict[str, Claim] = field(default_factory=dict)
+
+    def octopus_servers(self) -> list[Container]:
+        return [c for c in self.containers if c.is_octopus]
+
+    def sql_servers(self) -> list[Container]:
+        return [c for c in self.containers if c.is_sql_server and not c.is_octopus]
+
+    def octopus_workloads(self) -> list[tuple[Workload, Container]]:
+        """Kubernetes workloads running the Octopus Server, with its container."""
+        found = []
+        for workload in self.workloads:
+            server = next((c for c in workload.containers if c.is_octopus), None)
+            if server is not None:
+                found.append((workload, server))
+        return found
+
+    def broken_files(self) -> list[DeployFile]:
+        return [f for f in self.files if f.error is not None]
+
+
+def problem_at(where: Value | Container | Workload, message: str, **extra: Any) -> Problem:
+    """A Problem at a value's key, a container's name or a workload's kind, in its file."""
+    return Problem(message=message, span=where.span, path=where.path, **extra)
+
+
+def is_yes(value: Value | None) -> bool:
+    return value is not None and value.text == "Y"
+
+
+def is_true(value: Value | None) -> bool:
+    return value is not None and value.text is not None and value.text.lower() == "true"

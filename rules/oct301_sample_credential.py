@@ -1,0 +1,117 @@
+"""OCT301 sample-credential: a password or connection string is empty or a published sample.
+
+The Octopus Server examples ship with passwords everybody has read:
+`N0tS3cr3t!` and `Passw0rd123` in the Docker Compose `.env` file,
+`Password01!` in the Kubernetes manifests. Left in place they open the SQL
+Server `sa` account and the Octopus administrator to anyone who can reach
+the ports. An empty `SA_PASSWORD` stops SQL Server from starting, and an
+empty `ADMIN_PASSWORD` for a named administrator leaves it without one.
+
+Checked: `SA_PASSWORD`, `MSSQL_SA_PASSWORD`, `ADMIN_PASSWORD` and the
+`Password=`/`Pwd=` part of `DB_CONNECTION_STRING`, after `.env`
+interpolation in Compose files. The value is never printed, in any report
+format; the source lines shown with the finding have it redacted. Values
+from a Kubernetes Secret (`valueFrom`) or from a variable set nowhere in the
+files cannot be known and are not reported.
+
+Fails:
+
+```yaml
+services:
+  db:
+    image: mcr.microsoft.com/mssql/server:2022-latest
+    environment:
+      ACCEPT_EULA: "Y"
+      SA_PASSWORD: N0tS3cr3t!
+      MSSQL_MEMORY_LIMIT_MB: 2048
+```
+
+Passes:
+
+```yaml
+services:
+  db:
+    image: mcr.microsoft.com/mssql/server:2022-latest
+    environment:
+      ACCEPT_EULA: "Y"
+      SA_PASSWORD: ${SA_PASSWORD}
+      MSSQL_MEMORY_LIMIT_MB: 2048
+```
+
+How to fix: generate a strong password, keep it out of the repository
+(a Kubernetes Secret referenced with `valueFrom.secretKeyRef`, or a `.env`
+file that is not committed), and use the same one in `DB_CONNECTION_STRING`.
+The option `sample-values` adds values of your own to refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.deploy.model import Container, DeployTarget, Value, problem_at
+from octolint.model import Problem
+
+ID = "OCT301"
+NAME = "sample-credential"
+SEVERITY = "error"
+APPLIES_TO = "deploy"
+SUMMARY = "A password or DB connection string is empty or a value published in the examples."
+HINT = "Use a generated secret (a Kubernetes Secret, an uncommitted .env), never a sample."
+OPTIONS: dict[str, Any] = {"sample-values": []}
+
+# Published in the Octopus Server container examples (Compose .env, Kubernetes YAML).
+PUBLISHED = ("N0tS3cr3t!", "Passw0rd123", "Password01!")
+PASSWORDS = ("SA_PASSWORD", "MSSQL_SA_PASSWORD", "ADMIN_PASSWORD")
+_CONNECTION_PASSWORD = re.compile(r"(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)", re.I)
+
+
+def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    samples = {*PUBLISHED, *(str(v) for v in options.get("sample-values", []))}
+    for container in target.containers:
+        for name in PASSWORDS:
+            value = container.env.get(name)
+            if value is not None and value.known:
+                yield from _password(container, name, value, samples)
+        connection = container.env.get("DB_CONNECTION_STRING")
+        if connection is not None and connection.text:
+            yield from _connection(connection, samples)
+
+
+def _password(
+    container: Container, name: str, value: Value, samples: set[str]
+) -> Iterator[Problem]:
+    if value.text in samples:
+        yield problem_at(value, f"{name} is a sample password published in the Octopus "
+                         f"examples{value.origin}: anyone who has read them can log in",
+                         )  # fmt: skip
+    elif value.text == "" and not _admin_optional(container, name):
+        yield problem_at(value, f"{name} is empty{value.origin}: "
+                         + _EMPTY.get(name, "the account has no password"))  # fmt: skip
+
+
+_EMPTY = {
+    "SA_PASSWORD": "SQL Server refuses to start without an sa password",
+    "MSSQL_SA_PASSWORD": "SQL Server refuses to start without an sa password",
+}
+
+
+def _admin_optional(container: Container, name: str) -> bool:
+    """ADMIN_PASSWORD may be empty when no administrator is named, or an API key is given."""
+    if name != "ADMIN_PASSWORD":
+        return False
+    return not container.env_text("ADMIN_USERNAME") or bool(container.env_text("ADMIN_API_KEY"))
+
+
+def _connection(value: Value, samples: set[str]) -> Iterator[Problem]:
+    assert value.text is not None
+    match = _CONNECTION_PASSWORD.search(value.text)
+    if match is None:
+        return  # integrated security or a password given elsewhere
+    password = match.group(1).strip()
+    if password in samples:
+        yield problem_at(value, "DB_CONNECTION_STRING embeds a sample password published in "
+                         f"the Octopus examples{value.origin}")  # fmt: skip
+    elif password == "":
+        yield problem_at(value, f"DB_CONNECTION_STRING has an empty password{value.origin}")

@@ -1,0 +1,68 @@
+"""OCT302 eula-not-accepted: `ACCEPT_EULA` is not `Y` for Octopus Server or SQL Server.
+
+Both images stop at start-up unless their licence is accepted with
+`ACCEPT_EULA=Y`. The published Compose `.env` sets `ACCEPT_EULA=N` and
+`ACCEPT_OCTOPUS_EULA=N` on purpose, so that nobody accepts a licence
+without reading it; left as they are, `docker compose up` starts containers
+that exit at once.
+
+The check reads the containers' `ACCEPT_EULA` after `.env` interpolation
+(the Compose example maps `ACCEPT_OCTOPUS_EULA` onto the Octopus
+container's `ACCEPT_EULA`); the finding names the `.env` line the value came
+from. A value from a variable set nowhere, or from a Secret, is not
+reported.
+
+Fails:
+
+```yaml
+services:
+  octopus:
+    image: octopusdeploy/octopusdeploy:2024.1
+    privileged: true
+    environment:
+      ACCEPT_EULA: "N"
+```
+
+Passes:
+
+```yaml
+services:
+  octopus:
+    image: octopusdeploy/octopusdeploy:2024.1
+    privileged: true
+    environment:
+      ACCEPT_EULA: "Y"
+```
+
+How to fix: read the Octopus Deploy EULA (https://octopus.com/company/legal)
+and the SQL Server one, then set `ACCEPT_OCTOPUS_EULA=Y` and `ACCEPT_EULA=Y`
+(in `.env` for Compose, or `value: "Y"` in the manifest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.deploy.model import DeployTarget, problem_at
+from octolint.model import Problem
+
+ID = "OCT302"
+NAME = "eula-not-accepted"
+SEVERITY = "error"
+APPLIES_TO = "deploy"
+SUMMARY = "ACCEPT_EULA is not Y for Octopus Server or SQL Server: the container exits."
+HINT = "Read the EULA, then set ACCEPT_EULA (ACCEPT_OCTOPUS_EULA in the Compose .env) to Y."
+
+
+def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for product, containers in (("Octopus Server", target.octopus_servers()),
+                                ("SQL Server", target.sql_servers())):  # fmt: skip
+        for container in containers:
+            value = container.env.get("ACCEPT_EULA")
+            if value is None:
+                yield problem_at(container, f"{product} container '{container.name}' has no "
+                                 "ACCEPT_EULA: it exits at start-up")  # fmt: skip
+            elif value.known and (value.text or "").strip().upper() != "Y":
+                yield problem_at(value, f"ACCEPT_EULA is '{value.text}'{value.origin}, not 'Y': "
+                                 f"{product} exits at start-up")  # fmt: skip

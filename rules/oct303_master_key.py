@@ -1,0 +1,93 @@
+"""OCT303 master-key: the Octopus Server has no `MASTER_KEY`, or the published sample one.
+
+Octopus encrypts sensitive values in its database with the master key. When
+`MASTER_KEY` is empty, the container generates one when it creates the
+database and keeps it inside the container: rebuild or reschedule the
+container and the new one cannot read the database (a warning). The key in
+the published Kubernetes example (`6EdU6IWsCtMEwk0kPKflQQ==`) protects
+nothing, and a value that is not 16 bytes of base64 is refused at start-up
+(errors). The key itself is never printed.
+
+Fails:
+
+```yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: octopus
+spec:
+  containers:
+    - name: octopus
+      image: octopusdeploy/octopusdeploy:2024.1
+      env:
+        - name: MASTER_KEY
+          value: 6EdU6IWsCtMEwk0kPKflQQ==
+```
+
+Passes:
+
+```yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: octopus
+spec:
+  containers:
+    - name: octopus
+      image: octopusdeploy/octopusdeploy:2024.1
+      env:
+        - name: MASTER_KEY
+          valueFrom:
+            secretKeyRef:
+              name: octopus
+              key: master-key
+```
+
+How to fix: generate a key once (`openssl rand -base64 16`), store it
+outside the repository (a Kubernetes Secret, an uncommitted `.env`) and back
+it up with the database. For an existing database, use the key it was
+created with (Octopus Manager, or `Octopus.Server show-master-key`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.deploy.model import DeployTarget, problem_at
+from octolint.model import Problem, Severity
+
+ID = "OCT303"
+NAME = "master-key"
+SEVERITY = "error"
+APPLIES_TO = "deploy"
+SUMMARY = "MASTER_KEY is empty (the database is lost with the container) or the published sample."
+HINT = "Generate a key (openssl rand -base64 16), keep it in a Secret and back it up."
+
+PUBLISHED = ("6EdU6IWsCtMEwk0kPKflQQ==",)
+
+
+def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for container in target.octopus_servers():
+        value = container.env.get("MASTER_KEY")
+        if value is None or value.text == "":
+            where = value if value is not None else container
+            yield problem_at(where, "MASTER_KEY is not set: the container generates a key that "
+                             "only it knows, and a rebuilt container cannot read the database"
+                             + (value.origin if value else ""),
+                             severity=Severity.WARNING)  # fmt: skip
+        elif value.text in PUBLISHED:
+            yield problem_at(value, "MASTER_KEY is the sample key published in the Octopus "
+                             f"examples{value.origin}: it protects nothing")  # fmt: skip
+        elif value.text is not None and not _valid(value.text):
+            yield problem_at(value, f"MASTER_KEY is not a base64-encoded 16-byte key{value.origin}:"
+                             " Octopus Server refuses it at start-up")  # fmt: skip
+
+
+def _valid(text: str) -> bool:
+    try:
+        return len(base64.b64decode(text.strip(), validate=True)) == 16
+    except (binascii.Error, ValueError):
+        return False

@@ -1,0 +1,87 @@
+"""OCT308 missing-probes: the Octopus container lacks probes or a preStop drain hook.
+
+Checked: `startupProbe`, `readinessProbe`, `livenessProbe` and
+`lifecycle.preStop`.
+
+Octopus takes minutes to start (longer when it upgrades the schema). Without
+a `startupProbe`, a `livenessProbe` kills it mid-upgrade; without a
+`readinessProbe`, the load balancer sends users to a node that is not
+serving yet; without a `livenessProbe`, a hung node is never restarted. A
+`preStop` hook that drains the node (`Octopus.Server node --drain=true
+--wait=600`) lets running deployments finish before the pod stops. The
+published StatefulSet has all four; this checks Kubernetes manifests only.
+
+Fails:
+
+```yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: octopus
+spec:
+  containers:
+    - name: octopus
+      image: octopusdeploy/octopusdeploy:2024.1
+```
+
+Passes:
+
+```yaml
+apiVersion: v1
+kind: Pod
+metadata:
+  name: octopus
+spec:
+  containers:
+    - name: octopus
+      image: octopusdeploy/octopusdeploy:2024.1
+      startupProbe:
+        httpGet: {path: /api/octopusservernodes/ping, port: 8080}
+        failureThreshold: 30
+        periodSeconds: 60
+      readinessProbe:
+        httpGet: {path: /api/serverstatus/hosted/internal, port: 8080}
+      livenessProbe:
+        httpGet: {path: /api/octopusservernodes/ping, port: 8080}
+      lifecycle:
+        preStop:
+          exec:
+            command:
+              - /Octopus/Octopus.Server
+              - node
+              - --instance=OctopusServer
+              - --drain=true
+              - --wait=600
+```
+
+How to fix: copy the probes and the `preStop` hook of the published
+StatefulSet (see the reference post), adjusting the timings to how long your
+server takes to start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from octolint.deploy.model import KUBERNETES, DeployTarget, problem_at
+from octolint.model import Problem
+
+ID = "OCT308"
+NAME = "missing-probes"
+SEVERITY = "warning"
+APPLIES_TO = "deploy"
+SUMMARY = "The Octopus container has no startup/readiness/liveness probe or preStop drain hook."
+HINT = "Add startupProbe, readinessProbe, livenessProbe and a preStop hook that drains the node."
+
+EXPECTED = ("startupProbe", "readinessProbe", "livenessProbe", "preStop")
+
+
+def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+    for container in target.octopus_servers():
+        if container.kind != KUBERNETES:
+            continue
+        missing = [name for name in EXPECTED if name not in container.probes]
+        if missing:
+            names = ", ".join(n if n != "preStop" else "preStop drain hook" for n in missing)
+            yield problem_at(container, f"Octopus container '{container.name}' has no {names}")
