@@ -8,6 +8,7 @@ configuration error, 3 an input could not be read or analysed.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -19,8 +20,8 @@ import click
 
 from octolint import __version__
 from octolint.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, OctolintError
+from octolint.reporters import FORMATS  # cheap: reporter modules load only when used
 
-FORMATS = ("human", "json", "sarif")
 FAIL_ON = ("error", "warning", "note", "never")
 
 
@@ -57,12 +58,22 @@ def _build_args(values: Sequence[str]) -> dict[str, str]:
 
 
 def report_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The options every command that produces a report shares."""
+    """The options every command that produces a report shares.
+
+    ``--format``/``--output`` reach the command as ``destinations``: a list of
+    ``(format, file or None for stdout)``, checked before any work is done.
+    """
     options = [
-        click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="human",
-                     show_default=True, help="Report format."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write the report to FILE instead of stdout."),
+        click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), multiple=True,
+                     help="Report format [default: human]. Repeatable: the n-th --format "
+                          "goes to the n-th --output, a last one without it to stdout."),
+        click.option("--output", "-o", multiple=True,
+                     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+                     help="Write the report to FILE instead of stdout ('-': stdout). "
+                          "Repeatable, see --format."),
+        click.option("--sarif-category", metavar="TEXT",
+                     help="SARIF runAutomationDetails.id, to keep several uploads apart "
+                          "[default: from the command]."),
         click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
                      help="Lowest severity that makes the exit code 1 [default: error]."),
         click.option("--ignore", multiple=True, metavar="RULE",
@@ -73,9 +84,50 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--quiet", "-q", is_flag=True,
                      help="Print nothing when there is nothing to report."),
     ]  # fmt: skip
+
+    @functools.wraps(command)
+    def with_destinations(*args: Any, fmt: tuple[str, ...], output: tuple[Path, ...],
+                          **kwargs: Any) -> None:  # fmt: skip
+        command(*args, destinations=_destinations(fmt, output), **kwargs)
+
+    wrapped: Callable[..., None] = with_destinations
     for option in reversed(options):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return wrapped
+
+
+def _destinations(formats: Sequence[str], outputs: Sequence[Path]) -> list[tuple[str, Path | None]]:
+    """Pair the n-th --format with the n-th --output; a last format without one is stdout.
+
+    A usage error (exit 2) when they cannot be paired that way, when more than one
+    format would go to stdout, or when two formats would write the same file.
+    """
+    formats = list(formats) or ["human"]
+    if len(outputs) > len(formats) or len(outputs) < len(formats) - 1:
+        raise click.UsageError(
+            f"{len(formats)} --format and {len(outputs)} --output: give every --format but "
+            "the last its own --output (they are paired in order; '-o -' is stdout)",
+            ctx=click.get_current_context(),
+        )
+    pairs = [
+        (fmt, None if out is None or str(out) == "-" else out)
+        for fmt, out in zip(formats, [*outputs, None])
+    ]
+    to_stdout = [fmt for fmt, out in pairs if out is None]
+    if len(to_stdout) > 1:
+        raise click.UsageError(
+            f"only one format can go to stdout, not {' and '.join(to_stdout)}: "
+            "give the others an --output file",
+            ctx=click.get_current_context(),
+        )
+    files = [out.resolve() for _fmt, out in pairs if out is not None]
+    for out in files:
+        if files.count(out) > 1:
+            raise click.UsageError(
+                f"{out}: two formats cannot write the same --output file",
+                ctx=click.get_current_context(),
+            )
+    return pairs
 
 
 @cli.command("lint")
@@ -161,6 +213,22 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
     _finish(result.report, engine, **report)
 
 
+@cli.command("deploy")
+@click.argument("paths", nargs=-1, required=True)
+@report_options
+@click.option("--env-file", "env_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Variables for Compose interpolation instead of the .env beside each "
+                   "Compose file, as docker compose --env-file (repeatable).")  # fmt: skip
+def deploy_command(paths: tuple[str, ...], env_files: tuple[Path, ...], **report: Any) -> None:
+    """Check Octopus Server deployments: Compose files, Kubernetes manifests, directories."""
+    from octolint.api import make_engine
+    from octolint.deploy import lint_deploy_paths
+
+    engine = make_engine(paths, config_path=report["config"], ignore=report["ignore"])
+    _finish(lint_deploy_paths(paths, engine, env_files or None), engine, **report)
+
+
 def _dockerfile_build(path: Path) -> Any:
     """The --dockerfile, parsed; an unparseable one is a usage error here."""
     from octolint.dockerfile.parser import parse
@@ -186,24 +254,40 @@ def _progress(quiet: bool) -> Iterator[Any]:
         yield progress.update
 
 
-def _finish(report: Any, engine: Any, *, fmt: str, output: Path | None, fail_on: str | None,
-            no_color: bool, quiet: bool, **_: Any) -> None:  # fmt: skip
-    """Write the report and exit with the documented code."""
+def _finish(report: Any, engine: Any, *, destinations: Sequence[tuple[str, Path | None]],
+            fail_on: str | None, no_color: bool, quiet: bool, sarif_category: str | None,
+            **_: Any) -> None:  # fmt: skip
+    """Write the report in every requested format and exit with the documented code."""
     from octolint.config import fail_threshold
 
     threshold = fail_threshold(fail_on or engine.config.fail_on or "error")
-    if not (quiet and not report.findings and fmt == "human"):
-        _emit(report, engine.rules, fmt, output, no_color)
+    options = {"category": sarif_category, "fail_threshold": threshold, **_subject()}
+    for fmt, output in destinations:
+        if not (quiet and not report.findings and fmt == "human"):
+            _emit(report, engine.rules, fmt, output, no_color, options)
     sys.exit(EXIT_FINDINGS if report.fails(threshold) else EXIT_OK)
 
 
-def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None, no_color: bool) -> None:
+def _subject() -> dict[str, Any]:
+    """What was checked, for reporters: "dockerfile" (lint), "image" (and its
+    --dockerfile), else the command's name; only image findings may lack a file."""
+    ctx = click.get_current_context()
+    if ctx.command.name != "image":
+        return {"subject": "dockerfile" if ctx.command.name == "lint" else ctx.command.name}
+    dockerfile = ctx.params.get("dockerfile")
+    return {"subject": "image", "dockerfile": str(dockerfile) if dockerfile else None}
+
+
+def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None, no_color: bool,
+          options: dict[str, Any]) -> None:  # fmt: skip
     from octolint.reporters import render
 
     color = output is None and not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    text = render(fmt, report, {r.id: r for r in rules}, color=color, tool_version=__version__)
+    text = render(fmt, report, {r.id: r for r in rules}, color=color, tool_version=__version__,
+                  **options)  # fmt: skip
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        if text:  # e.g. github without findings: nothing, not an empty line
+            click.echo(text, nl=not text.endswith("\n"))
         return
     try:
         output.write_text(text, encoding="utf-8")
@@ -277,6 +361,20 @@ def explain_command(rule: str) -> None:
             )
             return
     raise click.BadParameter(f"no rule '{rule}' (see `octolint rules`)", param_hint="RULE")
+
+
+@cli.command("install-hook")
+@click.option("--force", is_flag=True, help="Replace a pre-push hook octolint did not write.")
+@click.option("--uninstall", is_flag=True, help="Remove octolint's pre-push hook (only ours).")
+def install_hook_command(force: bool, uninstall: bool) -> None:
+    """Install a git pre-push hook that lints the Dockerfiles changed in pushed commits.
+
+    The hook runs octolint with this Python interpreter, whatever PATH git has.
+    """
+    from octolint import hooks
+
+    cwd = Path.cwd()
+    click.echo(hooks.uninstall(cwd) if uninstall else hooks.install(cwd, force=force))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,22 +6,26 @@ are applied here, once, so rules only say what is wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octolint.config import Config
+from octolint.dockerfile.expand import expansion_budget
 from octolint.dockerfile.parser import KNOWN_INSTRUCTIONS, Dockerfile, parse
 from octolint.dockerfile.stages import Build, analyse
 from octolint.errors import ConfigError, DockerfileSyntaxError
 from octolint.model import Finding, Problem, Severity, Span
 from octolint.plugin import DockerfileTarget
+from octolint.redact import redact, secret_values
 from octolint.registry import Rule, load_rules
 from octolint.sources import decode, read_bytes
-from octolint.suppress import Suppressions, collect
+from octolint.suppress import Suppressions, collect, collect_comments
 
 if TYPE_CHECKING:
+    from octolint.deploy.model import DeployTarget
     from octolint.image.target import ImageTarget
 
 META_RULE = "OCT001"  # reports unknown rule ids and malformed pragmas
@@ -81,7 +85,10 @@ class Engine:
         return self.lint_text(text, display)
 
     def lint_text(self, text: str, display: str) -> list[Finding]:
-        return self._run(*self._prepare(text, display))
+        # One budget of variable expansion per Dockerfile: memory stays bounded however
+        # its ARGs and ENVs feed each other (see octolint.dockerfile.expand).
+        with expansion_budget():
+            return self._run(*self._prepare(text, display))
 
     def _run(self, target: DockerfileTarget, pragmas: Suppressions) -> list[Finding]:
         findings: list[Finding] = []
@@ -148,10 +155,12 @@ class Engine:
 
     def lint_image(self, target: ImageTarget) -> list[Finding]:
         """Run the image rules. Findings point at --dockerfile lines where that is known,
-        and that Dockerfile's pragmas apply to them."""
+        and that Dockerfile's pragmas apply to them. Values of the image's Env that look
+        like secrets are masked in every message and hint (octolint.redact)."""
         build = target.dockerfile
         lines = build.dockerfile.lines if build else []
         pragmas = collect(build.dockerfile) if build else Suppressions()
+        secrets = secret_values(target.env)
         findings = []
         for rule in self.active_rules("image"):
             for problem in rule.check(target, self.options[rule.id]):
@@ -159,7 +168,35 @@ class Engine:
                                      lines if problem.path else [], False)  # fmt: skip
                 line = finding.line if problem.path else -1
                 if not pragmas.silences((rule.id, rule.name), line):
+                    findings.append(_masked(finding, secrets))
+        return sorted(findings, key=Finding.sort_key)
+
+    def lint_deploy(self, target: DeployTarget) -> list[Finding]:
+        """Run the deploy rules over Compose files and manifests deployed together.
+
+        Findings point at the file a problem names; YAML comment pragmas work as
+        Dockerfile ones do (on the line(s) above the key). Lines are the
+        redacted ones, so no report can show a secret value.
+        """
+        files = {f.path: f for f in target.files}
+        pragmas = {
+            path: collect_comments(f.comments, _content_lines(f.lines, f.comments))
+            for path, f in files.items()
+        }
+        default = target.files[0].path if target.files else "-"
+        findings = []
+        for rule in self.active_rules("deploy"):
+            for problem in rule.check(target, self.options[rule.id]):
+                path = problem.path or default
+                lines = files[path].lines if path in files else []
+                finding = self._bind(rule, problem, path, lines, False)
+                silenced = path in pragmas and pragmas[path].silences(
+                    (rule.id, rule.name), finding.line
+                )
+                if not silenced:
                     findings.append(finding)
+        for path, found in pragmas.items():
+            findings += self._pragma_notes(found, path, files[path].lines)
         return sorted(findings, key=Finding.sort_key)
 
     # -- unknown ids and malformed pragmas -------------------------------
@@ -180,13 +217,19 @@ class Engine:
         )
 
     def _pragma_findings(self, pragmas: Suppressions, target: DockerfileTarget) -> list[Finding]:
-        if META_RULE in self.ignored or target.dockerfile is None:
+        if target.dockerfile is None:
             return []
-        lines = target.dockerfile.lines
+        return self._pragma_notes(pragmas, target.path, target.dockerfile.lines)
+
+    def _pragma_notes(
+        self, pragmas: Suppressions, path: str, lines: Sequence[str]
+    ) -> list[Finding]:
+        if META_RULE in self.ignored:
+            return []
         findings = [
             self._meta_finding(
                 f"unknown rule '{ref.text}' in octolint pragma: it silences nothing",
-                target.path,
+                path,
                 ref.line,
                 lines[ref.line - 1],
             )
@@ -197,7 +240,7 @@ class Engine:
             self._meta_finding(
                 "comment looks like an octolint pragma but is not one: "
                 "write '# octolint ignore=OCT101' or '# octolint global ignore=OCT101'",
-                target.path,
+                path,
                 line,
                 lines[line - 1],
             )
@@ -234,6 +277,19 @@ class Engine:
                 )
             )
         return findings
+
+
+def _masked(finding: Finding, secrets: Sequence[str]) -> Finding:
+    if not secrets:
+        return finding
+    return dataclasses.replace(
+        finding, message=redact(finding.message, secrets) or "", hint=redact(finding.hint, secrets)
+    )
+
+
+def _content_lines(lines: Sequence[str], comments: Mapping[int, str]) -> set[int]:
+    """Lines holding YAML content (keys, items): what a pragma above can apply to."""
+    return {n for n, text in enumerate(lines, 1) if text.strip() and n not in comments}
 
 
 def _line_of(text: str, word: str) -> int:

@@ -1,11 +1,12 @@
 """A real .NET program as the oracle for OCT203/OCT204.
 
-``@microsoft/sarif-multitool-linux`` (npm) ships ``Sarif.Multitool``, a self-contained
-single-file x86_64 .NET application: it needs what Calamari needs from the image
-(glibc, ICU unless invariant globalization is on). For each variant of a real Debian
-minbase bookworm root filesystem, the program is started in a chroot of it, and
-octolint's verdict on the matching image must agree: OCT203 or OCT204 is reported
-exactly when the program does not start.
+``@microsoft/sarif-multitool-linux`` (npm, fetched by tests/multitool.py) ships
+``Sarif.Multitool``, a self-contained single-file x86_64 .NET application: it
+needs what Calamari needs from the image (glibc, ICU unless invariant
+globalization is on). For each variant of a real Debian minbase bookworm root
+filesystem, the program is started in a chroot of it, and octolint's verdict on
+the matching image must agree: OCT203 or OCT204 is reported exactly when the
+program does not start.
 
 Needs root (chroot, mounting proc), npm and the Debian tooling of tests/realroots.py.
 """
@@ -16,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -25,9 +25,9 @@ from typing import Union
 import pytest
 from conftest import run_cli
 from imagebuild import build_image, write_oci_archive
+from multitool import sarif_multitool
 from realroots import (
     SpecItem,
-    _locked,
     cache_root,
     deb_files,
     debian_rootfs,
@@ -36,7 +36,6 @@ from realroots import (
     require_tool,
 )
 
-PACKAGE = "@microsoft/sarif-multitool-linux"
 ICU_FAILURE = "Couldn't find a valid ICU package"
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INVARIANT = "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1"
@@ -91,33 +90,7 @@ VARIANTS: dict[str, tuple[list[Layer], list[str], bool]] = {
 @pytest.fixture(scope="session")
 def multitool() -> Path:
     """Sarif.Multitool, unpacked once from the npm tarball (both kept in the test cache)."""
-    directory = cache_root() / "npm"
-    binary = directory / "Sarif.Multitool"
-    if binary.is_file():
-        return binary
-    npm = require_tool("npm")
-    directory.mkdir(parents=True, exist_ok=True)
-    with _locked("npm"):
-        if binary.is_file():
-            return binary
-        tarballs = sorted(directory.glob("microsoft-sarif-multitool-linux-*.tgz"))
-        if not tarballs:
-            proc = subprocess.run(
-                [npm, "pack", PACKAGE, "--pack-destination", str(directory)],
-                capture_output=True, text=True, timeout=900, check=False,
-            )  # fmt: skip
-            tarballs = sorted(directory.glob("microsoft-sarif-multitool-linux-*.tgz"))
-            if proc.returncode != 0 or not tarballs:
-                missing_infra(f"npm pack {PACKAGE} failed: {proc.stderr.strip()[-500:]}")
-        with tarfile.open(tarballs[-1]) as tgz:
-            member = tgz.extractfile("package/Sarif.Multitool")
-            assert member is not None
-            temp = directory / f".Sarif.Multitool.{os.getpid()}"
-            with member, temp.open("wb") as out:
-                shutil.copyfileobj(member, out)
-        temp.chmod(0o755)
-        os.replace(temp, binary)
-    return binary
+    return sarif_multitool()
 
 
 @pytest.fixture(scope="session")

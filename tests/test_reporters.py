@@ -23,7 +23,7 @@ from octolint.errors import ConfigError
 from octolint.model import Finding, Problem, Report, Severity
 from octolint.registry import Rule
 from octolint.reporters import FORMATS, render
-from octolint.reporters.sarif import first_paragraph
+from octolint.reporters.sarif import full_description
 from octolint.schemas import load_schema
 
 VERSION = "1.2.3"
@@ -114,8 +114,8 @@ def human(report: Report, rules: Mapping[str, Rule] = RULES, *, color: bool = Fa
 # --- the package ---------------------------------------------------------------------
 
 
-def test_formats_are_the_three_documented_ones() -> None:
-    assert FORMATS == ("human", "json", "sarif")
+def test_formats_are_the_documented_ones() -> None:
+    assert FORMATS == ("human", "json", "sarif", "github", "junit", "gitlab")
 
 
 def test_unknown_format_is_a_usage_error() -> None:
@@ -358,15 +358,20 @@ def test_sarif_driver_and_rules() -> None:
     oct101, oct102, oct103 = driver["rules"]
     assert oct101["name"] == "no-entrypoint"
     assert oct101["shortDescription"] == {"text": "The image must not set an ENTRYPOINT."}
-    assert oct101["fullDescription"] == {"text": "Octopus runs its own commands in the container."}
-    assert oct101["help"]["markdown"] == RULES["OCT101"].doc
-    assert oct101["help"]["text"] == RULES["OCT101"].doc
+    assert oct101["fullDescription"] == {
+        "text": "Octopus runs its own commands in the container. See [the docs](x)."
+    }
+    assert oct101["help"]["markdown"].startswith(RULES["OCT101"].doc + "\n\n")
+    assert "`# octolint ignore=OCT101`" in oct101["help"]["markdown"]
+    assert oct101["help"]["text"] == oct101["help"]["markdown"]
+    assert oct101["properties"]["security-severity"] == "8.0"  # a built-in rule's own score
     assert oct101["defaultConfiguration"] == {"level": "error"}
     assert oct101["properties"]["precision"] == "high"
     assert "dockerfile" in oct101["properties"]["tags"]
     assert oct102["defaultConfiguration"] == {"level": "warning"}
     assert oct102["fullDescription"]["text"]  # falls back to the summary when there is no doc
     assert oct103["defaultConfiguration"] == {"level": "note"}
+    assert oct103["properties"]["security-severity"] == "8.0"
     assert "image" in oct103["properties"]["tags"]
 
 
@@ -471,11 +476,15 @@ def test_fingerprint_counts_identical_findings_per_file() -> None:
     assert (fp_3, fp_9, fp_other) == (f"{digest}:1", f"{digest}:2", f"{digest}:1")
 
 
-def test_first_paragraph() -> None:
-    assert first_paragraph("# Heading\n\nOne\ntwo.\n\nThree.") == "One two."
-    assert first_paragraph("") == ""
-    long = first_paragraph("word " * 1000)
+def test_full_description() -> None:
+    doc = "OCT1 x: title.\n\n# Heading\n\nOne\ntwo.\n\nThree.\n\nFails:\n\n```\nFROM x\n```\n\nEnd."
+    assert full_description(doc, "OCT1") == "One two. Three."  # the prose before examples
+    assert full_description("OCT1 x: only a title.", "OCT1") == "OCT1 x: only a title."
+    assert full_description("") == ""
+    long = full_description("word " * 1000)
     assert len(long) <= 1024 and long.endswith("...")
+    sentences = full_description("A sentence here. " * 100)
+    assert len(sentences) <= 1024 and sentences.endswith("here.")
 
 
 # --- any report at all ---------------------------------------------------------------

@@ -4,14 +4,21 @@ Importing this package is free: the chosen reporter module (and, for ``human``,
 rich) is only imported when :func:`render` is called.
 
 Every format returns the complete output as one string that ends with exactly
-one newline; write it as is (``click.echo(text, nl=False)``).
+one newline, or is empty when the format has nothing to say (``github``
+without findings); write it as is (``click.echo(text, nl=False)``).
+
+Options beyond ``color`` and ``tool_version`` are passed to every reporter,
+which uses those it knows and ignores the rest: ``category`` (SARIF
+``runAutomationDetails.id``), ``subject`` (``"dockerfile"`` or ``"image"``),
+``dockerfile`` (the ``--dockerfile`` of an image check) and ``fail_threshold``
+(the ``--fail-on`` severity, None for never).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from octolint.errors import ConfigError
 
@@ -19,9 +26,16 @@ if TYPE_CHECKING:
     from octolint.model import Report
     from octolint.registry import Rule
 
-FORMATS: tuple[str, ...] = ("human", "json", "sarif")
+FORMATS: tuple[str, ...] = ("human", "json", "sarif", "github", "junit", "gitlab")
 
-_MODULES = {"human": "human", "json": "json_report", "sarif": "sarif"}
+_MODULES = {
+    "human": "human",
+    "json": "json_report",
+    "sarif": "sarif",
+    "github": "github",
+    "junit": "junit",
+    "gitlab": "gitlab",
+}
 
 
 def render(
@@ -31,6 +45,7 @@ def render(
     *,
     color: bool = False,
     tool_version: str,
+    **options: Any,
 ) -> str:
     """Render ``report`` in format ``fmt``; ``rules`` maps rule id to rule.
 
@@ -44,4 +59,4 @@ def render(
         )
     module = importlib.import_module(f"{__name__}.{module_name}")
     reporter: Callable[..., str] = module.render
-    return reporter(report, rules, color=color, tool_version=tool_version)
+    return reporter(report, rules, color=color, tool_version=tool_version, **options)

@@ -47,7 +47,12 @@ Line = list[tuple[str, str]]
 
 
 def render(
-    report: Report, rules: Mapping[str, Rule], *, color: bool = False, tool_version: str = ""
+    report: Report,
+    rules: Mapping[str, Rule],
+    *,
+    color: bool = False,
+    tool_version: str = "",
+    **_: object,
 ) -> str:
     """The whole report as text; with ``color=False`` it contains no escape sequences."""
     lines = list(_report_lines(report, rules))

@@ -37,7 +37,12 @@ TOOL_NAME = "octolint"
 
 
 def render(
-    report: Report, rules: Mapping[str, Rule], *, color: bool = False, tool_version: str
+    report: Report,
+    rules: Mapping[str, Rule],
+    *,
+    color: bool = False,
+    tool_version: str,
+    **_: object,
 ) -> str:
     """The report as an indented JSON document followed by a newline."""
     document = build(report, rules, tool_version=tool_version)

@@ -1,32 +1,68 @@
-"""SARIF 2.1.0 output (``--format sarif``), e.g. for GitHub code scanning.
+"""SARIF 2.1.0 output (``--format sarif``), made for GitHub code scanning.
 
-One run. ``tool.driver.rules`` holds the rules that ran, sorted by id, and each
-result points at its rule with ``ruleId`` and ``ruleIndex``. Artifact URIs are
-relative to ``%SRCROOT%`` (the working directory); files outside it get an
-absolute ``file://`` URI and standard input is ``stdin``.
+**One run** per invocation. ``automationDetails.id`` is ``--sarif-category``
+(option ``category``) with a ``/`` appended when missing, as upload-sarif does
+with its own ``category`` input. The default names what was checked (the kind
+of the rules that ran, else option ``subject``): ``octolint/dockerfile/``,
+``octolint/deploy/``, or ``octolint/image/<name>/``, where ``<name>`` is the
+image's repository without tag or digest (``localhost:5000/team/app``), or its
+archive's path relative to the repository root (several images: their names
+joined with ``,``). It never depends on the findings, so a clean run closes the
+alerts of an earlier one, and a new tag does not start a new set of alerts.
 
-Fingerprints: ``partialFingerprints.primaryLocationLineHash`` is
-``<hash>:<n>``, where ``<hash>`` is the first 16 hex digits of the SHA-256 of
-the rule id and the finding's source text with whitespace normalised (each
-line stripped, runs of whitespace collapsed, blank lines dropped; the message
-when there is no source), and ``<n>`` counts identical hashes within the same
-file in document order (1, 2, ...). The line number is deliberately not
-hashed, so a finding keeps its fingerprint when unrelated lines are added or
-removed above it; a different rule on the same source gets another one.
+**Rules.** ``tool.driver.rules`` holds the rules that ran, sorted by id, with
+their documentation (the rule module's docstring) as help text and markdown,
+its prose before the first example as fullDescription (at most 1024
+characters), and a ``precision`` and ``security-severity`` chosen per rule in
+:data:`RULE_SCORES` (see docs/decisions.md). Only rules about secrets are
+tagged ``security``; GitHub shows the others with their error/warning/note
+level. ``helpUri`` is left out: octolint has no public documentation site yet.
+
+**Locations.** Every result has exactly one location, relative to ``%SRCROOT%``:
+the repository root (the nearest directory at or above the working directory
+that holds ``.git``), else the working directory. A file outside it gets an
+absolute ``file://`` URI (valid SARIF, but GitHub cannot place it); standard
+input is ``stdin``. The region spans the whole instruction. An image finding
+that no ``--dockerfile`` line explains points at a stand-in: the image's name
+as above, with ``:`` (a registry port) written ``_`` so that it cannot read as
+a URI scheme, at line 1 (for an archive inside the repository, the archive
+itself); its message starts with the image reference.
+
+**Fingerprints.** ``partialFingerprints.primaryLocationLineHash`` is
+``<hash>:<n>``: the first 16 hex digits of a SHA-256, and the how-many-th result
+with that hash in its file (1, 2, ... in document order). The hash covers the
+rule id and, for a Dockerfile finding, its source text with whitespace
+normalised, never a line number: a finding keeps its fingerprint when
+unrelated lines move. For an image finding, the evidence (its message with
+what changes on every rebuild masked: layer digests, dates, history step
+numbers) is added, and, without a Dockerfile line, the image name instead of
+the source text.
+
+**GitHub's limits** ("SARIF support for code scanning"): one run (limit 20),
+one location per result (1,000), at most 4 tags per rule (20), no more than
+25,000 rules (an error otherwise). Beyond 25,000 results, or 10 MB
+gzip-compressed, GitHub rejects the whole file, so octolint keeps the most
+severe results that fit, says so on stderr and in a tool notification in the
+log; the exit code still counts every finding. (GitHub displays only the 5,000
+most severe results of a run.)
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import pathlib
 import re
+import sys
 from collections import Counter
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
+from octolint.errors import ConfigError, OctolintError
 from octolint.model import Finding, Report, Severity
 from octolint.reporters._common import (
     STDIN_PATH,
@@ -39,50 +75,331 @@ if TYPE_CHECKING:
     from octolint.registry import Rule
 
 SARIF_VERSION = "2.1.0"
-SARIF_SCHEMA_URI = (
+SARIF_SCHEMA_URI = (  # the "id" of the official schema, vendored in octolint/schemas
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 TOOL_NAME = "octolint"
-INFORMATION_URI = "https://github.com/octolint/octolint"
+# octolint has no public home page yet. This page documents the requirements
+# octolint checks; replace it with the project's own URL once there is one.
+INFORMATION_URI = "https://octopus.com/docs/projects/steps/execution-containers-for-workers"
 SRCROOT = "%SRCROOT%"
 STDIN_URI = "stdin"
 MAX_FULL_DESCRIPTION = 1024
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "note"}
-RULE_TAGS = ("octopus-deploy", "execution-container")
 SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
 
+# GitHub code scanning's hard limits for one uploaded file.
+MAX_RESULTS = 25_000
+MAX_RULES = 25_000
+MAX_GZIP_BYTES = 10_000_000
+MAX_TAGS = 20
+
+
+class Score(NamedTuple):
+    """How GitHub should rank a rule's alerts (see RULE_SCORES)."""
+
+    security_severity: str  # "0.0" to "10.0"
+    precision: str  # very-high, high, medium or low
+    security: bool = False  # tagged "security": a security alert on GitHub
+
+
+# Chosen per built-in rule (docs/decisions.md). security-severity rates what the
+# problem does to the deployment, on GitHub's scale: 7.0-8.9 (high) every step in
+# the container fails, or the server does not start or loses data; 4.0-6.9
+# (medium) some steps or tools fail; 0.1-3.9 (low) nothing fails by itself.
+# GitHub uses the score only for rules tagged "security": here only the two
+# about published credentials and keys. Precision: very-high for what is read
+# from the built image or is exact syntax, high for following a build or a
+# manifest, medium for heuristics.
+RULE_SCORES: dict[str, Score] = {
+    "OCT001": Score("1.0", "very-high"),  # a rule id that does not exist: a typo
+    "OCT100": Score("8.0", "very-high"),  # docker build refuses the file
+    "OCT101": Score("8.0", "high"),  # ENTRYPOINT: every step fails
+    "OCT102": Score("7.0", "high"),  # CMD: Octopus documents that the step fails
+    "OCT103": Score("8.0", "high"),  # musl: Calamari cannot start
+    "OCT104": Score("8.0", "high"),  # Windows older than ltsc2019: unsupported
+    "OCT105": Score("5.0", "high"),  # steps using version-managed tools fail
+    "OCT106": Score("5.0", "medium"),  # PATH set only in a start-up file never read
+    "OCT107": Score("7.0", "medium"),  # ICU probably missing: Calamari would not start
+    "OCT109": Score("8.0", "medium"),  # no shell: nothing can be started
+    "OCT201": Score("8.0", "very-high"),
+    "OCT202": Score("4.0", "high"),  # a Cmd other than a shell: usually replaced
+    "OCT203": Score("8.0", "very-high"),
+    "OCT204": Score("8.0", "very-high"),
+    "OCT205": Score("8.0", "very-high"),
+    "OCT206": Score("8.0", "very-high"),
+    "OCT207": Score("5.0", "very-high"),
+    "OCT208": Score("8.0", "very-high"),
+    "OCT209": Score("8.0", "very-high"),
+    "OCT210": Score("8.0", "very-high"),
+    "OCT290": Score("3.0", "high"),  # a cross-check disagreeing, not a failure itself
+    "OCT300": Score("8.0", "very-high"),  # docker compose / kubectl refuse the file
+    "OCT301": Score("8.8", "high", security=True),  # published passwords open SQL/Octopus
+    "OCT302": Score("8.0", "very-high"),  # the containers exit at once
+    "OCT303": Score("7.5", "high", security=True),  # published master key protects nothing
+    "OCT304": Score("5.0", "very-high"),  # a restart may upgrade irreversibly
+    "OCT305": Score("7.0", "high"),  # execution containers fail, or host control
+    "OCT306": Score("7.0", "high"),  # nodes lose packages, logs, artifacts
+    "OCT307": Score("7.0", "high"),  # two versions on one schema
+    "OCT308": Score("4.0", "high"),
+    "OCT309": Score("5.0", "high"),  # polling Tentacles wait forever
+    "OCT310": Score("4.0", "medium"),
+}
+# Plugin rules, which octolint cannot judge: a score from their default level.
+DEFAULT_SCORES = {
+    Severity.ERROR: Score("7.0", "medium"),
+    Severity.WARNING: Score("4.0", "medium"),
+    Severity.NOTE: Score("1.0", "medium"),
+}
+
+# What changes between two builds of the same image, masked in image fingerprints.
+_VOLATILE = re.compile(
+    r"\b[0-9a-f]{12,}\b|\b\d{4}-\d{2}-\d{2}\b|\bhistory step \d+ of \d+", re.IGNORECASE
+)
+_EXAMPLE_START = re.compile(r"^(```|~~~|(Fails|Passes)\b.*:$)")
+
 JSON = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the results need to know about the run: where files are, what is an image."""
+
+    root: pathlib.Path
+    subject: str  # "dockerfile", "image" or "deploy"
+    dockerfile: str | None
+    images: tuple[str, ...]  # the references scanned, as findings name them
+
+
 def render(
-    report: Report, rules: Mapping[str, Rule], *, color: bool = False, tool_version: str
+    report: Report,
+    rules: Mapping[str, Rule],
+    *,
+    color: bool = False,
+    tool_version: str,
+    category: str | None = None,
+    subject: str | None = None,
+    dockerfile: str | None = None,
+    **_options: object,
 ) -> str:
-    """The report as an indented SARIF log followed by a newline (ASCII only)."""
-    return json.dumps(build(report, rules, tool_version=tool_version), indent=2) + "\n"
+    """The report as an indented SARIF log followed by a newline (ASCII only).
+
+    ``category`` is ``--sarif-category``. ``subject`` (``"dockerfile"``, ``"image"``
+    or ``"deploy"``) says what the command checked; the kind of the rules that ran
+    overrides it when they are all of one kind. ``dockerfile`` is an image check's
+    ``--dockerfile``. Results dropped to stay within GitHub's limits are reported
+    on stderr.
+    """
+    log, dropped = build_within_limits(report, rules, tool_version=tool_version,
+                                       category=category, subject=subject,
+                                       dockerfile=dockerfile)  # fmt: skip
+    if dropped:
+        print(f"octolint: warning: {dropped}", file=sys.stderr)
+    return _dumps(log)
 
 
-def build(report: Report, rules: Mapping[str, Rule], *, tool_version: str) -> JSON:
-    """The SARIF log as Python data."""
+def _dumps(log: JSON) -> str:
+    return json.dumps(log, indent=2) + "\n"
+
+
+def build(
+    report: Report,
+    rules: Mapping[str, Rule],
+    *,
+    tool_version: str,
+    category: str | None = None,
+    subject: str | None = None,
+    dockerfile: str | None = None,
+) -> JSON:
+    """The SARIF log as Python data, with every finding (no limits applied)."""
+    context = _context(report, rules, subject, dockerfile)
     findings = ordered_findings(report)
     descriptors = _descriptors(report, rules, findings)
+    if len(descriptors) > MAX_RULES:
+        raise OctolintError(
+            f"SARIF: {len(descriptors)} rules ran, more than the {MAX_RULES} GitHub code "
+            "scanning accepts in one run"
+        )
     index = {descriptor["id"]: i for i, descriptor in enumerate(descriptors)}
-    fingerprints = primary_location_line_hashes(findings)
-    driver: JSON = {"name": TOOL_NAME, "version": tool_version}
-    if SEMVER.match(tool_version):  # SARIF requires semanticVersion to be SemVer 2.0
-        driver["semanticVersion"] = tool_version
-    driver |= {"informationUri": INFORMATION_URI, "rules": descriptors}
+    fingerprints = primary_location_line_hashes(findings, context)
     run: JSON = {
-        "tool": {"driver": driver},
-        "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(pathlib.Path.cwd())}},
+        "tool": {"driver": _driver(tool_version, descriptors)},
+        "automationDetails": {"id": automation_id(category, context)},
+        "originalUriBaseIds": {SRCROOT: {"uri": _directory_uri(context.root)}},
         "columnKind": "unicodeCodePoints",
         "results": [
-            _result(f, index[f.rule_id], fp, rules) for f, fp in zip(findings, fingerprints)
+            _result(f, index[f.rule_id], fp, rules, context)
+            for f, fp in zip(findings, fingerprints)
         ],
     }
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+
+
+def build_within_limits(
+    report: Report,
+    rules: Mapping[str, Rule],
+    *,
+    tool_version: str,
+    category: str | None = None,
+    subject: str | None = None,
+    dockerfile: str | None = None,
+) -> tuple[JSON, str]:
+    """The SARIF log within GitHub's limits, and a message saying what was dropped ('')."""
+    log = build(report, rules, tool_version=tool_version, category=category,
+                subject=subject, dockerfile=dockerfile)  # fmt: skip
+    results: list[JSON] = log["runs"][0]["results"]
+    total = len(results)
+    keep = min(total, MAX_RESULTS)
+    if _gzip_size(_with_results(log, results, keep)) > MAX_GZIP_BYTES:
+        keep = _largest_that_fits(lambda n: _with_results(log, results, n), keep)
+    if keep == total:
+        return log, ""
+    reason = (f"more than {MAX_RESULTS} results per run" if keep == MAX_RESULTS
+              else f"files over {MAX_GZIP_BYTES // 1_000_000} MB gzip-compressed")  # fmt: skip
+    message = (
+        f"SARIF output keeps the {keep} most severe of {total} results: GitHub code "
+        f"scanning rejects {reason} (the exit code still counts all of them)"
+    )
+    trimmed = _with_results(log, results, keep)
+    trimmed["runs"][0]["invocations"] = [_invocation(message)]
+    return trimmed, message
+
+
+_RANK = {"error": 0, "warning": 1, "note": 2}
+
+
+def _with_results(log: JSON, results: list[JSON], keep: int) -> JSON:
+    """A copy of ``log`` with the ``keep`` most severe results (earlier first on ties)."""
+    if keep >= len(results):
+        return log
+    ranked = sorted(range(len(results)), key=lambda i: (_RANK[results[i]["level"]], i))
+    run = {**log["runs"][0], "results": [results[i] for i in sorted(ranked[:keep])]}
+    return {**log, "runs": [run]}
+
+
+def _largest_that_fits(with_results: Callable[[int], JSON], upper: int) -> int:
+    """The most results (at most ``upper``) whose log compresses to the size limit."""
+    low, high = 0, upper
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _gzip_size(with_results(middle)) <= MAX_GZIP_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _gzip_size(log: JSON) -> int:
+    """The size of the log gzip-compressed (its plain size when that is small enough)."""
+    data = _dumps(log).encode("ascii")
+    if len(data) <= MAX_GZIP_BYTES // 2:  # gzip grows text by a few bytes at most
+        return len(data)
+    return len(gzip.compress(data, compresslevel=6))
+
+
+def _invocation(message: str) -> JSON:
+    return {
+        "executionSuccessful": True,
+        "toolExecutionNotifications": [
+            {"level": "warning", "message": {"text": _sentence(message)}}
+        ],
+    }
+
+
+def _driver(tool_version: str, descriptors: list[JSON]) -> JSON:
+    driver: JSON = {"name": TOOL_NAME, "fullName": f"{TOOL_NAME} {tool_version}",
+                    "version": tool_version}  # fmt: skip
+    if SEMVER.match(tool_version):  # SARIF requires semanticVersion to be SemVer 2.0
+        driver["semanticVersion"] = tool_version
+    return driver | {"informationUri": INFORMATION_URI, "rules": descriptors}
+
+
+# --- what was checked -------------------------------------------------------------------
+
+
+def _context(
+    report: Report, rules: Mapping[str, Rule], subject: str | None, dockerfile: str | None
+) -> _Context:
+    """What was checked: the kind of the rules that ran when they agree, else ``subject``."""
+    kinds = {rules[r].applies_to for r in report.rules_run if r in rules}
+    if len(kinds) == 1:
+        (subject,) = kinds
+    subject = subject or "dockerfile"
+    images = tuple(_reference_of(entry) for entry in report.files) if subject == "image" else ()
+    return _Context(source_root(), subject, dockerfile, images)
+
+
+def _reference_of(file_entry: str) -> str:
+    """An image report lists each image as ``reference (os/arch)``."""
+    reference, paren, _platform = file_entry.rpartition(" (")
+    return reference if paren and file_entry.endswith(")") else file_entry
+
+
+def _is_image_finding(finding: Finding, context: _Context) -> bool:
+    """True for an image finding that no Dockerfile line explains."""
+    if context.subject != "image" or finding.path == context.dockerfile:
+        return False
+    return finding.path in context.images or not os.path.isfile(finding.path)
+
+
+def automation_id(category: str | None, context: _Context) -> str:
+    """``--sarif-category`` ending in ``/``, else ``octolint/<what was checked>/``."""
+    if category is not None:
+        category = category.strip()
+        if not category:
+            raise ConfigError("must not be empty", source="command line", key="--sarif-category")
+        return category if category.endswith("/") else category + "/"
+    if context.subject != "image":
+        return f"octolint/{context.subject}/"
+    names = sorted({image_name(ref, context.root) for ref in context.images})
+    return f"octolint/image/{','.join(names) or 'unknown'}/"
+
+
+def image_name(reference: str, root: pathlib.Path) -> str:
+    """A stable name for an image: its repository (no tag or digest), or its archive's path.
+
+    The archive path is relative to ``root`` (its file name when outside it).
+    """
+    from octolint.image.sources.archive import split_archive_ref
+    from octolint.imageref import parse_image_ref
+
+    archive = split_archive_ref(reference)
+    if archive is not None:
+        path = archive[0].resolve()
+        inside = _relative_to(path, root)
+        return inside if inside is not None else path.name
+    parsed = parse_image_ref(reference)
+    return parsed.short_name if parsed is not None else reference
+
+
+def source_root() -> pathlib.Path:
+    """``%SRCROOT%``: the repository holding the working directory, else the directory.
+
+    A ``.git`` file counts too (worktrees, submodules): GitHub resolves relative URIs
+    against the checkout, which is the repository's top.
+    """
+    directory = pathlib.Path.cwd().resolve()
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return directory
+
+
+def _relative_to(path: pathlib.Path, root: pathlib.Path) -> str | None:
+    """``path`` relative to ``root`` in POSIX form; None when it is not inside."""
+    try:
+        relative = os.path.relpath(path, root)
+    except ValueError:  # on another drive (Windows)
+        return None
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return relative.replace(os.sep, "/")
+
+
+# --- rules ------------------------------------------------------------------------------
 
 
 def _descriptors(report: Report, rules: Mapping[str, Rule], findings: list[Finding]) -> list[JSON]:
@@ -98,59 +415,112 @@ def _descriptors(report: Report, rules: Mapping[str, Rule], findings: list[Findi
 def rule_descriptor(rule: Rule) -> JSON:
     """A SARIF reportingDescriptor for one rule."""
     summary = rule.summary or rule.name or rule.id
-    doc = rule.doc or summary
+    doc = rule.doc.strip() or summary
+    score = RULE_SCORES.get(rule.id) or DEFAULT_SCORES[rule.severity]
+    footer = (
+        f"Default severity: {rule.severity.label}. Applies to: {rule.applies_to}. "
+        f"Silence it with `# octolint ignore={rule.id}` on the line above the instruction."
+    )
+    help_text = f"{doc}\n\n{footer}"
     return {
         "id": rule.id,
-        "name": rule.name,
+        "name": rule.name or rule.id,
         "shortDescription": {"text": summary},
-        "fullDescription": {"text": first_paragraph(doc) or summary},
-        "help": {"text": doc, "markdown": doc},
+        "fullDescription": {"text": full_description(doc, rule.id) or summary},
+        "help": {"text": help_text, "markdown": help_text},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"tags": [*RULE_TAGS, rule.applies_to], "precision": "high"},
+        "properties": {
+            "tags": rule_tags(rule, score)[:MAX_TAGS],
+            "precision": score.precision,
+            "security-severity": score.security_severity,
+        },
     }
+
+
+def rule_tags(rule: Rule, score: Score) -> list[str]:
+    """``octopus-deploy``, what the rule checks, and ``security`` for security rules."""
+    tags = ["octopus-deploy"]
+    if rule.applies_to in ("dockerfile", "image"):
+        tags.append("execution-container")
+    tags.append(rule.applies_to)
+    return [*tags, "security"] if score.security else tags
 
 
 def _bare(rule_id: str, names: Mapping[str, str]) -> JSON:
     """A minimal descriptor for a finding whose rule is not in ``rules``."""
-    return {"id": rule_id, "name": names[rule_id], "shortDescription": {"text": rule_id}}
+    return {
+        "id": rule_id,
+        "name": names[rule_id] or rule_id,
+        "shortDescription": {"text": rule_id},
+        "fullDescription": {"text": rule_id},
+        "help": {"text": rule_id, "markdown": rule_id},
+    }
 
 
-def first_paragraph(doc: str, limit: int = MAX_FULL_DESCRIPTION) -> str:
-    """The first paragraph of ``doc`` that is not a markdown heading, as one line."""
-    for paragraph in re.split(r"\n\s*\n", doc.strip()):
-        text = " ".join(paragraph.split())
-        if text and not text.startswith("#"):
-            return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-    return ""
+def full_description(doc: str, rule_id: str = "", limit: int = MAX_FULL_DESCRIPTION) -> str:
+    """The prose of ``doc`` before its first example, as one line of at most ``limit``.
+
+    A title (a markdown heading, or a first paragraph starting with the rule id) is
+    left out when prose follows it. Too long a text is cut after its last whole
+    sentence that fits, else its last whole word, marked with an ellipsis.
+    """
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", doc.strip())]
+    prose = []
+    for paragraph in filter(None, paragraphs):
+        if _EXAMPLE_START.match(paragraph):
+            break
+        if not paragraph.startswith("#"):
+            prose.append(paragraph)
+    if len(prose) > 1 and rule_id and prose[0].startswith(rule_id):
+        prose = prose[1:]
+    return _shorten(" ".join(prose), limit)
 
 
-def _result(finding: Finding, rule_index: int, fingerprint: str, rules: Mapping[str, Rule]) -> JSON:
-    line, column, end_line, end_column = clamped_region(finding)
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    sentence = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    if sentence > limit // 2:
+        return cut[: sentence + 1]
+    return cut[: limit - 3].rsplit(" ", 1)[0].rstrip() + "..."
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+def _result(
+    finding: Finding, rule_index: int, fingerprint: str, rules: Mapping[str, Rule],
+    context: _Context,
+) -> JSON:  # fmt: skip
+    image = _is_image_finding(finding, context)
+    line, column, end_line, end_column = (1, 1, 1, 2) if image else clamped_region(finding)
     region: JSON = {
         "startLine": line,
         "startColumn": column,
         "endLine": end_line,
         "endColumn": end_column,
     }
-    if finding.source:
+    if finding.source and not image:
         region["snippet"] = {"text": finding.source}
+    message = result_message(finding, effective_hint(finding, rules))
+    location = (
+        _image_location(finding.path, context.root) if image
+        else artifact_location(finding.path, context.root)
+    )  # fmt: skip
     result: JSON = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
-        "message": {"text": result_message(finding, effective_hint(finding, rules))},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": artifact_location(finding.path),
-                    "region": region,
-                }
-            }
-        ],
+        "message": {"text": f"{finding.path}: {message}" if image else message},
+        "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
         "partialFingerprints": {"primaryLocationLineHash": fingerprint},
     }
-    if finding.stage:
-        result["properties"] = {"stage": finding.stage}
+    properties = {"stage": finding.stage} if finding.stage else {}
+    if image:
+        properties["image"] = finding.path
+    if properties:
+        result["properties"] = properties
     return result
 
 
@@ -166,23 +536,29 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def artifact_location(path: str) -> JSON:
-    """``{"uri", "uriBaseId"}`` relative to the working directory, or an absolute URI."""
+def artifact_location(path: str, root: pathlib.Path | None = None) -> JSON:
+    """``{"uri", "uriBaseId"}`` relative to ``root`` (:func:`source_root`), or an absolute URI."""
     if path == STDIN_PATH:
         return {"uri": STDIN_URI, "uriBaseId": SRCROOT}
-    absolute = os.path.abspath(path)
-    try:
-        relative = os.path.relpath(absolute)
-    except ValueError:  # on another drive (Windows)
-        return {"uri": pathlib.Path(absolute).as_uri()}
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return {"uri": pathlib.Path(absolute).as_uri()}
-    return {"uri": quote(relative.replace(os.sep, "/")), "uriBaseId": SRCROOT}
+    absolute = pathlib.Path(os.path.abspath(path))
+    relative = _relative_to(absolute, root or source_root())
+    if relative is None:
+        return {"uri": absolute.as_uri()}
+    return {"uri": quote(relative), "uriBaseId": SRCROOT}
+
+
+def _image_location(reference: str, root: pathlib.Path) -> JSON:
+    """The stand-in file for an image finding (see the module docstring)."""
+    name = image_name(reference, root).replace(":", "_").lstrip("/") or "image"
+    return {"uri": quote(name), "uriBaseId": SRCROOT}
 
 
 def _directory_uri(directory: pathlib.Path) -> str:
     uri = directory.as_uri()
     return uri if uri.endswith("/") else uri + "/"
+
+
+# --- fingerprints -----------------------------------------------------------------------
 
 
 def normalised_source(finding: Finding) -> str:
@@ -192,13 +568,31 @@ def normalised_source(finding: Finding) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def primary_location_line_hashes(findings: list[Finding]) -> list[str]:
+def image_evidence(finding: Finding) -> str:
+    """The message with what changes between builds of the same image masked."""
+    return _VOLATILE.sub("#", " ".join(finding.message.split()))
+
+
+def primary_location_line_hashes(
+    findings: Sequence[Finding], context: _Context | None = None
+) -> list[str]:
     """One ``<hash>:<n>`` fingerprint per finding, in order (see the module docstring)."""
     seen: Counter[tuple[str, str]] = Counter()
     fingerprints = []
     for finding in findings:
-        payload = f"{finding.rule_id}\0{normalised_source(finding)}"
+        payload = f"{finding.rule_id}\0{_fingerprint_text(finding, context)}"
         digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         seen[(finding.path, digest)] += 1
         fingerprints.append(f"{digest}:{seen[(finding.path, digest)]}")
     return fingerprints
+
+
+def _fingerprint_text(finding: Finding, context: _Context | None) -> str:
+    """What identifies a finding besides its rule (see the module docstring)."""
+    if context is None or context.subject != "image":
+        return normalised_source(finding)
+    if _is_image_finding(finding, context):
+        return f"image\0{image_name(finding.path, context.root)}\0{image_evidence(finding)}"
+    # An image rule pointing at a --dockerfile line: several problems of one rule
+    # (OCT205's missing libraries and Kerberos) can share the FROM line.
+    return f"{normalised_source(finding)}\0{image_evidence(finding)}"

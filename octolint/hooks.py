@@ -1,0 +1,305 @@
+"""The git pre-push hook: ``octolint install-hook`` writes it, git runs it.
+
+The hook file is a few lines of POSIX sh that hand git's arguments and the
+pre-push lines on stdin to ``python -m octolint.hooks pre-push``, with the
+absolute path of the interpreter octolint was installed with: git runs hooks
+with whatever PATH the caller has (an IDE, a GUI client), where ``octolint``
+may be missing or another version. The work itself is done here, in Python,
+so that file names with spaces, newlines or non-UTF-8 bytes are handled.
+
+For each ref being pushed it lints the Dockerfiles changed in the commits
+being pushed, *as they are in the pushed commit* (not the working tree, which
+may hold another branch or uncommitted edits): the files, and the config files
+that octolint would find above them, are copied out of git into a temporary
+directory that mirrors the repository, and octolint runs there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from octolint.config import CONFIG_FILE, PYPROJECT
+from octolint.discover import is_dockerfile_name
+from octolint.errors import EXIT_USAGE, OctolintError
+
+# The line that marks a hook file as ours: only such a file is replaced
+# without --force or removed by --uninstall.
+SIGNATURE = "# octolint-managed-hook: pre-push"
+HOOK_NAME = "pre-push"
+_ZERO_SHA = re.compile(r"0+\Z")
+_SYMLINK_MODE = "120000"
+
+HOOK_TEMPLATE = """#!/bin/sh
+{signature}
+# Written by `octolint install-hook`; remove it with `octolint install-hook --uninstall`.
+# Lints the Dockerfiles changed in the commits being pushed, as they are in
+# those commits, and blocks the push when octolint fails
+# (skip it once with `git push --no-verify`).
+OCTOLINT_PYTHON={python}
+if [ ! -x "$OCTOLINT_PYTHON" ]; then
+    echo "octolint pre-push hook: $OCTOLINT_PYTHON no longer exists;" \\
+        "run 'octolint install-hook' again with the octolint you use, or push with --no-verify" >&2
+    exit 1
+fi
+exec "$OCTOLINT_PYTHON" -m octolint.hooks pre-push "$@"
+"""
+
+
+class HookError(OctolintError):
+    """The hook cannot be installed or removed as asked (exit code 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class GitError(OctolintError):
+    """A git command failed while the hook was working out what to lint."""
+
+
+def hook_script(python: str) -> str:
+    """The text of the pre-push hook that runs octolint with this interpreter."""
+    return HOOK_TEMPLATE.format(signature=SIGNATURE, python=shlex.quote(python))
+
+
+def is_ours(text: str) -> bool:
+    return SIGNATURE in text.splitlines()
+
+
+def hook_path(cwd: Path) -> Path:
+    """Where git looks for the pre-push hook: honours core.hooksPath and worktrees."""
+    try:
+        out = _git(["rev-parse", "--git-path", "hooks"], cwd)
+    except GitError:
+        raise HookError(f"{cwd}: not inside a git repository") from None
+    return cwd / os.fsdecode(out.rstrip(b"\n")) / HOOK_NAME
+
+
+def install(cwd: Path, *, force: bool = False, python: str | None = None) -> str:
+    """Write the hook; refuse to replace a hook octolint did not write unless force."""
+    path = hook_path(cwd)
+    existing = _read(path)
+    if existing is not None and not is_ours(existing) and not force:
+        raise HookError(
+            f"{path}: a pre-push hook that octolint did not write is already there; "
+            "move it away, or use --force to replace it"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the final name and renamed: git never sees half a hook.
+    temporary = path.with_name(f".{HOOK_NAME}.octolint-tmp")
+    temporary.write_text(hook_script(python or sys.executable), encoding="utf-8")
+    temporary.chmod(temporary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    os.replace(temporary, path)
+    verb = "updated" if existing is not None and is_ours(existing) else "installed"
+    return f"{verb} {path}: git push now lints the Dockerfiles changed in the pushed commits"
+
+
+def uninstall(cwd: Path) -> str:
+    """Remove the hook if octolint wrote it; never touch anyone else's."""
+    path = hook_path(cwd)
+    existing = _read(path)
+    if existing is None:
+        return f"{path}: no pre-push hook to remove"
+    if not is_ours(existing):
+        raise HookError(f"{path}: this pre-push hook was not written by octolint; left in place")
+    path.unlink()
+    return f"removed {path}"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise HookError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+# --------------------------------------------------------------------------
+# Running as the hook
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushedRef:
+    """One line of the pre-push hook's stdin."""
+
+    local_ref: str
+    local_sha: str
+    remote_ref: str
+    remote_sha: str
+
+    @classmethod
+    def parse(cls, line: str) -> PushedRef:
+        parts = line.split()
+        if len(parts) != 4:
+            raise GitError(f"unexpected pre-push input line: {line!r}")
+        return cls(*parts)
+
+    @property
+    def deletes(self) -> bool:
+        return bool(_ZERO_SHA.match(self.local_sha))
+
+    @property
+    def creates(self) -> bool:
+        return bool(_ZERO_SHA.match(self.remote_sha))
+
+
+@dataclass(frozen=True)
+class _Blob:
+    mode: str
+    sha: str
+
+
+def changed_dockerfiles(ref: PushedRef, top: Path) -> list[str]:
+    """Dockerfiles added or modified by the commits this ref update pushes."""
+    if ref.deletes:
+        return []
+    names = _changed_since_remote_tip(ref, top)
+    if names is None:
+        names = _changed_by_unpushed_commits(ref, top)
+    paths = {os.fsdecode(n) for n in names.split(b"\0") if n}
+    return sorted(p for p in paths if is_dockerfile_name(PurePosixPath(p).name))
+
+
+_CHANGED = ["--name-only", "-z", "--no-renames", "--diff-filter=ACMRT"]
+
+
+def _changed_since_remote_tip(ref: PushedRef, top: Path) -> bytes | None:
+    """The changes since the remote tip's merge base (right for force-pushes too);
+    None when the remote tip is new, unknown here, or shares no history."""
+    if ref.creates or not _has_commit(ref.remote_sha, top):
+        return None
+    try:
+        return _git(["diff", *_CHANGED, f"{ref.remote_sha}...{ref.local_sha}"], top)
+    except GitError:
+        return None
+
+
+def _changed_by_unpushed_commits(ref: PushedRef, top: Path) -> bytes:
+    """A new branch (or an unknown remote tip): the files the commits no remote ref has change."""
+    commits = _git(["rev-list", ref.local_sha, "--not", "--remotes"], top)
+    if not commits:
+        return b""
+    command = ["diff-tree", "--stdin", "-r", "--no-commit-id", "--root", *_CHANGED]
+    return _git(command, top, stdin=commits)
+
+
+def config_candidates(paths: Iterable[str]) -> set[str]:
+    """The config files octolint would look for above these paths, up to the repository root."""
+    found: set[str] = set()
+    for path in paths:
+        for parent in PurePosixPath(path).parents:
+            prefix = "" if str(parent) == "." else f"{parent}/"
+            found.update(prefix + name for name in (CONFIG_FILE, PYPROJECT))
+    return found
+
+
+def lint_pushed(ref: PushedRef, paths: Sequence[str], top: Path) -> int:
+    """Lint these files as they are in the pushed commit; octolint's exit code."""
+    wanted = [*paths, *sorted(config_candidates(paths))]
+    blobs = _tree_blobs(ref.local_sha, wanted, top)
+    dockerfiles = [p for p in paths if p in blobs]  # deleted again by a later commit: gone
+    if not dockerfiles:
+        return 0
+    print(
+        f"octolint pre-push: {ref.local_ref} ({ref.local_sha[:12]}): "
+        f"checking {len(dockerfiles)} changed Dockerfile(s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="octolint-pre-push-") as tmp:
+        root = Path(tmp)
+        # A .git marker makes octolint's config search stop here, as it would
+        # at the repository root.
+        (root / ".git").mkdir()
+        for name, blob in blobs.items():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(_git(["cat-file", "blob", blob.sha], top))
+        command = [sys.executable, "-m", "octolint", "lint", "--", *dockerfiles]
+        return subprocess.run(command, cwd=root, check=False).returncode
+
+
+def _tree_blobs(commit: str, paths: Sequence[str], top: Path) -> dict[str, _Blob]:
+    """The regular files among paths in commit (symlinks and submodules skipped)."""
+    out = _git(
+        ["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths], top
+    )
+    blobs = {}
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, kind, sha = meta.decode("ascii").split()
+        if kind == "blob" and mode != _SYMLINK_MODE:
+            blobs[os.fsdecode(name)] = _Blob(mode, sha)
+    return blobs
+
+
+def run_pre_push(lines: Iterable[str], top: Path) -> int:
+    """The hook: 0 lets the push go on; anything else blocks it."""
+    failed = False
+    for line in lines:
+        if not line.strip():
+            continue
+        ref = PushedRef.parse(line)
+        paths = changed_dockerfiles(ref, top)
+        if paths and lint_pushed(ref, paths, top) != 0:
+            failed = True
+    if failed:
+        print(
+            "octolint pre-push: push blocked by the findings above; fix them, "
+            "or skip this check once with `git push --no-verify`",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _has_commit(sha: str, top: Path) -> bool:
+    proc = subprocess.run(
+        ["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=top, capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+def _git(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> bytes:
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=cwd, input=stdin, capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        raise HookError("git is not installed (or not on PATH)") from None
+    if proc.returncode != 0:
+        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
+    return proc.stdout
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m octolint.hooks pre-push REMOTE URL`` with git's lines on stdin."""
+    if not argv or argv[0] != HOOK_NAME:
+        print("usage: python -m octolint.hooks pre-push REMOTE URL < refs", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        top = Path(os.fsdecode(_git(["rev-parse", "--show-toplevel"], Path.cwd()).rstrip(b"\n")))
+        return run_pre_push(sys.stdin.readlines(), top)
+    except OctolintError as exc:
+        print(
+            f"octolint pre-push: error: {exc}; push blocked (skip the check with "
+            "`git push --no-verify`)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

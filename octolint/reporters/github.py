@@ -1,0 +1,90 @@
+"""GitHub Actions workflow-command annotations (``--format github``).
+
+One line per finding, which the Actions runner turns into an annotation on the
+pull request and the run summary::
+
+    ::error title=OCT101,file=Dockerfile,line=3,endLine=3,col=1,endColumn=23::ENTRYPOINT ...
+
+Errors are ``::error``, warnings ``::warning``, notes ``::notice``. The text is
+escaped exactly as ``@actions/core`` does it (``%``, CR and LF in the message;
+also ``:`` and ``,`` in properties), and properties come in its order, so a
+hostile message or file name can neither end the command nor start another.
+``col``/``endColumn`` are given only when the finding is on one line (GitHub
+ignores them otherwise; ``endColumn`` is inclusive). File paths are relative to
+the working directory; a finding without a file (an image finding that does not
+point at the ``--dockerfile``, or standard input) is an annotation without
+``file`` whose message starts with what was checked. No findings: no output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from octolint.model import Finding, Report, Severity
+from octolint.reporters._ci import DOCKERFILE, file_of
+from octolint.reporters._common import (
+    clamped_region,
+    display_path,
+    effective_hint,
+    ordered_findings,
+)
+
+if TYPE_CHECKING:
+    from octolint.registry import Rule
+
+COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+def render(
+    report: Report,
+    rules: Mapping[str, Rule],
+    *,
+    color: bool = False,
+    tool_version: str,
+    subject: str = DOCKERFILE,
+    dockerfile: str | None = None,
+    **_options: Any,
+) -> str:
+    """One workflow command per finding, each on its own line; empty without findings."""
+    return "".join(
+        annotation(finding, rules, subject=subject, dockerfile=dockerfile) + "\n"
+        for finding in ordered_findings(report)
+    )
+
+
+def annotation(
+    finding: Finding, rules: Mapping[str, Rule], *, subject: str, dockerfile: str | None
+) -> str:
+    """The ``::level properties::message`` line for one finding (no newline)."""
+    properties: dict[str, object] = {"title": finding.rule_id}
+    message = finding.message
+    path = file_of(finding, subject=subject, dockerfile=dockerfile)
+    if path is None:
+        message = f"{display_path(finding.path)}: {message}"
+    else:
+        line, column, end_line, end_column = clamped_region(finding)
+        properties |= {"file": path, "line": line, "endLine": end_line}
+        if end_line == line:
+            properties |= {"col": column, "endColumn": end_column - 1}
+    hint = effective_hint(finding, rules)
+    if hint:
+        message += f"\nFix: {hint}"
+    return command(COMMANDS[finding.severity], properties, message)
+
+
+def command(name: str, properties: Mapping[str, object], message: str) -> str:
+    """A workflow command as ``@actions/core`` writes it (empty properties are left out)."""
+    text = f"::{name}"
+    pairs = [f"{key}={escape_property(str(value))}" for key, value in properties.items() if value]
+    if pairs:
+        text += " " + ",".join(pairs)
+    return f"{text}::{escape_data(message)}"
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,87 @@
+"""GitLab Code Quality report (``--format gitlab``): a JSON array of Code Climate issues.
+
+Each finding is one issue::
+
+    {"type": "issue", "engine_name": "octolint", "check_name": "OCT101",
+     "description": "OCT101: ENTRYPOINT [] is set", "content": {"body": "Fix: ..."},
+     "categories": ["Compatibility"], "severity": "critical",
+     "fingerprint": "<sha256>", "location": {"path": "Dockerfile",
+     "lines": {"begin": 3, "end": 3}}}
+
+Severities: error is ``critical``, warning ``minor``, note ``info``. The
+fingerprint (unique in the report, which GitLab requires) leaves the line
+number out, so an issue keeps it when unrelated lines move and GitLab does not
+report it as new. Paths are relative to the working directory (run octolint
+from the repository root); a finding without a file names the image (or
+``<stdin>``) as its path, on line 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from octolint.model import Finding, Report, Severity
+from octolint.reporters._ci import DOCKERFILE, file_of, fingerprints
+from octolint.reporters._common import (
+    clamped_region,
+    display_path,
+    effective_hint,
+    ordered_findings,
+)
+
+if TYPE_CHECKING:
+    from octolint.registry import Rule
+
+ENGINE = "octolint"
+CATEGORY = "Compatibility"  # every rule is about whether the image works with Octopus
+SEVERITIES = {Severity.ERROR: "critical", Severity.WARNING: "minor", Severity.NOTE: "info"}
+
+
+def render(
+    report: Report,
+    rules: Mapping[str, Rule],
+    *,
+    color: bool = False,
+    tool_version: str,
+    subject: str = DOCKERFILE,
+    dockerfile: str | None = None,
+    **_options: Any,
+) -> str:
+    """The Code Quality issues as an indented JSON array (ASCII) followed by a newline."""
+    findings = ordered_findings(report)
+    issues = [
+        _issue(finding, fingerprint, rules, subject=subject, dockerfile=dockerfile)
+        for finding, fingerprint in zip(findings, fingerprints(findings))
+    ]
+    return json.dumps(issues, indent=2, ensure_ascii=True) + "\n"
+
+
+def _issue(
+    finding: Finding,
+    fingerprint: str,
+    rules: Mapping[str, Rule],
+    *,
+    subject: str,
+    dockerfile: str | None,
+) -> dict[str, Any]:
+    path = file_of(finding, subject=subject, dockerfile=dockerfile)
+    if path is None:
+        path, begin, end = display_path(finding.path), 1, 1
+    else:
+        begin, _column, end, _end_column = clamped_region(finding)
+    issue: dict[str, Any] = {
+        "type": "issue",
+        "engine_name": ENGINE,
+        "check_name": finding.rule_id,
+        "description": f"{finding.rule_id}: {finding.message.strip() or finding.rule_name}",
+        "categories": [CATEGORY],
+        "severity": SEVERITIES[finding.severity],
+        "fingerprint": fingerprint,
+        "location": {"path": path, "lines": {"begin": begin, "end": end}},
+    }
+    hint = effective_hint(finding, rules)
+    if hint:
+        issue["content"] = {"body": f"Fix: {hint}"}
+    return issue
