@@ -43,6 +43,8 @@ def cli() -> None:
     octolint Dockerfile              lint a Dockerfile (also: a directory, or - for stdin)
     octolint rules                   list the rules
     octolint image IMAGE             inspect a built image (registry, Docker engine, archive)
+    octolint deploy compose.yml k8s/ check an Octopus Server deployment (Compose, Kubernetes)
+    octolint install-hook            block pushes of broken Dockerfiles (git pre-push hook)
     octolint explain OCT105          show a rule's documentation
     """
 
