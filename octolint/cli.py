@@ -223,7 +223,8 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
               help="Variables for Compose interpolation instead of the .env beside each "
                    "Compose file, as docker compose --env-file (repeatable).")  # fmt: skip
 def deploy_command(paths: tuple[str, ...], env_files: tuple[Path, ...], **report: Any) -> None:
-    """Check Octopus Server deployments: Compose files, Kubernetes manifests, directories."""
+    """Check Octopus Server deployments: Compose files, Kubernetes manifests, directories,
+    or - for stdin (`helm template chart/ | octolint deploy -`)."""
     from octolint.api import make_engine
     from octolint.deploy import lint_deploy_paths
 

@@ -29,7 +29,8 @@ def lint_deploy_paths(
     target = load_deploy(paths, env_files=env_files, exclude=engine.config.exclude,
                          root=engine.config.root)  # fmt: skip
     report = Report(findings=engine.config_findings() if config_notes else [])
-    report.findings += engine.lint_deploy(target)
-    report.files = [f.path for f in target.files]
+    # a value a service inherits through `extends` is reported once, not per service
+    report.findings += list(dict.fromkeys(engine.lint_deploy(target)))
+    report.files = list(dict.fromkeys(f.path for f in target.files))  # `extends` reads some twice
     report.rules_run = [r.id for r in engine.active_rules("deploy")]
     return report

@@ -4,10 +4,14 @@ The ``.env`` beside the Compose file (or the ``--env-file`` ones) provides
 the variables; the shell environment is not read, so a run gives the same
 answer on every machine. A ``${VAR}`` whose variable is set nowhere is
 "unknown", not empty: the deploy environment may set it.
+
+``extends`` is followed within a file and into other files, and override
+files are merged after that (see octolint.deploy.merge), as compose-go does.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -15,13 +19,26 @@ from typing import Any
 
 from octolint.deploy.dotenv import DotenvError, EnvEntry, parse_dotenv
 from octolint.deploy.interpolate import InterpolationError, interpolate
-from octolint.deploy.model import COMPOSE, Container, DeployFile, DeployTarget, Value
+from octolint.deploy.merge import (
+    RESET,
+    RESET_TAG,
+    Reset,
+    ServiceSettings,
+    merge_service,
+    merge_services,
+    mode_of,
+)
+from octolint.deploy.model import COMPOSE, DeployFile, DeployTarget, Value
 from octolint.deploy.yamlsource import (
+    YamlError,
     YamlFile,
     comment_lines,
     get,
     item_span,
     key_span,
+    load_yaml,
+    tag_of,
+    untagged,
     value_position,
 )
 from octolint.model import Span
@@ -41,36 +58,147 @@ class _ServiceError(Exception):
         self.span = span
 
 
-class ComposeReader:
-    """Reads one Compose file into the target, interpolating with its variables."""
+class _Unusable(Exception):
+    """A file named by `extends` that docker compose could not use."""
 
-    def __init__(self, source: YamlFile, env_entries: Mapping[str, EnvEntry], env_name: str):
-        self.source = source
-        self.entries = env_entries
-        self.variables = {k: e.value for k, e in env_entries.items()}
+
+class _Project:
+    """What the files of one Compose project share: the variables, and a reader per
+    file, so that `extends: {file: ...}` reads each file once."""
+
+    def __init__(self, entries: Mapping[str, EnvEntry], env_name: str):
+        self.entries = entries
+        self.variables = {k: e.value for k, e in entries.items()}
         self.env_name = env_name
+        self.readers: dict[str, ComposeReader | str] = {}  # file -> reader, or why unusable
+        self.given: set[str] = set()  # the project's own files, not only extended
+
+    def add(self, source: YamlFile) -> ComposeReader:
+        reader = ComposeReader(source, self)
+        self.readers[reader.key] = reader
+        self.given.add(reader.key)
+        return reader
+
+    def reader(self, path: str) -> ComposeReader:
+        if path not in self.readers:
+            self.readers[path] = self._load(path)
+        found = self.readers[path]
+        if isinstance(found, str):
+            raise _Unusable(found)
+        return found
+
+    def _load(self, path: str) -> ComposeReader | str:
+        try:
+            text = Path(path).read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
+        except UnicodeDecodeError:
+            return "not UTF-8 text"
+        try:
+            reader = ComposeReader(load_yaml(text, path), self)
+        except YamlError as error:
+            return str(error)
+        problem = reader._first_interpolation_error(reader.document, ())
+        if problem is not None:
+            return f"line {problem[1].line}: {problem[0]}"
+        reader.collect_secrets()
+        return reader
+
+    def extended_files(self) -> list[DeployFile]:
+        """The files read only for `extends`, redacted, so findings can show their lines."""
+        return [
+            DeployFile(r.source.path, COMPOSE, redact(r.lines, r.secrets),
+                       comment_lines(r.source.text))
+            for key, r in self.readers.items()
+            if key not in self.given and isinstance(r, ComposeReader)
+        ]  # fmt: skip
+
+
+class ComposeReader:
+    """Reads one Compose file's services, interpolating with the project's variables."""
+
+    def __init__(self, source: YamlFile, project: _Project):
+        self.source = source
+        self.project = project
+        self.key = os.path.normpath(source.path)
+        self.entries = project.entries
+        self.variables = project.variables
+        self.env_name = project.env_name
         self.lines = source.lines
+        self.document = source.documents[0] if source.documents else None
         self.secrets: list[tuple[int, int]] = []  # (line, column) of secret values
 
-    def read(self, target: DeployTarget, file: DeployFile) -> None:
-        document = self.source.documents[0] if self.source.documents else None
-        problem = self._first_interpolation_error(document, ())
+    def read(self, file: DeployFile) -> dict[str, ServiceSettings] | None:
+        """The file's services, `extends` followed; None (and ``file.error``) when
+        docker compose would refuse the file."""
+        problem = self._first_interpolation_error(self.document, ())
         if problem is not None:
             file.error, file.error_span = problem
-            return
-        services = get(document, "services")
-        containers = []
+            return None
+        services = get(self.document, "services")
+        found: dict[str, ServiceSettings] = {}
         if isinstance(services, dict):
             for name, service in services.items():
                 if not isinstance(service, dict):
                     continue
                 try:
-                    containers.append(self._service(str(name), service, services))
+                    found[str(name)] = self.resolve(str(name))
                 except _ServiceError as error:  # docker compose refuses the whole file
                     file.error, file.error_span = error.message, error.span
-                    return
-        target.containers += containers
+                    return None
         file.lines = redact(self.lines, self.secrets)
+        return found
+
+    def collect_secrets(self) -> None:
+        """Find every secret value of a file read for `extends`, to redact them all."""
+        services = get(self.document, "services")
+        for name, service in services.items() if isinstance(services, dict) else ():
+            if isinstance(service, dict):
+                try:
+                    self._service(str(name), service, services)
+                except _ServiceError:
+                    continue
+
+    # -- extends ------------------------------------------------------------------
+    def resolve(self, name: str, stack: tuple[tuple[str, str], ...] = ()) -> ServiceSettings:
+        """A service with what it `extends` merged under it, as Compose does per file."""
+        services = get(self.document, "services")
+        service = services[name]
+        own = self._service(name, service, services)
+        if "extends" not in service:
+            return own
+        base = self._extended(service, (*stack, (self.key, name))).settled()
+        merged = merge_service(base, own)
+        merged.name, merged.path, merged.span = own.name, own.path, own.span
+        return merged
+
+    def _extended(self, service: Any, stack: tuple[tuple[str, str], ...]) -> ServiceSettings:
+        raw, span = service["extends"], key_span(service, "extends")
+        name = raw if isinstance(raw, str) else get(raw, "service")
+        file = get(raw, "file") if isinstance(raw, dict) else None
+        if not isinstance(name, str) or not isinstance(file, (str, type(None))):
+            raise _ServiceError("extends needs a service name (and optionally a file)", span)
+        name = interpolate(name, self.variables).text
+        reader = self
+        if file is not None:
+            file = interpolate(file, self.variables).text
+            path = os.path.normpath(Path(self.source.path).parent / file)
+            try:
+                reader = self.project.reader(path)
+            except _Unusable as error:
+                raise _ServiceError(f"extends: {path}: {error}", span) from None
+        where = "this file" if reader is self else reader.source.path
+        if (reader.key, name) in stack:
+            raise _ServiceError(f"extends: circular reference to service '{name}'", span)
+        if not isinstance(get(reader.document, "services", name), dict):
+            raise _ServiceError(f"extends: no service '{name}' in {where}", span)
+        try:
+            return reader.resolve(name, stack)
+        except _ServiceError as error:
+            if reader is self:
+                raise
+            message = f"extends: {where} line {error.span.line}: {error.message}"
+            raise _ServiceError(message, span) from None
 
     # -- interpolation ----------------------------------------------------------
     def value(self, raw: Any, span: Span) -> Value:
@@ -112,29 +240,34 @@ class ComposeReader:
         return None
 
     # -- services ---------------------------------------------------------------
-    def _service(self, name: str, service: Any, services: Any) -> Container:
-        container = Container(COMPOSE, self.source.path, name, key_span(services, name))
-        if "image" in service:
-            container.image = self.value(service["image"], key_span(service, "image"))
-        if "privileged" in service:
-            container.privileged = self.value(service["privileged"],
-                                              key_span(service, "privileged"))  # fmt: skip
-        container.env = self._env_files(service)
-        container.env.update(self._environment(service.get("environment")))
+    def _service(self, name: str, service: Any, services: Any) -> ServiceSettings:
+        settings = ServiceSettings(name, self.source.path, key_span(services, name))
+        for key in ("image", "privileged", "mem_limit"):
+            if key in service:
+                setattr(settings, key, self._setting(service, key))
         limits = get(service, "deploy", "resources", "limits")
         if isinstance(limits, dict) and "memory" in limits:
-            container.memory_limit = self.value(limits["memory"], key_span(limits, "memory"))
-        elif "mem_limit" in service:
-            container.memory_limit = self.value(service["mem_limit"],
-                                                key_span(service, "mem_limit"))  # fmt: skip
-        return container
+            settings.deploy_memory = self._setting(limits, "memory")
+        if "env_file" in service:
+            settings.env_files = (mode_of(tag_of(service["env_file"])), self._env_files(service))
+        if "environment" in service:
+            raw = service["environment"]
+            settings.environment = (mode_of(tag_of(raw)), self._environment(raw))
+        return settings
 
-    def _env_files(self, service: Any) -> dict[str, Value]:
-        """Variables from the service's `env_file`s (`environment` overrides them)."""
+    def _setting(self, mapping: Any, key: str) -> Value | Reset:
+        raw = mapping[key]
+        if tag_of(raw) == RESET_TAG:
+            return RESET
+        return self.value(untagged(raw), key_span(mapping, key))
+
+    def _env_files(self, service: Any) -> dict[str, dict[str, Value]]:
+        """Variables of each of the service's `env_file`s, by file (`environment`
+        overrides them)."""
         entries = service.get("env_file")
         span = key_span(service, "env_file")
         items = entries if isinstance(entries, list) else [entries]
-        values: dict[str, Value] = {}
+        files: dict[str, dict[str, Value]] = {}
         for item in items:
             raw = item.get("path") if isinstance(item, dict) else item
             required = not isinstance(item, dict) or item.get("required", True) is not False
@@ -149,10 +282,12 @@ class ComposeReader:
                 continue
             except DotenvError as error:
                 raise _ServiceError(f"env_file {raw}: {error}", span) from None
-            for name, entry in entries_read.items():
-                values[name] = Value(entry.value, span, self.source.path,
-                                     f" (from {raw} line {entry.line})")  # fmt: skip
-        return values
+            files.setdefault(os.path.normpath(path.absolute()), {}).update(
+                (name, Value(entry.value, span, self.source.path,
+                             f" (from {raw} line {entry.line})"))
+                for name, entry in entries_read.items()
+            )  # fmt: skip
+        return files
 
     def _environment(self, environment: Any) -> dict[str, Value]:
         values: dict[str, Value] = {}
@@ -181,13 +316,47 @@ def _reference_only(raw: Any) -> bool:
 
 
 def read_compose(
-    source: YamlFile, target: DeployTarget, env_files: Sequence[Path] | None
+    source: YamlFile,
+    target: DeployTarget,
+    env_files: Sequence[Path] | None,
+    overrides: Sequence[YamlFile | DeployFile] = (),
 ) -> None:
-    """Add one Compose file (and its .env) to the target."""
-    file = DeployFile(source.path, COMPOSE, source.lines, comment_lines(source.text))
+    """Add a Compose file, the override files merged into it and its .env to the target.
+
+    As ``docker compose`` does, every file is interpolated with the same
+    variables (the .env beside the first file), and a project with one
+    broken file has no services at all.
+    """
+    found = _project_variables(source.path, target, env_files)
+    if found is None:
+        return
+    entries, env_name = found
+    project = _Project(entries, env_name)
+    files = []
+    for layer in (source, *overrides):
+        if isinstance(layer, DeployFile):  # an override that is not YAML
+            target.files.append(layer)
+            continue
+        file = DeployFile(layer.path, COMPOSE, layer.lines, comment_lines(layer.text))
+        target.files.append(file)
+        files.append((project.add(layer), file))
+    layers = [services for reader, file in files if (services := reader.read(file)) is not None]
+    target.files += project.extended_files()
+    if len(layers) < 1 + len(overrides):
+        return
+    merged = layers[0]
+    for later in layers[1:]:
+        merged = merge_services(merged, later)
+    target.containers += [settings.container() for settings in merged.values()]
+
+
+def _project_variables(
+    path: str, target: DeployTarget, env_files: Sequence[Path] | None
+) -> tuple[dict[str, EnvEntry], str] | None:
+    """The .env (or --env-file) variables; None when one is broken (an OCT300 file)."""
     entries: dict[str, EnvEntry] = {}
     env_name = ".env"
-    paths = list(env_files) if env_files is not None else _default_env(source.path)
+    paths = list(env_files) if env_files is not None else _default_env(path)
     for env_path in paths:
         env_name = str(env_path)
         try:
@@ -202,9 +371,8 @@ def read_compose(
         except DotenvError as error:
             target.files.append(DeployFile(str(env_path), "dotenv", redact_dotenv(text), {},
                                            error.message, Span(error.line)))  # fmt: skip
-            return
-    target.files.append(file)
-    ComposeReader(source, entries, env_name).read(target, file)
+            return None
+    return entries, env_name
 
 
 def _default_env(path: str) -> list[Path]:

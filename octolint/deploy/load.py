@@ -4,7 +4,10 @@ A YAML file is a Compose file when its top level has ``services`` (and no
 ``apiVersion``/``kind``), and a Kubernetes manifest when one of its
 documents has ``apiVersion`` and ``kind``. Named files that are neither are
 an input error; in directories such YAML (CI workflows, Helm values) is
-skipped.
+skipped. ``-`` is stdin, told apart by the same test.
+
+A Compose file ``docker compose`` would pick in its directory gets the
+override file beside it merged in, as ``docker compose`` does without ``-f``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,19 @@ from octolint.discover import SKIPPED_DIRS, is_dockerfile_name
 from octolint.discover import _excluded as excluded
 from octolint.errors import InputError
 from octolint.model import Span
-from octolint.sources import MAX_BYTES, read_bytes
+from octolint.sources import MAX_BYTES, read_bytes, read_stdin
 
 YAML_SUFFIXES = (".yml", ".yaml")
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+# what docker compose picks in a directory, in its order (compose-go's cli package)
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = (
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
 
 
 def is_deploy_name(name: str) -> bool:
@@ -52,69 +65,156 @@ def load_deploy(
     exclude: Sequence[str] = (),
     root: Path | None = None,
 ) -> DeployTarget:
-    """Read every deploy file under the paths into one target.
+    """Read every deploy file under the paths (``-``: stdin) into one target.
 
     Unparseable YAML is not an input error but a file with ``error`` set
-    (rule OCT300), as for Dockerfiles: the fix is in the file.
+    (rule OCT300), as for Dockerfiles: the fix is in the file. A Compose file
+    that ``docker compose`` would pick in its directory gets the override file
+    beside it merged in; the override is not read on its own.
     """
+    if list(paths).count(STDIN) > 1:
+        raise InputError(STDIN_NAME, "given more than once: stdin can be read only once")
     target = DeployTarget()
     root = (root or Path.cwd()).resolve()
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = [(str(p), p) for p in _walk(path, exclude, root)]
-            files = [f for d, p in found if (f := _read(d, p, explicit=False)) is not None]
-            if not files:
-                raise InputError(given, "no Compose files or Kubernetes manifests found")
-        elif path.exists():
-            read = _read(given, path, explicit=True)
-            files = [read] if read is not None else []
-        else:
-            raise InputError(given, "no such file or directory")
-        for file in files:
-            _add(file, target, env_files)
+    groups = [_candidates(given, exclude, root) for given in paths]
+    overrides = {
+        path.resolve(): override
+        for _given, found, _explicit in groups
+        for _display, path in found
+        if path is not None and (override := override_for(path)) is not None
+    }
+    merged = {override.resolve() for override in overrides.values()}
+    for given, found, explicit in groups:
+        files = []
+        for display, path in found:
+            if path is not None and path.resolve() in merged:
+                continue
+            read = _read_stdin() if path is None else _read(display, path, explicit=explicit)
+            if read is not None:
+                override = overrides.get(path.resolve()) if path is not None else None
+                files.append((read, _override(display, override)))
+        if not files and not explicit and not any(p and p.resolve() in merged for _, p in found):
+            raise InputError(given, "no Compose files or Kubernetes manifests found")
+        for file, override_file in files:
+            _add(file, target, env_files, override_file)
     return target
+
+
+def _candidates(
+    given: str, exclude: Sequence[str], root: Path
+) -> tuple[str, list[tuple[str, Path | None]], bool]:
+    """(the argument, its (display, file) pairs (None: stdin), whether it named a file)."""
+    if given == STDIN:
+        return given, [(STDIN, None)], True
+    path = Path(given)
+    if path.is_dir():
+        return given, [(str(p), p) for p in _walk(path, exclude, root)], False
+    if path.exists():
+        return given, [(given, path)], True
+    raise InputError(given, "no such file or directory")
+
+
+def override_for(path: Path) -> Path | None:
+    """The override file ``docker compose`` would merge into this Compose file.
+
+    Only for the file it picks on its own in that directory (the first of
+    COMPOSE_FILES there), and the first of OVERRIDE_FILES beside it.
+    """
+    if path.name not in COMPOSE_FILES:
+        return None
+    here = path.parent
+    picked = next((n for n in COMPOSE_FILES if (here / n).is_file()), None)
+    if picked != path.name:
+        return None
+    return next((here / n for n in OVERRIDE_FILES if (here / n).is_file()), None)
+
+
+def _override(display: str, path: Path | None) -> YamlFile | DeployFile | None:
+    """The override file, shown beside the Compose file's display path."""
+    if path is None:
+        return None
+    shown = str(Path(display).parent / path.name)
+    text = _text(read_bytes(path, shown), shown, explicit=True)
+    assert text is not None  # explicit: undecodable text raised InputError
+    try:
+        return load_yaml(text, shown)
+    except YamlError as error:
+        return _broken(shown, COMPOSE, text, error)
+
+
+def _read_stdin() -> tuple[str, YamlFile] | DeployFile:
+    """Stdin (`helm template chart/ | octolint deploy -`): Compose or Kubernetes by content.
+
+    Findings name it ``-`` (``<stdin>`` in reports), as for Dockerfiles. As
+    with ``docker compose -f -``, a Compose file's .env is the one in the
+    current directory.
+    """
+    data = read_stdin()
+    if not data.strip():
+        raise InputError(STDIN_NAME, "empty: pipe a Compose file or Kubernetes manifests "
+                                     "into 'octolint deploy -'")  # fmt: skip
+    read = _parse(STDIN, STDIN_NAME, data, explicit=True)
+    assert read is not None  # explicit: what is neither raised InputError
+    return read
 
 
 def _read(
     display: str, path: Path, *, explicit: bool
 ) -> tuple[str, YamlFile] | DeployFile | None:
     """(kind, YamlFile) for a deploy file, a broken DeployFile, or None to skip."""
-    data = read_bytes(path, display)
-    if len(data) > MAX_BYTES:
-        raise InputError(display, "larger than 64 MiB: not a deploy file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        if not explicit:
-            return None
-        raise InputError(display, "not UTF-8 text: not a Compose file or manifest") from None
+    return _parse(display, display, read_bytes(path, display), explicit=explicit)
+
+
+def _parse(
+    display: str, name: str, data: bytes, *, explicit: bool
+) -> tuple[str, YamlFile] | DeployFile | None:
+    """``display`` is the finding's path, ``name`` the one input errors give."""
+    text = _text(data, name, explicit=explicit)
+    if text is None:
+        return None
     if not explicit and "{{" in text:
         return None  # a Helm or Go template, not a manifest yet: lint `helm template` output
     try:
         source = load_yaml(text, display)
     except YamlError as error:
-        kind = COMPOSE if "services:" in text else KUBERNETES
-        return DeployFile(display, kind, text.splitlines(), comment_lines(text),
-                          error.message, _within(text, error.line, error.column))  # fmt: skip
+        return _broken(display, COMPOSE if "services:" in text else KUBERNETES, text, error)
     found = kind_of(source)
     if found is None:
         if not explicit:
             return None
-        raise InputError(display, "neither a Compose file (no 'services') nor a Kubernetes "
-                                  "manifest (no 'apiVersion' and 'kind')")  # fmt: skip
+        raise InputError(name, "neither a Compose file (no 'services') nor a Kubernetes "
+                               "manifest (no 'apiVersion' and 'kind')")  # fmt: skip
     return found, source
 
 
+def _text(data: bytes, name: str, *, explicit: bool) -> str | None:
+    if len(data) > MAX_BYTES:
+        raise InputError(name, "larger than 64 MiB: not a deploy file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if not explicit:
+            return None
+        raise InputError(name, "not UTF-8 text: not a Compose file or manifest") from None
+
+
+def _broken(display: str, kind: str, text: str, error: YamlError) -> DeployFile:
+    return DeployFile(display, kind, text.splitlines(), comment_lines(text),
+                      error.message, _within(text, error.line, error.column))  # fmt: skip
+
+
 def _add(
-    file: tuple[str, YamlFile] | DeployFile, target: DeployTarget, env_files: Sequence[Path] | None
+    file: tuple[str, YamlFile] | DeployFile,
+    target: DeployTarget,
+    env_files: Sequence[Path] | None,
+    override: YamlFile | DeployFile | None = None,
 ) -> None:
-    if isinstance(file, DeployFile):
+    if isinstance(file, DeployFile):  # docker compose refuses it: nothing to merge into
         target.files.append(file)
         return
     kind, source = file
     if kind == COMPOSE:
-        read_compose(source, target, env_files)
+        read_compose(source, target, env_files, [override] if override is not None else [])
     else:
         read_kubernetes(source, target)
 

@@ -92,6 +92,20 @@ def value_position(mapping: Any, key: str) -> tuple[int, int] | None:
     return line + 1, column + 1
 
 
+def tag_of(node: Any) -> str | None:
+    """A node's explicit YAML tag (Compose's ``!reset``, ``!override``), or None."""
+    tag = getattr(node, "tag", None)
+    value = getattr(tag, "value", None)
+    return value if isinstance(value, str) else None
+
+
+def untagged(node: Any) -> Any:
+    """A tagged scalar's text (``!override true`` is the string 'true'), else the node."""
+    from ruamel.yaml.comments import TaggedScalar
+
+    return node.value if isinstance(node, TaggedScalar) else node
+
+
 def get(node: Any, *keys: str) -> Any:
     """node[k1][k2]... or None when any step is missing or not a mapping."""
     for key in keys:
