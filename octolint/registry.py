@@ -97,10 +97,20 @@ def rule_from_object(obj: Any, origin: str) -> Rule:
 
 @lru_cache(maxsize=1)
 def load_rules() -> tuple[Rule, ...]:
-    """All installed rules, sorted by id."""
+    """All installed rules, sorted by id.
+
+    A rule's module is only imported when its ``check`` first runs: linting a
+    Dockerfile then never imports the image and deploy rules (a fifth of a
+    pre-push hook's time). What ``octolint rules``, the config checks and the
+    reporters need (id, name, severity, summary, hint, options, doc) comes from
+    the on-disk memo, which is rebuilt by importing every rule whenever a
+    distribution or a rule's source file changes.
+    """
+    values, described = _entry_points_memo()
     rules: dict[str, Rule] = {}
-    for value in _entry_point_values():
-        rule = rule_from_object(_load(value), value)
+    for value in values:
+        meta = described.get(value)
+        rule = _rule_from_memo(meta, value) if meta else rule_from_object(_load(value), value)
         if rule.id in rules and rules[rule.id].origin != rule.origin:
             raise RuleLoadError(
                 f"rule id {rule.id} is registered twice ({rules[rule.id].origin})", source=value
@@ -121,27 +131,91 @@ def _load(value: str) -> Any:
     return obj
 
 
-def _entry_point_values() -> list[str]:
-    """The values of every ``octolint.rules`` entry point.
+class _DeferredCheck:
+    """A rule's ``check``, imported on the first call."""
+
+    def __init__(self, value: str):
+        self.value = value
+        self._check: Callable[[Any, Mapping[str, Any]], Iterable[Problem]] | None = None
+
+    def __call__(self, target: Any, options: Mapping[str, Any]) -> Iterable[Problem]:
+        if self._check is None:
+            self._check = rule_from_object(_load(self.value), self.value).check
+        return self._check(target, options)
+
+
+def _rule_from_memo(meta: Mapping[str, Any], value: str) -> Rule:
+    return Rule(
+        id=meta["id"],
+        name=meta["name"],
+        severity=Severity.parse(meta["severity"]),
+        applies_to=meta["applies_to"],
+        summary=meta["summary"],
+        hint=meta["hint"],
+        doc=meta["doc"],
+        check=_DeferredCheck(value),
+        options=meta["options"],
+        origin=value,
+        runs_on_syntax_error=meta["runs_on_syntax_error"],
+    )
+
+
+def _describe(value: str) -> dict[str, Any] | None:
+    """What the memo keeps of a rule, or None when it cannot be kept faithfully."""
+    obj = _load(value)
+    rule = rule_from_object(obj, value)
+    source = getattr(sys.modules.get(value.partition(":")[0].strip()), "__file__", None)
+    options = dict(rule.options)
+    if not source or json.loads(json.dumps(options)) != options:
+        return None  # no file to watch, or options JSON would change (tuples): load eagerly
+    return {
+        "id": rule.id, "name": rule.name, "severity": rule.severity.name.lower(),
+        "applies_to": rule.applies_to, "summary": rule.summary, "hint": rule.hint,
+        "doc": rule.doc, "options": options, "runs_on_syntax_error": rule.runs_on_syntax_error,
+        "file": source, "stamp": _stamp(source),
+    }  # fmt: skip
+
+
+def _stamp(path: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ""
+    return f"{info.st_mtime_ns}:{info.st_size}"
+
+
+def _entry_points_memo() -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Every ``octolint.rules`` entry point value, and the memoised description of each.
 
     importlib.metadata costs about 50 ms to import and scan, half the budget of
     a pre-push hook, so its answer is memoised on disk, keyed by the
     distributions found on sys.path and their modification times: installing,
-    upgrading or removing one invalidates the memo.
+    upgrading or removing one invalidates the memo, and so does editing a
+    rule's source file (its modification time and size are kept beside it).
     """
     key = _sys_path_fingerprint()
     memo = memo_path()
     try:
         data = json.loads(memo.read_text(encoding="utf-8"))
         if data.get("key") == key and isinstance(data.get("values"), list):
-            return [str(v) for v in data["values"]]
-    except (OSError, ValueError, AttributeError):
+            described = data.get("rules")
+            if isinstance(described, dict) and all(
+                isinstance(meta, dict) and _stamp(meta["file"]) == meta["stamp"]
+                for meta in described.values()
+            ):
+                return [str(v) for v in data["values"]], described
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
         pass  # no memo yet, or an unreadable one: rebuild it
     from importlib.metadata import entry_points
 
     values = [ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)]
-    _write_atomically(memo, json.dumps({"key": key, "values": values}))
-    return values
+    described = {}
+    for value in values:
+        meta = _describe(value)
+        if meta is not None:
+            described[value] = meta
+    _write_atomically(memo, json.dumps({"key": key, "values": values, "rules": described}))
+    return values, described
 
 
 def memo_path() -> Path:

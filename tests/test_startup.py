@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import run_cli
+
 HEAVY = ("rich", "docker", "requests", "jsonschema", "importlib.metadata", "tomllib", "zstandard")
 
 
@@ -42,3 +44,30 @@ def test_memo_is_rebuilt_when_garbage(tmp_path: Path) -> None:
     _, report = imported_modules(["--format", "json", "Dockerfile"], cache, tmp_path)
     assert '"OCT102"' in report
     assert '"values"' in (cache / "entry-points.json").read_text(encoding="utf-8")
+
+
+def test_dockerfile_lint_imports_only_dockerfile_rules(tmp_path: Path) -> None:
+    """Image and deploy rules (and what they import) stay unloaded for a Dockerfile."""
+    (tmp_path / "Dockerfile").write_text('FROM ubuntu:22.04\nCMD ["bash"]\n', encoding="utf-8")
+    args = ["--format", "json", "Dockerfile"]
+    imported_modules(args, tmp_path / "cache", tmp_path)  # builds the memo
+    names, report = imported_modules(args, tmp_path / "cache", tmp_path)
+    assert '"OCT102"' in report
+    assert "octolint.image.target" not in names
+    assert "octolint.deploy.model" not in names
+
+
+def test_editing_a_rule_file_refreshes_its_memoised_metadata(tmp_path: Path) -> None:
+    from test_plugins import make_plugin
+
+    plugin_dir = make_plugin(tmp_path / "site")
+    env = {"PYTHONPATH": str(plugin_dir), "OCTOLINT_CACHE_DIR": str(tmp_path / "cache")}
+    assert "Base image uses the latest tag." in run_cli(["rules"], env=env).stdout
+    module = plugin_dir / "acme_rules.py"
+    module.write_text(
+        module.read_text(encoding="utf-8").replace("uses the latest tag", "is unpinned"),
+        encoding="utf-8",
+    )
+    listing = run_cli(["rules"], env=env).stdout
+    assert "Base image is unpinned." in listing
+    assert "uses the latest tag" not in listing
