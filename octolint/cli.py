@@ -145,7 +145,7 @@ def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[st
 
     engine = make_engine(paths, config_path=report["config"], ignore=report["ignore"],
                          target=target, build_args=_build_args(build_arg))  # fmt: skip
-    _finish(lint_paths(paths, engine), engine, **report)
+    _finish(lint_paths(paths, engine), engine, subject="dockerfile", **report)
 
 
 @cli.command("image")
@@ -212,7 +212,8 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
     if not report["quiet"]:
         for used in result.used_sources:
             click.echo(f"octolint: {used}", err=True)
-    _finish(result.report, engine, **report)
+    _finish(result.report, engine, subject="image",
+            dockerfile=str(dockerfile) if dockerfile else None, **report)  # fmt: skip
 
 
 @cli.command("deploy")
@@ -229,7 +230,8 @@ def deploy_command(paths: tuple[str, ...], env_files: tuple[Path, ...], **report
     from octolint.deploy import lint_deploy_paths
 
     engine = make_engine(paths, config_path=report["config"], ignore=report["ignore"])
-    _finish(lint_deploy_paths(paths, engine, env_files or None), engine, **report)
+    _finish(lint_deploy_paths(paths, engine, env_files or None), engine, subject="deploy",
+            **report)  # fmt: skip
 
 
 def _dockerfile_build(path: Path) -> Any:
@@ -259,26 +261,18 @@ def _progress(quiet: bool) -> Iterator[Any]:
 
 def _finish(report: Any, engine: Any, *, destinations: Sequence[tuple[str, Path | None]],
             fail_on: str | None, no_color: bool, quiet: bool, sarif_category: str | None,
-            **_: Any) -> None:  # fmt: skip
+            subject: str, dockerfile: str | None = None, **_: Any) -> None:  # fmt: skip
     """Write the report in every requested format and exit with the documented code."""
     from octolint.config import fail_threshold
 
     threshold = fail_threshold(fail_on or engine.config.fail_on or "error")
-    options = {"category": sarif_category, "fail_threshold": threshold, **_subject()}
+    # What was checked: only image findings may lack a file (see octolint.reporters._ci).
+    options = {"category": sarif_category, "fail_threshold": threshold, "subject": subject,
+               "dockerfile": dockerfile}  # fmt: skip
     for fmt, output in destinations:
         if not (quiet and not report.findings and fmt == "human"):
             _emit(report, engine.rules, fmt, output, no_color, options)
     sys.exit(EXIT_FINDINGS if report.fails(threshold) else EXIT_OK)
-
-
-def _subject() -> dict[str, Any]:
-    """What was checked, for reporters: "dockerfile" (lint), "image" (and its
-    --dockerfile), else the command's name; only image findings may lack a file."""
-    ctx = click.get_current_context()
-    if ctx.command.name != "image":
-        return {"subject": "dockerfile" if ctx.command.name == "lint" else ctx.command.name}
-    dockerfile = ctx.params.get("dockerfile")
-    return {"subject": "image", "dockerfile": str(dockerfile) if dockerfile else None}
 
 
 def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None, no_color: bool,

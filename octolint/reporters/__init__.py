@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from octolint.model import Report
     from octolint.registry import Rule
 
-FORMATS: tuple[str, ...] = ("human", "json", "sarif", "github", "junit", "gitlab")
-
+# format name -> reporter module, in the order `--help` lists them
 _MODULES = {
     "human": "human",
     "json": "json_report",
@@ -36,6 +35,7 @@ _MODULES = {
     "junit": "junit",
     "gitlab": "gitlab",
 }
+FORMATS: tuple[str, ...] = tuple(_MODULES)
 
 
 def render(

@@ -14,7 +14,7 @@ import os
 from collections import Counter
 
 from octolint.model import Finding
-from octolint.reporters._common import STDIN_PATH
+from octolint.reporters._common import STDIN_PATH, normalised_source, relative_posix
 
 DOCKERFILE = "dockerfile"
 IMAGE = "image"
@@ -34,18 +34,7 @@ def relative_path(path: str) -> str:
     """``path`` relative to the working directory with ``/`` separators; absolute when
     it is outside it (CI systems resolve those against the checkout themselves)."""
     absolute = os.path.abspath(path)
-    try:
-        relative = os.path.relpath(absolute)
-    except ValueError:  # another drive (Windows)
-        return absolute
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return absolute
-    return relative.replace(os.sep, "/")
-
-
-def _normalised(finding: Finding) -> str:
-    text = finding.source if finding.source and finding.source.strip() else finding.message
-    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    return relative_posix(absolute, os.getcwd()) or absolute
 
 
 def fingerprints(findings: list[Finding]) -> list[str]:
@@ -58,7 +47,7 @@ def fingerprints(findings: list[Finding]) -> list[str]:
     seen: Counter[str] = Counter()
     result = []
     for finding in findings:
-        key = f"{finding.path}\0{finding.rule_id}\0{_normalised(finding)}"
+        key = f"{finding.path}\0{finding.rule_id}\0{normalised_source(finding)}"
         seen[key] += 1
         payload = f"{key}\0{seen[key]}".encode("utf-8", "surrogatepass")
         result.append(hashlib.sha256(payload).hexdigest())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,24 @@ if TYPE_CHECKING:
 
 STDIN_PATH = "-"
 STDIN_DISPLAY = "<stdin>"
+
+
+def relative_posix(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str | None:
+    """``path`` relative to ``root`` in POSIX form; None when it is not inside."""
+    try:
+        relative = os.path.relpath(path, root)
+    except ValueError:  # on another drive (Windows)
+        return None
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return relative.replace(os.sep, "/")
+
+
+def normalised_source(finding: Finding) -> str:
+    """The finding's source (or message) with whitespace differences removed."""
+    text = finding.source if finding.source and finding.source.strip() else finding.message
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def display_path(path: str) -> str:

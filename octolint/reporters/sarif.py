@@ -68,7 +68,9 @@ from octolint.reporters._common import (
     STDIN_PATH,
     clamped_region,
     effective_hint,
+    normalised_source,
     ordered_findings,
+    relative_posix,
 )
 
 if TYPE_CHECKING:
@@ -193,12 +195,12 @@ def render(
     ``--dockerfile``. Results dropped to stay within GitHub's limits are reported
     on stderr.
     """
-    log, dropped = build_within_limits(report, rules, tool_version=tool_version,
-                                       category=category, subject=subject,
-                                       dockerfile=dockerfile)  # fmt: skip
+    text, dropped = serialised_within_limits(report, rules, tool_version=tool_version,
+                                             category=category, subject=subject,
+                                             dockerfile=dockerfile)  # fmt: skip
     if dropped:
         print(f"octolint: warning: {dropped}", file=sys.stderr)
-    return _dumps(log)
+    return text
 
 
 def _dumps(log: JSON) -> str:
@@ -238,7 +240,7 @@ def build(
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 
 
-def build_within_limits(
+def serialised_within_limits(
     report: Report,
     rules: Mapping[str, Rule],
     *,
@@ -246,17 +248,18 @@ def build_within_limits(
     category: str | None = None,
     subject: str | None = None,
     dockerfile: str | None = None,
-) -> tuple[JSON, str]:
-    """The SARIF log within GitHub's limits, and a message saying what was dropped ('')."""
+) -> tuple[str, str]:
+    """The SARIF text within GitHub's limits, and a message saying what was dropped ('')."""
     log = build(report, rules, tool_version=tool_version, category=category,
                 subject=subject, dockerfile=dockerfile)  # fmt: skip
     results: list[JSON] = log["runs"][0]["results"]
     total = len(results)
     keep = min(total, MAX_RESULTS)
-    if _gzip_size(_with_results(log, results, keep)) > MAX_GZIP_BYTES:
-        keep = _largest_that_fits(lambda n: _with_results(log, results, n), keep)
+    text = _dumps(_with_results(log, results, keep))
+    if _gzip_size(text) > MAX_GZIP_BYTES:
+        keep = _largest_that_fits(lambda n: _dumps(_with_results(log, results, n)), keep)
     if keep == total:
-        return log, ""
+        return text, ""
     reason = (f"more than {MAX_RESULTS} results per run" if keep == MAX_RESULTS
               else f"files over {MAX_GZIP_BYTES // 1_000_000} MB gzip-compressed")  # fmt: skip
     message = (
@@ -265,7 +268,7 @@ def build_within_limits(
     )
     trimmed = _with_results(log, results, keep)
     trimmed["runs"][0]["invocations"] = [_invocation(message)]
-    return trimmed, message
+    return _dumps(trimmed), message
 
 
 _RANK = {"error": 0, "warning": 1, "note": 2}
@@ -280,21 +283,21 @@ def _with_results(log: JSON, results: list[JSON], keep: int) -> JSON:
     return {**log, "runs": [run]}
 
 
-def _largest_that_fits(with_results: Callable[[int], JSON], upper: int) -> int:
+def _largest_that_fits(text_with: Callable[[int], str], upper: int) -> int:
     """The most results (at most ``upper``) whose log compresses to the size limit."""
     low, high = 0, upper
     while low < high:
         middle = (low + high + 1) // 2
-        if _gzip_size(with_results(middle)) <= MAX_GZIP_BYTES:
+        if _gzip_size(text_with(middle)) <= MAX_GZIP_BYTES:
             low = middle
         else:
             high = middle - 1
     return low
 
 
-def _gzip_size(log: JSON) -> int:
-    """The size of the log gzip-compressed (its plain size when that is small enough)."""
-    data = _dumps(log).encode("ascii")
+def _gzip_size(text: str) -> int:
+    """The size of the text gzip-compressed (its plain size when that is small enough)."""
+    data = text.encode("ascii")
     if len(data) <= MAX_GZIP_BYTES // 2:  # gzip grows text by a few bytes at most
         return len(data)
     return len(gzip.compress(data, compresslevel=6))
@@ -369,7 +372,7 @@ def image_name(reference: str, root: pathlib.Path) -> str:
     archive = split_archive_ref(reference)
     if archive is not None:
         path = archive[0].resolve()
-        inside = _relative_to(path, root)
+        inside = relative_posix(path, root)
         return inside if inside is not None else path.name
     parsed = parse_image_ref(reference)
     return parsed.short_name if parsed is not None else reference
@@ -388,15 +391,6 @@ def source_root() -> pathlib.Path:
     return directory
 
 
-def _relative_to(path: pathlib.Path, root: pathlib.Path) -> str | None:
-    """``path`` relative to ``root`` in POSIX form; None when it is not inside."""
-    try:
-        relative = os.path.relpath(path, root)
-    except ValueError:  # on another drive (Windows)
-        return None
-    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
-        return None
-    return relative.replace(os.sep, "/")
 
 
 # --- rules ------------------------------------------------------------------------------
@@ -536,12 +530,12 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def artifact_location(path: str, root: pathlib.Path | None = None) -> JSON:
+def artifact_location(path: str, root: pathlib.Path) -> JSON:
     """``{"uri", "uriBaseId"}`` relative to ``root`` (:func:`source_root`), or an absolute URI."""
     if path == STDIN_PATH:
         return {"uri": STDIN_URI, "uriBaseId": SRCROOT}
     absolute = pathlib.Path(os.path.abspath(path))
-    relative = _relative_to(absolute, root or source_root())
+    relative = relative_posix(absolute, root)
     if relative is None:
         return {"uri": absolute.as_uri()}
     return {"uri": quote(relative), "uriBaseId": SRCROOT}
@@ -561,20 +555,13 @@ def _directory_uri(directory: pathlib.Path) -> str:
 # --- fingerprints -----------------------------------------------------------------------
 
 
-def normalised_source(finding: Finding) -> str:
-    """The finding's source (or message) with whitespace differences removed."""
-    text = finding.source if finding.source and finding.source.strip() else finding.message
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
 def image_evidence(finding: Finding) -> str:
     """The message with what changes between builds of the same image masked."""
     return _VOLATILE.sub("#", " ".join(finding.message.split()))
 
 
 def primary_location_line_hashes(
-    findings: Sequence[Finding], context: _Context | None = None
+    findings: Sequence[Finding], context: _Context
 ) -> list[str]:
     """One ``<hash>:<n>`` fingerprint per finding, in order (see the module docstring)."""
     seen: Counter[tuple[str, str]] = Counter()
@@ -587,9 +574,9 @@ def primary_location_line_hashes(
     return fingerprints
 
 
-def _fingerprint_text(finding: Finding, context: _Context | None) -> str:
+def _fingerprint_text(finding: Finding, context: _Context) -> str:
     """What identifies a finding besides its rule (see the module docstring)."""
-    if context is None or context.subject != "image":
+    if context.subject != "image":
         return normalised_source(finding)
     if _is_image_finding(finding, context):
         return f"image\0{image_name(finding.path, context.root)}\0{image_evidence(finding)}"
