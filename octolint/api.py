@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from octolint.config import Config, resolve_config
-from octolint.discover import discover
+from octolint.discover import discover, is_deploy_name
 from octolint.engine import Engine
 from octolint.model import Report
 from octolint.sources import read_stdin
@@ -36,11 +36,7 @@ def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
     engine = engine or make_engine(paths)
     # Named *.yml/*.yaml files are Compose files or manifests: `octolint deploy` checks
     # them. Directories are still searched for Dockerfiles only.
-    deploy: list[str] = []
-    if any(p.lower().endswith((".yml", ".yaml")) for p in paths):  # keep start-up light
-        from octolint.deploy.load import is_deploy_name
-
-        deploy = [p for p in paths if is_deploy_name(p) and not Path(p).is_dir()]
+    deploy = [p for p in paths if is_deploy_name(p) and not Path(p).is_dir()]
     dockerfiles = [p for p in paths if p not in deploy]
     report = Report(findings=engine.config_findings())
     for display, path in discover(dockerfiles, engine.config.exclude, engine.config.root):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from octolint.errors import InputError
 
 SKIPPED_DIRS = frozenset({".git", "node_modules", ".hg", ".svn", ".tox", ".venv", "__pycache__"})
 STDIN = "-"
+YAML_SUFFIXES = (".yml", ".yaml")
 
 
 def is_dockerfile_name(name: str) -> bool:
@@ -20,6 +21,11 @@ def is_dockerfile_name(name: str) -> bool:
         if lower == stem or lower.endswith("." + stem) or lower.startswith(stem + "."):
             return True
     return False
+
+
+def is_deploy_name(name: str) -> bool:
+    """What plain `octolint FILE` hands to the deploy checks: *.yml / *.yaml."""
+    return name.lower().endswith(YAML_SUFFIXES) and not is_dockerfile_name(name)
 
 
 def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
@@ -51,7 +57,7 @@ def discover(
             continue
         path = Path(given)
         if path.is_dir():
-            found = list(_walk(path, exclude, root))
+            found = list(walk(path, exclude, root))
             if not found:
                 raise InputError(given, "no Dockerfiles found in this directory")
             yield from ((str(p), p) for p in found)
@@ -61,7 +67,14 @@ def discover(
             raise InputError(given, "no such file or directory")
 
 
-def _walk(top: Path, exclude: Sequence[str], root: Path) -> Iterator[Path]:
+def walk(
+    top: Path,
+    exclude: Sequence[str],
+    root: Path,
+    wanted: Callable[[str], bool] = is_dockerfile_name,
+) -> Iterator[Path]:
+    """Files below ``top`` whose name is ``wanted``, in sorted order, skipping SKIPPED_DIRS
+    and what the config's ``exclude`` globs name."""
     for directory, subdirs, files in os.walk(top):
         here = Path(directory)
         subdirs[:] = sorted(
@@ -69,5 +82,5 @@ def _walk(top: Path, exclude: Sequence[str], root: Path) -> Iterator[Path]:
         )
         for name in sorted(files):
             candidate = here / name
-            if is_dockerfile_name(name) and not _excluded(candidate, root, exclude):
+            if wanted(name) and not _excluded(candidate, root, exclude):
                 yield candidate

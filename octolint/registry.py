@@ -139,8 +139,8 @@ class _DeferredCheck:
         self._check: Callable[[Any, Mapping[str, Any]], Iterable[Problem]] | None = None
 
     def __call__(self, target: Any, options: Mapping[str, Any]) -> Iterable[Problem]:
-        if self._check is None:
-            self._check = rule_from_object(_load(self.value), self.value).check
+        if self._check is None:  # the memo already checked the metadata against this file
+            self._check = _load(self.value).check
         return self._check(target, options)
 
 

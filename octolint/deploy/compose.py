@@ -98,7 +98,7 @@ class _Project:
             reader = ComposeReader(load_yaml(text, path), self)
         except YamlError as error:
             return str(error)
-        problem = reader._first_interpolation_error(reader.document, ())
+        problem = reader._first_interpolation_error(reader.document)
         if problem is not None:
             return f"line {problem[1].line}: {problem[0]}"
         reader.collect_secrets()
@@ -127,11 +127,14 @@ class ComposeReader:
         self.lines = source.lines
         self.document = source.documents[0] if source.documents else None
         self.secrets: list[tuple[int, int]] = []  # (line, column) of secret values
+        # Each service is read once, however many others extend it: its env_files are
+        # parsed and its secrets recorded once. Merging copies, so sharing is safe.
+        self._settings: dict[str, ServiceSettings] = {}
 
     def read(self, file: DeployFile) -> dict[str, ServiceSettings] | None:
         """The file's services, `extends` followed; None (and ``file.error``) when
         docker compose would refuse the file."""
-        problem = self._first_interpolation_error(self.document, ())
+        problem = self._first_interpolation_error(self.document)
         if problem is not None:
             file.error, file.error_span = problem
             return None
@@ -218,7 +221,7 @@ class ComposeReader:
         where = ", ".join(f"{n} at {self.env_name} line {self.entries[n].line}" for n in used)
         return f" (from {where})"
 
-    def _first_interpolation_error(self, node: Any, at: Sequence[Any]) -> tuple[str, Span] | None:
+    def _first_interpolation_error(self, node: Any) -> tuple[str, Span] | None:
         """Compose interpolates every string value and refuses the file on the first error."""
         items: Iterator[tuple[Any, Any, Span]]
         if isinstance(node, dict):
@@ -234,13 +237,15 @@ class ComposeReader:
                 except InterpolationError as error:
                     return f"cannot interpolate '{key}': {error}", span
             else:
-                found = self._first_interpolation_error(child, (*at, key))
+                found = self._first_interpolation_error(child)
                 if found:
                     return found
         return None
 
     # -- services ---------------------------------------------------------------
     def _service(self, name: str, service: Any, services: Any) -> ServiceSettings:
+        if name in self._settings:
+            return self._settings[name]
         settings = ServiceSettings(name, self.source.path, key_span(services, name))
         for key in ("image", "privileged", "mem_limit"):
             if key in service:
@@ -253,6 +258,7 @@ class ComposeReader:
         if "environment" in service:
             raw = service["environment"]
             settings.environment = (mode_of(tag_of(raw)), self._environment(raw))
+        self._settings[name] = settings
         return settings
 
     def _setting(self, mapping: Any, key: str) -> Value | Reset:

@@ -94,7 +94,8 @@ class KubeReader:
         workload = Workload(kind, name, self.source.path, key_span(obj, "kind"))
         spec = get(obj, "spec")
         if kind in ("StatefulSet", "Deployment", "ReplicaSet", "ReplicationController"):
-            workload.replicas = _int(get(spec, "replicas")) or (0 if _zero(spec) else 1)
+            replicas = _int(get(spec, "replicas"))
+            workload.replicas = 1 if replicas is None else replicas  # Kubernetes' default
             if isinstance(spec, dict) and "replicas" in spec:
                 workload.replicas_span = key_span(spec, "replicas")
         strategy_key = {"StatefulSet": "updateStrategy", "Deployment": "strategy"}.get(kind)
@@ -114,7 +115,6 @@ class KubeReader:
         for index, item in enumerate(containers if isinstance(containers, list) else []):
             if isinstance(item, dict):
                 container = self._container(item, containers, index)
-                container.workload = workload
                 workload.containers.append(container)
                 target.containers.append(container)
         return workload
@@ -176,10 +176,6 @@ def _int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
-
-
-def _zero(spec: Any) -> bool:
-    return isinstance(spec, dict) and _int(spec.get("replicas")) == 0
 
 
 def _port(value: Any) -> int | str | None:

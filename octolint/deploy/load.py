@@ -12,8 +12,7 @@ override file beside it merged in, as ``docker compose`` does without ``-f``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,11 @@ from octolint.deploy.compose import read_compose
 from octolint.deploy.kube import read_kubernetes
 from octolint.deploy.model import COMPOSE, KUBERNETES, DeployFile, DeployTarget
 from octolint.deploy.yamlsource import YamlError, YamlFile, comment_lines, load_yaml
-from octolint.discover import SKIPPED_DIRS, is_dockerfile_name
-from octolint.discover import _excluded as excluded
+from octolint.discover import YAML_SUFFIXES, walk
 from octolint.errors import InputError
 from octolint.model import Span
 from octolint.sources import MAX_BYTES, read_bytes, read_stdin
 
-YAML_SUFFIXES = (".yml", ".yaml")
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 # what docker compose picks in a directory, in its order (compose-go's cli package)
@@ -38,11 +35,6 @@ OVERRIDE_FILES = (
     "docker-compose.override.yml",
     "docker-compose.override.yaml",
 )
-
-
-def is_deploy_name(name: str) -> bool:
-    """What plain `octolint FILE` hands to the deploy checks: *.yml / *.yaml."""
-    return name.lower().endswith(YAML_SUFFIXES) and not is_dockerfile_name(name)
 
 
 def kind_of(source: YamlFile) -> str | None:
@@ -108,7 +100,7 @@ def _candidates(
         return given, [(STDIN, None)], True
     path = Path(given)
     if path.is_dir():
-        return given, [(str(p), p) for p in _walk(path, exclude, root)], False
+        return given, [(str(p), p) for p in walk(path, exclude, root, _is_yaml)], False
     if path.exists():
         return given, [(given, path)], True
     raise InputError(given, "no such file or directory")
@@ -219,16 +211,8 @@ def _add(
         read_kubernetes(source, target)
 
 
-def _walk(top: Path, exclude: Sequence[str], root: Path) -> Iterator[Path]:
-    for directory, subdirs, files in os.walk(top):
-        here = Path(directory)
-        subdirs[:] = sorted(
-            d for d in subdirs if d not in SKIPPED_DIRS and not excluded(here / d, root, exclude)
-        )
-        for name in sorted(files):
-            candidate = here / name
-            if name.lower().endswith(YAML_SUFFIXES) and not excluded(candidate, root, exclude):
-                yield candidate
+def _is_yaml(name: str) -> bool:
+    return name.lower().endswith(YAML_SUFFIXES)
 
 
 def _within(text: str, line: int, column: int) -> Span:

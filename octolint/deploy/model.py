@@ -53,7 +53,6 @@ class Container:
     probes: dict[str, Span] = field(default_factory=dict)  # startupProbe..., preStop
     mounts: dict[str, str] = field(default_factory=dict)  # mountPath -> volume name
     ports: dict[str, int] = field(default_factory=dict)  # port name -> containerPort
-    workload: Workload | None = None
 
     @property
     def image_ref(self) -> ImageRef | None:

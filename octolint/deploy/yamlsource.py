@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from octolint.model import Span
@@ -30,7 +31,7 @@ class YamlFile:
     text: str
     documents: list[Any]  # CommentedMap / CommentedSeq / scalars, one per document
 
-    @property
+    @cached_property
     def lines(self) -> list[str]:
         return self.text.splitlines()
 
