@@ -152,12 +152,6 @@ class PushedRef:
         return bool(_ZERO_SHA.match(self.remote_sha))
 
 
-@dataclass(frozen=True)
-class _Blob:
-    mode: str
-    sha: str
-
-
 def changed_dockerfiles(ref: PushedRef, top: Path) -> list[str]:
     """Dockerfiles added or modified by the commits this ref update pushes."""
     if ref.deletes:
@@ -220,16 +214,17 @@ def lint_pushed(ref: PushedRef, paths: Sequence[str], top: Path) -> int:
         # A .git marker makes octolint's config search stop here, as it would
         # at the repository root.
         (root / ".git").mkdir()
-        for name, blob in blobs.items():
+        for name, sha in blobs.items():
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(_git(["cat-file", "blob", blob.sha], top))
+            target.write_bytes(_git(["cat-file", "blob", sha], top))
         command = [sys.executable, "-m", "octolint", "lint", "--", *dockerfiles]
         return subprocess.run(command, cwd=root, check=False).returncode
 
 
-def _tree_blobs(commit: str, paths: Sequence[str], top: Path) -> dict[str, _Blob]:
-    """The regular files among paths in commit (symlinks and submodules skipped)."""
+def _tree_blobs(commit: str, paths: Sequence[str], top: Path) -> dict[str, str]:
+    """Path -> blob sha of the regular files among paths in commit (symlinks and
+    submodules skipped)."""
     out = _git(
         ["--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths], top
     )
@@ -240,7 +235,7 @@ def _tree_blobs(commit: str, paths: Sequence[str], top: Path) -> dict[str, _Blob
         meta, _, name = entry.partition(b"\t")
         mode, kind, sha = meta.decode("ascii").split()
         if kind == "blob" and mode != _SYMLINK_MODE:
-            blobs[os.fsdecode(name)] = _Blob(mode, sha)
+            blobs[os.fsdecode(name)] = sha
     return blobs
 
 
@@ -265,10 +260,11 @@ def run_pre_push(lines: Iterable[str], top: Path) -> int:
 
 
 def _has_commit(sha: str, top: Path) -> bool:
-    proc = subprocess.run(
-        ["git", "cat-file", "-e", f"{sha}^{{commit}}"], cwd=top, capture_output=True, check=False
-    )
-    return proc.returncode == 0
+    try:
+        _git(["cat-file", "-e", f"{sha}^{{commit}}"], top)
+    except GitError:
+        return False
+    return True
 
 
 def _git(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> bytes:

@@ -50,6 +50,5 @@ def redact(text: str | None, secrets: Iterable[str]) -> str | None:
     if not text:
         return text
     for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, secret[:2] + MASK)
+        text = text.replace(secret, secret[:2] + MASK)
     return text

@@ -199,13 +199,13 @@ def _seal(index: LayerIndex) -> bytes:
     return _MAGIC + hashlib.sha256(data).digest() + data
 
 
-def _json_pieces(index: LayerIndex, batch: int = 10_000) -> Iterator[str]:
+def _json_pieces(index: LayerIndex) -> Iterator[str]:
     """The JSON text of an index's payload, in pieces (see _decode for its fields)."""
     yield (f'{{"format":{_FORMAT},"analyser":{layers.ANALYSER_VERSION},'
            f'"digest":{json.dumps(index.digest)},"entries":[')  # fmt: skip
     items = iter(index.entries.items())
     separator = ""
-    while chunk := list(islice(items, batch)):
+    while chunk := list(islice(items, _DECODE_BATCH)):
         rows = [[path, e.kind, e.mode, e.size, e.link] for path, e in chunk]
         yield separator + json.dumps(rows, separators=_COMPACT)[1:-1]
         separator = ","

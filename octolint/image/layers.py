@@ -436,11 +436,11 @@ class _ZstdReader:
         self._in_frame = True
         self._output, self._given = self._frame.decompress(piece), 0
         if self._frame.eof:
-            rest = self._frame.unused_data
+            # What the frame left unused is the tail of this piece, still in _input:
+            # step back to where the next frame starts (copying the rest of the chunk
+            # at every frame end would be quadratic in the number of small frames).
+            self._offset -= len(self._frame.unused_data)
             self._frame, self._in_frame = self._new_frame(), False
-            if rest:  # the next frame starts inside this piece
-                remaining = bytes(rest) + bytes(self._input[self._offset :])
-                self._input, self._offset = memoryview(remaining), 0
 
 
 # -- the tar walk --------------------------------------------------------------------

@@ -22,7 +22,7 @@ from octolint.image.cache import LayerCache
 from octolint.image.fs import ImageFS
 from octolint.image.layers import index_layer
 from octolint.image.model import Descriptor, LayerIndex, Platform, ResolvedImage
-from octolint.image.sources.base import ImageSource
+from octolint.image.sources.base import ImageSource, naming_the_layer
 from octolint.image.sources.resolve import open_source
 from octolint.image.target import ImageTarget
 from octolint.model import Finding, Report
@@ -172,7 +172,7 @@ def _layer(
         if cached is not None:
             _report(options, image, layer, "cached")
             return cached
-        with source.open_blob(image, layer) as stream:
+        with naming_the_layer(image, layer, source.open_blob(image, layer)) as stream:
             index = index_layer(
                 stream,
                 layer.digest,

@@ -65,7 +65,6 @@ from octolint.image.sources.base import (
     descriptor_from_json,
     digest_of,
     load_config,
-    naming_the_layer,
     parse_json,
     parse_json_object,
     platform_from_json,
@@ -604,7 +603,7 @@ class ArchiveSource:
     ) -> AbstractContextManager[BinaryIO]:
         container = self._open()
         member = self._docker_members.get(layer.digest) or blob_path(layer.digest)
-        return naming_the_layer(image, layer, container.open(member))
+        return container.open(member)
 
     def close(self) -> None:
         self._container = None

@@ -114,13 +114,9 @@ class BadContentError(ImageSourceError):
 class LayerReadError(ImageSourceError):
     """A layer's content is broken (corrupt, not a tar, a bomb): names the image and layer.
 
-    ``cause`` is the indexer's own error (``layers.LayerError`` or
-    ``layers.DigestMismatchError``).
+    The indexer's own error (``layers.LayerError`` or ``layers.DigestMismatchError``)
+    is its ``__cause__``.
     """
-
-    def __init__(self, where: str, message: str, cause: InputError):
-        super().__init__(where, message)
-        self.cause = cause
 
 
 @contextmanager
@@ -141,7 +137,6 @@ def naming_the_layer(
             raise LayerReadError(
                 f"image {image.reference} ({image.where})",
                 f"reading {which} ({short_digest(layer.digest)}): {reason}",
-                exc,
             ) from exc
 
 

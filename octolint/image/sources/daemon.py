@@ -42,7 +42,6 @@ from octolint.image.sources.base import (
     ImageNotFoundError,
     ImageSourceError,
     check_single_platform,
-    naming_the_layer,
     platform_from_json,
     short_digest,
 )
@@ -202,7 +201,7 @@ class DaemonSource:
                 self.description,
                 f"layer {short_digest(layer.digest)} is not in the saved image",
             )
-        return naming_the_layer(image, layer, container.open(member))
+        return container.open(member)
 
     def _saved(self, image: ResolvedImage) -> tuple[IO[bytes], TarContainer, dict[str, str]]:
         image_id = image.config_digest or ""

@@ -60,7 +60,6 @@ from octolint.image.sources.base import (
     check_digest_syntax,
     digest_of,
     manifest_accept_types,
-    naming_the_layer,
     resolve_document,
     short_digest,
     verify_bytes,
@@ -868,7 +867,7 @@ class RegistrySource:
     def open_blob(
         self, image: ResolvedImage, layer: Descriptor
     ) -> AbstractContextManager[BinaryIO]:
-        return naming_the_layer(image, layer, self.client.open_blob(layer.digest))
+        return self.client.open_blob(layer.digest)
 
     def close(self) -> None:
         self.client.close()
