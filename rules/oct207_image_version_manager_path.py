@@ -5,9 +5,11 @@ their own directories and rely on shell start-up files to put them on PATH;
 execution containers never read those files. The rule finds such directories
 in the image (`*/.nvm/versions/node/*/bin`, `*/.pyenv/shims`,
 `*/.rbenv/shims`, `*/.sdkman/candidates/*/current/bin`, `*/.asdf/shims`,
-`*/.cargo/bin`, `*/conda/bin` ...) that hold executables, and reports each
-one that no directory of the image's PATH reaches (directly or through a
-symlink).
+`*/.cargo/bin`, `*/miniconda3/bin`, `/opt/conda/bin` ...; the manager's
+directory may be named with or without the dot, as `/usr/local/nvm`) that hold
+executables, and reports each one that no directory of the image's PATH
+reaches (directly or through a symlink). Symlinks inside the manager's
+directory are followed, as the shell would: sdkman's `current` is one.
 
 Fails: an image built from
 
@@ -28,10 +30,10 @@ How to fix: add the directory the message names to `ENV PATH`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from octolint.image.fs import ImageFS
 from octolint.image.target import ImageTarget, located
 from octolint.model import Problem
 
@@ -42,15 +44,33 @@ APPLIES_TO = "image"
 SUMMARY = "Executables installed by a version manager (nvm, pyenv, ...) are not on PATH."
 HINT = "Add the directory to ENV PATH in the Dockerfile."
 
-MANAGER_BIN_DIRS = re.compile(
-    r"/(?:\.?nvm/versions/node/[^/]+/bin"
-    r"|\.?pyenv/shims|\.?rbenv/shims"
-    r"|\.?sdkman/candidates/[^/]+/current/bin"
-    r"|\.?asdf/shims"
-    r"|\.cargo/bin"
-    r"|(?:mini|ana)conda\d?/bin|miniforge\d?/bin|/opt/conda/bin)$"
-)
+# Where each version manager keeps the executables it means to put on PATH, by the
+# name of its directory (found anywhere in the image: /root/.nvm, /usr/local/nvm...).
+_CONDA = ("bin",)
+MANAGERS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("nvm", ".nvm"), ("versions/node/*/bin",)),
+    **dict.fromkeys(("pyenv", ".pyenv", "rbenv", ".rbenv", "asdf", ".asdf"), ("shims",)),
+    **dict.fromkeys(("sdkman", ".sdkman"), ("candidates/*/current/bin",)),
+    ".cargo": ("bin",),
+    **{f"{kind}{n}": _CONDA for kind in ("miniconda", "anaconda", "miniforge")
+       for n in ("", *"0123456789")},
+}  # fmt: skip
+CONDA_PREFIXES = ("/opt/conda",)  # a plain "conda" directory counts only here
 _MAX_LISTED = 5
+
+
+def manager_bin_dirs(fs: ImageFS) -> list[str]:
+    """The version managers' executable directories in the image, sorted, one path per
+    real directory: looked up by name, so the cost does not grow with the image."""
+    found: set[str] = set()
+    for name, patterns in MANAGERS.items():
+        for home in fs.named(name):
+            found.update(d for p in patterns for d in fs.glob(f"{home}/{p}") if fs.is_dir(d))
+    found.update(f"{p}/bin" for p in CONDA_PREFIXES if fs.is_dir(f"{p}/bin"))
+    by_real: dict[str | None, str] = {}
+    for directory in sorted(found):
+        by_real.setdefault(fs.realpath(directory), directory)
+    return sorted(by_real.values())
 
 
 def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
@@ -58,8 +78,8 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
     if fs is None:
         return
     reachable = {fs.realpath(d) for d in target.path_dirs} - {None}
-    for directory in sorted(fs.directories()):
-        if not MANAGER_BIN_DIRS.search(directory) or fs.realpath(directory) in reachable:
+    for directory in manager_bin_dirs(fs):
+        if fs.realpath(directory) in reachable:
             continue
         tools = [n for n in sorted(fs.listdir(directory))
                  if fs.is_executable(f"{directory}/{n}")]  # fmt: skip

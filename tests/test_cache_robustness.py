@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from forge import alter
 from imagebuild import build_image, tar_layer, write_oci_archive
 
 from octolint.image import layers
 from octolint.image.cache import LayerCache
+from octolint.image.store import FORMAT, CorruptStoreError
 
 BASE = tar_layer(
     {"bin/sh": b"#!sh\n", "bin/bash": b"#!bash\n", "etc/os-release": "ID=debian\n"},
@@ -62,9 +65,10 @@ def entries(cache: Path) -> dict[str, bytes]:
 def assert_all_valid(cache: Path) -> None:
     store = LayerCache(cache)
     names = sorted(os.listdir(store.directory))
-    assert names and all(n.endswith(f"-v{layers.ANALYSER_VERSION}.idx") for n in names), names
+    suffix = f"-v{layers.ANALYSER_VERSION}-f{FORMAT}.idx"
+    assert names and all(n.endswith(suffix) for n in names), names
     for name in names:  # each entry is whole and is the layer its name says
-        algorithm, hexdigest, _ = name.split("-")
+        algorithm, hexdigest, *_ = name.split("-")
         assert store.get(f"{algorithm}:{hexdigest}") is not None, name
 
 
@@ -98,6 +102,25 @@ def test_truncated_or_edited_entries_are_detected_and_rebuilt(tmp_path: Path) ->
     assert scan(cache, paths) == expected
     assert entries(cache) == good  # every damaged entry was rebuilt, identical
     assert_all_valid(cache)
+
+
+def test_entries_planted_with_a_valid_checksum_are_rebuilt_when_read(tmp_path: Path) -> None:
+    paths = images(tmp_path)
+    cache = tmp_path / "cache"
+    expected = scan(cache, paths)
+    good = entries(cache)
+    for name in good:  # every row of every entry now has an impossible mode
+        alter(cache / "layers" / name, "UPDATE node SET mode=-1")
+    planted = entries(cache)
+    assert scan(cache, paths) == expected
+    rebuilt = [n for n, data in entries(cache).items() if data == good[n]]
+    assert rebuilt  # the base layer's rows (/bin/sh...) are read by the rules
+    store = LayerCache(cache)
+    for name in set(good) - set(rebuilt):  # the rest were never read: still planted
+        assert entries(cache)[name] == planted[name]
+        algorithm, hexdigest, *_ = name.split("-")
+        with pytest.raises(CorruptStoreError):
+            store.get(f"{algorithm}:{hexdigest}").node("/opt")  # type: ignore[union-attr]
 
 
 def test_cache_info_and_clear(tmp_path: Path) -> None:

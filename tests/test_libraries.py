@@ -31,7 +31,7 @@ E_MACHINE = {"x86_64": 62, "aarch64": 183}
 
 
 def debian(*upper: list[SpecItem]) -> ImageFS:
-    return ImageFS([debian_index(), *(index_of(spec) for spec in upper)])
+    return ImageFS.from_indexes([debian_index(), *(index_of(spec) for spec in upper)])
 
 
 def real_bytes(relative: str) -> bytes:
@@ -91,7 +91,7 @@ def test_the_cache_is_read_from_the_merged_filesystem() -> None:
 
 def test_icu_appears_with_its_package_and_disappears_with_a_whiteout() -> None:
     icu = deb_index(("libicu72",))
-    with_icu = ImageFS([debian_index(), icu])
+    with_icu = ImageFS.from_indexes([debian_index(), icu])
     path = f"/lib/{TRIPLET}/libicuuc.so.72"  # not in the cache: found in a default dir
     assert find_library(with_icu, "libicuuc.so.72", machine=MACHINE) == path
     assert with_icu.fact(path, "elf") == MACHINE
@@ -100,7 +100,7 @@ def test_icu_appears_with_its_package_and_disappears_with_a_whiteout() -> None:
     assert find_libraries_matching(with_icu, pattern, machine=MACHINE) == {"libicuuc.so.72": path}
     assert find_libraries_matching(debian(), pattern, machine=MACHINE) == {}
 
-    removed = ImageFS(
+    removed = ImageFS.from_indexes(
         [debian_index(), icu, index_of([(f"usr/lib/{TRIPLET}/libicuuc.so.72", "whiteout", None)])]
     )
     assert find_library(removed, "libicuuc.so.72", machine=MACHINE) is None
@@ -140,7 +140,7 @@ def test_stale_cache_entries_are_skipped() -> None:
 def test_cache_entries_must_fit_the_machine_and_baseline_beats_hwcaps() -> None:
     flags = {"x86_64": 0x0303, "aarch64": 0x0A03}
     ours, theirs = flags[MACHINE], flags[OTHER_MACHINE[MACHINE]]
-    fs = ImageFS([index_of([
+    fs = ImageFS.from_indexes([index_of([
         ("etc/ld.so.cache", "file", ld_so_cache([
             (theirs, "libother.so.1", "/opt/other/libother.so.1", 0),
             (ours, "libfast.so.1", "/opt/hw/libfast.so.1", (1 << 62) | 0),
@@ -177,7 +177,7 @@ def test_debian_has_a_glibc_loader() -> None:
 
 
 def test_a_musl_rootfs_has_a_musl_loader() -> None:
-    fs = ImageFS([deb_index(("musl",))])
+    fs = ImageFS.from_indexes([deb_index(("musl",))])
     musl = MUSL_LOADERS[MACHINE][0]
     assert dynamic_loader(fs, MACHINE) == (musl, "musl")
     assert fs.fact(musl, "musl") == "1"
@@ -191,7 +191,7 @@ def test_the_libc6_compat_trap_is_musl() -> None:
         (libc_musl.lstrip("/"), "symlink", os.path.basename(musl)),
         (GLIBC_LOADER[MACHINE].lstrip("/"), "symlink", libc_musl),
     ]
-    fs = ImageFS([deb_index(("musl",)), index_of(compat)])
+    fs = ImageFS.from_indexes([deb_index(("musl",)), index_of(compat)])
     assert dynamic_loader(fs, MACHINE) == (GLIBC_LOADER[MACHINE], "musl")
 
 
@@ -223,4 +223,4 @@ def test_musl_installed_next_to_glibc_leaves_the_glibc_loader() -> None:
     ],
 )  # fmt: skip
 def test_loader_corner_cases(layer: list[SpecItem], expected: tuple[str, str] | None) -> None:
-    assert dynamic_loader(ImageFS([index_of(layer)]), "x86_64") == expected
+    assert dynamic_loader(ImageFS.from_indexes([index_of(layer)]), "x86_64") == expected

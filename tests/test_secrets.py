@@ -16,7 +16,6 @@ import stat
 import subprocess
 import sys
 import uuid
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["infra"]
 
 LAYER = tar_layer({"bin/sh": b"#!sh\n", "bin/bash": b"#!bash\n"}, dirs=["bin"])
+SQLITE = b"SQLite format 3\0"  # how every layer-cache entry begins
 # Logging at DEBUG, then the CLI: what a user with logging turned on would see.
 WITH_LOGGING = (
     "import logging, sys\n"
@@ -88,15 +88,12 @@ class Sandbox:
         for directory in ("reports", "cache", "home", "tmp"):
             for path in (self.root / directory).rglob("*"):
                 if path.is_file():
-                    data = path.read_bytes()
-                    found.append(data)
-                    if data.startswith(b"OCTLIDX1"):  # a cache entry: its JSON, too
-                        found.append(zlib.decompress(data[40:]))
+                    found.append(path.read_bytes())  # cache entries: plain SQLite
         return found
 
     def assert_never_seen(self, *secrets: str) -> None:
         texts = [t.encode() for t in self.seen] + self.files()
-        assert any(t.startswith(b"OCTLIDX1") for t in texts), "nothing was cached"
+        assert any(t.startswith(SQLITE) for t in texts), "nothing was cached"
         for secret in secrets:
             assert secret, "an empty secret proves nothing"
             for form in {secret, base64.b64encode(secret.encode()).decode()}:

@@ -1,7 +1,10 @@
-"""The merged filesystem of an image: its layer indexes applied in order, as overlayfs would.
+"""The merged filesystem of an image, looked up path by path in its layers' stores.
 
-Merging follows the OCI image spec (and what Docker's overlay2 and containerd
-produce):
+Nothing is merged up front: like overlayfs, a lookup asks the layers from the
+top down, so a scan costs the same for an image of a thousand files or of a
+million; only the paths the rules ask about are ever read. The result is what
+applying the layers in order would give, following the OCI image spec (and
+what Docker's overlay2 and containerd produce):
 
 - a whiteout in a layer deletes the path, and everything below it, from the
   layers *below*; the same layer's own entries are not affected;
@@ -14,112 +17,117 @@ produce):
   directory creates a real ``lib``, which overlayfs shows instead of a lower
   ``lib`` symlink).
 
+How a lookup applies those rules: the layers *visible* at a path are those
+from the top down to its *floor*, the highest layer that hides the layers
+below it there (a whiteout of the path or of an ancestor, an opaque ancestor,
+a non-directory at an ancestor). The topmost visible entry wins, except that an
+implicit directory (``store.IMPLICIT``) defers to a directory below it. The
+tests check every query against a reference that applies layers eagerly.
+
 Path resolution happens entirely inside the image: absolute symlink targets
 start at the image's root, ``..`` stops at the root, loops and chains longer
 than Linux's 40 links resolve to nothing. The host's filesystem is never
 consulted.
-
-Building is O(total entries): a dict of entries by path and a map of each
-directory's children, so whole subtrees can be deleted without scanning.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from octolint.image.model import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerIndex
+from octolint.image.store import IMPLICIT_DIR, LayerStore, Node
 
 MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS: ELOOP beyond this many links in one lookup
-_IMPLICIT_DIR = Entry(DIR, 0o755)
-_NO_LAYER = -1  # origin of the implicit root
+NO_LAYER = -1  # origin of the implicit root
 _GLOB_MAGIC = frozenset("*?[")
+
+Found = tuple[Entry, int]  # an entry and the position of the layer it comes from
 
 
 def _join(directory: str, name: str) -> str:
     return f"/{name}" if directory == "/" else f"{directory}/{name}"
 
 
-def _split(path: str) -> tuple[str, str]:
-    """'/a/b' -> ('/a', 'b'); '/a' -> ('/', 'a')."""
-    parent, _, name = path.rpartition("/")
-    return parent or "/", name
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0] or "/"
 
 
 class ImageFS:
-    """A read-only view of an image's merged filesystem, built from its layer indexes."""
+    """A read-only view of an image's merged filesystem (bottom layer first)."""
 
-    def __init__(self, layers: Sequence[LayerIndex]):
-        self.layers: tuple[LayerIndex, ...] = tuple(layers)
-        self._entries: dict[str, Entry] = {"/": _IMPLICIT_DIR}
-        self._origin: dict[str, int] = {"/": _NO_LAYER}  # index in self.layers
-        self._children: dict[str, set[str]] = {}
-        for position, layer in enumerate(self.layers):
-            self._apply(position, layer)
+    def __init__(self, layers: Sequence[LayerStore]):
+        self.layers: tuple[LayerStore, ...] = tuple(layers)
+        self._nodes_memo: dict[str, tuple[Node | None, ...]] = {}
+        self._floor_memo: dict[str, int] = {}
+        self._merged_memo: dict[str, Found | None] = {}
 
-    # -- building -----------------------------------------------------------------
-    def _apply(self, position: int, layer: LayerIndex) -> None:
-        # Whiteouts and opaque markers concern the lower layers only, so they go
-        # first: the layer's own entries of the same names then stay.
-        for path in layer.whiteouts:
-            self._remove(path)
-        for path in layer.opaque:
-            self._remove_children(path)
-        for path, entry in layer.entries.items():
-            self._add(position, path, entry)
+    @classmethod
+    def from_indexes(cls, indexes: Iterable[LayerIndex]) -> ImageFS:
+        """The filesystem of layers indexed in memory (bottom first), not cached."""
+        return cls([LayerStore.build(index) for index in indexes])
 
-    def _add(self, position: int, path: str, entry: Entry) -> None:
-        if path == "/":
-            if entry.kind == DIR:  # anything else cannot replace the root
-                self._entries[path], self._origin[path] = entry, position
-            return
-        old = self._entries.get(path)
-        if old is None:
-            self._ensure_parent(position, path)
-        elif old.kind == DIR and entry.kind != DIR:
-            self._remove_children(path)
-        self._entries[path] = entry
-        self._origin[path] = position
+    @property
+    def digests(self) -> list[str]:
+        return [layer.digest for layer in self.layers]
 
-    def _ensure_parent(self, position: int, path: str) -> None:
-        """Make every ancestor of path a directory, and register path as a child."""
-        missing: list[str] = []
-        child = path
-        while True:
-            parent, name = _split(child)
-            self._children.setdefault(parent, set()).add(name)
-            existing = self._entries.get(parent)
-            if existing is not None and existing.kind == DIR:
-                break
-            missing.append(parent)  # absent, or a non-directory (which has no children)
-            child = parent
-        for directory in missing:
-            self._entries[directory] = _IMPLICIT_DIR
-            self._origin[directory] = position
+    def close(self) -> None:
+        for layer in self.layers:
+            layer.close()
 
-    def _remove(self, path: str) -> None:
-        if path == "/":
-            self._remove_children(path)
-            return
-        if path not in self._entries:
-            return
-        self._remove_children(path)
-        del self._entries[path]
-        del self._origin[path]
-        parent, name = _split(path)
-        siblings = self._children.get(parent)
-        if siblings is not None:
-            siblings.discard(name)
+    # -- the overlay --------------------------------------------------------------
+    def _nodes(self, path: str) -> tuple[Node | None, ...]:
+        """What each layer says about path, bottom layer first."""
+        nodes = self._nodes_memo.get(path)
+        if nodes is None:
+            nodes = self._nodes_memo[path] = tuple(layer.node(path) for layer in self.layers)
+        return nodes
 
-    def _remove_children(self, directory: str) -> None:
-        pending = [directory]
-        while pending:
-            current = pending.pop()
-            for name in self._children.pop(current, ()):
-                child = _join(current, name)
-                if self._entries.pop(child, None) is not None:
-                    del self._origin[child]
-                pending.append(child)
+    def _floor_under(self, path: str) -> int:
+        """The lowest layer whose entries strictly under path are visible."""
+        floor = self._floor_memo.get(path)
+        if floor is None:
+            floor = 0 if path == "/" else self._floor_under(_parent(path))
+            for position, node in enumerate(self._nodes(path)):
+                if node is not None and position > floor and _hides_below(node):
+                    floor = position
+            self._floor_memo[path] = floor
+        return floor
+
+    def _merged(self, path: str) -> Found | None:
+        """The entry at a canonical path (no symlinks to follow) and its layer."""
+        if path in self._merged_memo:
+            return self._merged_memo[path]
+        found = self._root() if path == "/" else self._topmost(path)
+        self._merged_memo[path] = found
+        return found
+
+    def _root(self) -> Found:
+        # Whiteouts and opaque markers of "/" remove its children, never the root.
+        for position in range(len(self.layers) - 1, -1, -1):
+            node = self._nodes("/")[position]
+            if node is not None and node.entry is not None and not node.implicit:
+                return node.entry, position
+        return IMPLICIT_DIR, NO_LAYER
+
+    def _topmost(self, path: str) -> Found | None:
+        nodes = self._nodes(path)
+        floor = self._floor_under(_parent(path))
+        for position, node in enumerate(nodes):
+            if node is not None and node.whiteout and position > floor:
+                floor = position  # deleted from the layers below this one
+        implicit: Found | None = None
+        for position in range(len(nodes) - 1, floor - 1, -1):
+            node = nodes[position]
+            if node is None or node.entry is None:
+                continue
+            if node.implicit:
+                implicit = (IMPLICIT_DIR, position)  # the lowest of a run of them wins
+                continue
+            if node.entry.kind == DIR or implicit is None:
+                return node.entry, position
+            return implicit  # an implicit directory replaced this non-directory
+        return implicit
 
     # -- resolution ---------------------------------------------------------------
     def _resolve(self, path: str, follow_last: bool) -> str | None:
@@ -135,10 +143,10 @@ class ImageFS:
                 if resolved:
                     resolved.pop()
                 continue
-            candidate = "/" + "/".join([*resolved, name])
-            entry = self._entries.get(candidate)
-            if entry is None:
+            found = self._merged("/" + "/".join([*resolved, name]))
+            if found is None:
                 return None
+            entry = found[0]
             if entry.kind == SYMLINK and (pending or follow_last):
                 links += 1
                 target = entry.link or ""
@@ -157,20 +165,21 @@ class ImageFS:
         """(layer position, path in that layer, entry) of the file path names,
         following symlinks and hard links."""
         real = self._resolve(path, follow_last=True)
-        if real is None:
+        found = None if real is None else self._merged(real)
+        if real is None or found is None:
             return None
-        position, entry = self._origin[real], self._entries[real]
+        entry, position = found
         hops = 0
         while entry.kind == HARDLINK and entry.link and hops < MAX_SYMLINKS:
             hops += 1
             # A hard link shares its target's inode *as that layer wrote it*: what
             # upper layers later do to the target's path does not change it.
             target = entry.link
-            in_layer = self.layers[position].entries.get(target) if position >= 0 else None
-            if in_layer is not None:
-                real, entry = target, in_layer
-            elif target in self._entries:
-                real, entry, position = target, self._entries[target], self._origin[target]
+            node = self.layers[position].node(target) if position >= 0 else None
+            if node is not None and node.entry is not None and not node.implicit:
+                real, entry = target, node.entry
+            elif (merged := self._merged(target)) is not None:
+                real, (entry, position) = target, merged
             else:
                 return None
         return position, real, entry
@@ -190,9 +199,10 @@ class ImageFS:
         """
         if not follow_symlinks:
             real = self._resolve(path, follow_last=False)
-            return None if real is None else self._entries[real]
-        found = self._file(path)
-        return None if found is None else found[2]
+            found = None if real is None else self._merged(real)
+            return None if found is None else found[0]
+        file = self._file(path)
+        return None if file is None else file[2]
 
     def exists(self, path: str) -> bool:
         return self.lookup(path) is not None
@@ -213,44 +223,62 @@ class ImageFS:
     def read(self, path: str) -> bytes | None:
         """The contents of a file, if its layer kept them (layers.KEPT_FILES); else None."""
         found = self._file(path)
-        if found is None or found[0] == _NO_LAYER or found[2].kind != FILE:
+        if found is None or found[0] == NO_LAYER or found[2].kind != FILE:
             return None
         position, real, _ = found
-        return self.layers[position].files.get(real)
+        return self.layers[position].file(real)
 
     def fact(self, path: str, key: str) -> str | None:
         """A fact (e.g. "glibc" -> "2.36") recorded for the file path resolves to."""
         found = self._file(path)
-        if found is None or found[0] == _NO_LAYER:
+        if found is None or found[0] == NO_LAYER:
             return None
         position, real, _ = found
-        return self.layers[position].facts.get(real, {}).get(key)
+        return self.layers[position].fact(real, key)
 
     def layer_of(self, path: str) -> str | None:
         """The digest of the layer that provided the entry at path (its last
         component not followed), or None."""
         real = self._resolve(path, follow_last=False)
-        if real is None or self._origin[real] == _NO_LAYER:
+        found = None if real is None else self._merged(real)
+        if found is None or found[1] == NO_LAYER:
             return None
-        return self.layers[self._origin[real]].digest
+        return self.layers[found[1]].digest
 
     def listdir(self, path: str) -> list[str]:
         """Sorted names in a directory (following symlinks); [] if not a directory."""
         real = self._resolve(path, follow_last=True)
-        if real is None or self._entries[real].kind != DIR:
+        found = None if real is None else self._merged(real)
+        if real is None or found is None or found[0].kind != DIR:
             return []
-        return sorted(self._children.get(real, ()))
+        names: set[str] = set()
+        deleted: set[str] = set()  # by a whiteout in a layer above
+        for position in range(len(self.layers) - 1, self._floor_under(real) - 1, -1):
+            children = self.layers[position].children(real)
+            names.update(n for n, has_entry, _ in children if has_entry and n not in deleted)
+            deleted.update(n for n, _, whiteout in children if whiteout)
+        return sorted(names)
 
-    def directories(self) -> Iterator[str]:
-        """Every directory path in the image (symlinks to directories excluded)."""
-        return (path for path, entry in self._entries.items() if entry.kind == DIR)
+    def named(self, name: str) -> list[str]:
+        """Every path in the image whose last component is ``name`` (like
+        ``find / -name NAME``), sorted; symlinks are not followed."""
+        candidates = {path for layer in self.layers for path in layer.named(name)}
+        return sorted(p for p in candidates if self._merged(p) is not None)
 
-    def paths(self) -> Iterator[str]:
-        """Every path in the image."""
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+    def walk(self) -> Iterator[str]:
+        """Every path in the image, parents first. Reads every layer's rows: for
+        tools and tests, not for rules (whose cost must not grow with the image)."""
+        pending = ["/"]
+        while pending:
+            directory = pending.pop()
+            yield directory
+            for name in reversed(self.listdir(directory)):
+                child = _join(directory, name)
+                found = self._merged(child)
+                if found is not None and found[0].kind == DIR:
+                    pending.append(child)
+                else:
+                    yield child
 
     def glob(self, pattern: str) -> list[str]:
         """Paths matching a shell pattern, one component at a time ('*' does not
@@ -262,7 +290,7 @@ class ImageFS:
 
     def _glob_step(self, base: str, part: str) -> list[str]:
         if part == "..":
-            return [_split(base)[0]]
+            return [_parent(base)]
         if _GLOB_MAGIC.isdisjoint(part):
             return [_join(base, part)]
         return [
@@ -270,3 +298,10 @@ class ImageFS:
             for name in self.listdir(base)
             if fnmatch.fnmatchcase(name, part) and (part.startswith(".") or name[0] != ".")
         ]
+
+
+def _hides_below(node: Node) -> bool:
+    """Whether a layer's node hides the lower layers' entries under its path."""
+    if node.whiteout or node.opaque:
+        return True
+    return node.entry is not None and not node.implicit and node.entry.kind != DIR

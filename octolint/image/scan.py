@@ -4,7 +4,9 @@ Layers are the cost: each is streamed and decompressed exactly once, in a
 thread pool (zlib and zstandard release the GIL, so two cores decompress two
 layers at a time), and its index is cached by digest, so a second scan, or a
 scan of another image sharing base layers, reads no layer twice; for a
-registry, a cached layer is not even downloaded.
+registry, a cached layer is not even downloaded. A cached index is a store
+queried path by path (``store``, ``fs``): a warm scan reads only the rows the
+rules ask for, so its time does not grow with the image.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ import gc
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from octolint.dockerfile.stages import Build
 from octolint.engine import Engine
 from octolint.image.cache import LayerCache
 from octolint.image.fs import ImageFS
-from octolint.image.layers import index_layer
-from octolint.image.model import Descriptor, LayerIndex, Platform, ResolvedImage
+from octolint.image.model import Descriptor, Platform, ResolvedImage
+from octolint.image.probe import ProbeResult
 from octolint.image.sources.base import ImageSource, naming_the_layer
 from octolint.image.sources.resolve import open_source
+from octolint.image.store import CorruptStoreError, LayerStore
 from octolint.image.target import ImageTarget
 from octolint.model import Finding, Report
 
@@ -96,17 +100,41 @@ def _scan_one(
         images = source.resolve(options.platform, options.all_platforms)
         targets, findings = [], []
         for image in images:
-            target = ImageTarget(image, _filesystem(source, image, options, cache),
-                                 options.dockerfile)  # fmt: skip
+            probe = None
             if options.probe:
                 from octolint.image.probe import run_probe
 
-                target.probe = run_probe(image)
+                probe = run_probe(image)
+            target, found = _checked(source, image, engine, options, cache, probe)
             targets.append(target)
-            findings += engine.lint_image(target)
+            findings += found
         return targets, findings, f"{reference}: {source.description}"
     finally:
         source.close()
+
+
+def _checked(
+    source: ImageSource,
+    image: ResolvedImage,
+    engine: Engine,
+    options: ScanOptions,
+    cache: LayerCache,
+    probe: ProbeResult | None,
+) -> tuple[ImageTarget, list[Finding]]:
+    """The image's target and findings. A cached layer index found corrupt while the
+    rules read it (a file planted with a valid checksum) is deleted and the layer read
+    again: a layer read afresh is never corrupt, so one attempt per layer is enough,
+    and the last bypasses the cache, so this ends whatever else writes there."""
+    attempts = len(image.layers) + 2
+    for attempt in range(attempts):
+        use = cache if attempt < attempts - 1 else LayerCache(enabled=False)
+        target = ImageTarget(image, _filesystem(source, image, options, use),
+                             options.dockerfile, probe)  # fmt: skip
+        try:
+            return target, engine.lint_image(target)
+        except CorruptStoreError as exc:
+            cache.discard(exc)
+    raise AssertionError("unreachable: the last attempt reads no cache")
 
 
 def _filesystem(
@@ -115,9 +143,9 @@ def _filesystem(
     """The merged filesystem of a Linux image; None for Windows (layers are not read)."""
     if image.platform.os != "linux":
         return None
-    # Indexing, decoding and merging allocate an object or more per entry, none in a
-    # reference cycle: the cycle collector would only rescan them again and again
-    # (a quarter of a warm scan's decoding). Paused meanwhile.
+    # Indexing a layer allocates an object or more per entry, none in a reference
+    # cycle: the cycle collector would only rescan them again and again. Paused
+    # meanwhile.
     with _gc_paused():
         return _merged(source, image, options, cache)
 
@@ -136,26 +164,25 @@ def _gc_paused() -> Iterator[None]:
 def _merged(
     source: ImageSource, image: ResolvedImage, options: ScanOptions, cache: LayerCache
 ) -> ImageFS:
-    # Cached layers are decoded right here, one after the other: that is pure Python,
-    # which threads only slow down (one GIL, and a hand-over per switch on a busy
-    # machine). The pool is for the layers to stream, decompress and hash.
+    # Cached layers open right here (a CRC check, no rows read); the pool is for the
+    # layers to stream, decompress and hash.
     known = [_cached(image, layer, options, cache) for layer in image.layers]
-    missing = [layer for layer, index in zip(image.layers, known) if index is None]
+    missing = [layer for layer, store in zip(image.layers, known) if store is None]
     if not missing:
-        return ImageFS([index for index in known if index is not None])
+        return ImageFS([store for store in known if store is not None])
     workers = min(max(1, options.workers), len(missing))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         fresh = iter(list(pool.map(lambda d: _layer(source, image, d, options, cache), missing)))
-    return ImageFS([index if index is not None else next(fresh) for index in known])
+    return ImageFS([store if store is not None else next(fresh) for store in known])
 
 
 def _cached(
     image: ResolvedImage, layer: Descriptor, options: ScanOptions, cache: LayerCache
-) -> LayerIndex | None:
-    index = cache.get(layer.digest)
-    if index is not None:
+) -> LayerStore | None:
+    store = cache.get(layer.digest)
+    if store is not None:
         _report(options, image, layer, "cached")
-    return index
+    return store
 
 
 def _layer(
@@ -164,25 +191,19 @@ def _layer(
     layer: Descriptor,
     options: ScanOptions,
     cache: LayerCache,
-) -> LayerIndex:
+) -> LayerStore:
+    opened = []
+
+    def open_blob() -> AbstractContextManager[BinaryIO]:
+        opened.append(layer)
+        return naming_the_layer(image, layer, source.open_blob(image, layer))
+
     # Held while reading: a concurrent scan of another image sharing this layer waits,
     # then finds it in the cache instead of downloading it a second time.
     with _layer_lock(layer.digest) if cache.enabled else nullcontext():
-        cached = cache.get(layer.digest)
-        if cached is not None:
-            _report(options, image, layer, "cached")
-            return cached
-        with naming_the_layer(image, layer, source.open_blob(image, layer)) as stream:
-            index = index_layer(
-                stream,
-                layer.digest,
-                layer.media_type,
-                expected_size=layer.size,
-                verify=layer.verify,
-            )
-        cache.put(index)
-    _report(options, image, layer, "read")
-    return index
+        store = cache.index(layer, open_blob)
+    _report(options, image, layer, "read" if opened else "cached")
+    return store
 
 
 _layer_locks: dict[str, threading.Lock] = {}  # layer digest -> lock (a few bytes per layer)

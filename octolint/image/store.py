@@ -1,0 +1,373 @@
+"""One layer's index as a small SQLite database, queried path by path.
+
+A warm scan must not cost more for a bigger image, so the image's filesystem
+is never rebuilt in memory: ``fs.ImageFS`` asks each layer's store only for
+the few paths the rules look at (an indexed lookup each), and a store opens
+without reading its rows.
+
+Schema (``_SCHEMA``): one ``node`` row per path the layer mentions, keyed by
+(parent, name): its entry (``kind`` NULL when the layer only deletes it),
+whether the layer whites it out or makes it opaque; ``kind`` ``"i"`` marks an
+*implicit* directory, a parent the tar never listed (``lib`` for ``lib/x``),
+whose merged entry depends on the layers below. ``file`` holds the contents of
+the few small files rules read (``layers.KEPT_FILES``), ``fact`` the facts
+found in binaries (glibc version, ELF machine). Paths are stored as bytes
+(UTF-8 with surrogate escapes): tar names need not be UTF-8.
+
+Rows are *canonical*: the layer's own order no longer matters. A tar may list
+``a`` as a file and then ``a/x``, which on extraction turns ``a`` into a fresh
+directory that hides what lower layers had under it; the store records that
+as an explicit directory that is also opaque. Lookups then only need the rows
+of the path and its ancestors (see ``fs``).
+
+Files written by ``LayerCache`` are checked before use: the SQLite header's
+user-version field (bytes 60-63, which SQLite leaves to applications) holds the
+CRC-32 of the whole file with those bytes zeroed, so a truncated, extended or
+edited file is refused at C speed without reading any row, and the schema must
+be exactly ours (no views or triggers can run). A file can still have been
+*planted* with a valid CRC, so every row is validated when it is read; a bad
+one raises :class:`CorruptStoreError`, and the scan rebuilds that layer.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import sqlite3
+import struct
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from octolint.image.model import DIR, FILE, HARDLINK, OTHER, SYMLINK, Entry, LayerIndex
+
+IMPLICIT = "i"  # kind of a directory the layer implies but never listed
+IMPLICIT_DIR = Entry(DIR, 0o755)  # what such a directory is when nothing below has one
+FORMAT = 2
+_KINDS = frozenset({FILE, DIR, SYMLINK, HARDLINK, OTHER, IMPLICIT})
+_CRC_OFFSET = 60  # SQLite header: "user version", free for applications
+_APPLICATION_ID = b"OCTL"  # SQLite header bytes 68-71: says whose file this is
+_HEADER = 100
+_MAX_FILE_SIZE = 4 << 30  # far above any real layer's store (2M entries: ~300 MB)
+_ENCODING = ("utf-8", "surrogateescape")
+
+_SCHEMA = (
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID",
+    "CREATE TABLE node(parent BLOB, name BLOB, kind TEXT, mode INTEGER, size INTEGER,"
+    " link BLOB, whiteout INTEGER, opaque INTEGER, PRIMARY KEY(parent, name)) WITHOUT ROWID",
+    "CREATE INDEX node_name ON node(name)",
+    "CREATE TABLE file(path BLOB PRIMARY KEY, data BLOB) WITHOUT ROWID",
+    "CREATE TABLE fact(path BLOB, key TEXT, value TEXT, PRIMARY KEY(path, key)) WITHOUT ROWID",
+)
+
+
+class CorruptStoreError(Exception):
+    """A stored layer index that is not what octolint wrote (damaged or planted)."""
+
+    def __init__(self, digest: str, reason: str, file_id: tuple[int, int] | None = None):
+        super().__init__(f"layer index of {digest}: {reason}")
+        self.digest = digest
+        self.file_id = file_id  # (st_dev, st_ino) of the file, when it came from one
+
+
+@dataclass(frozen=True)
+class Node:
+    """What one layer says about one path."""
+
+    entry: Entry | None  # None: the layer only deletes the path (or hides below it)
+    implicit: bool = False  # a parent directory the tar never listed
+    whiteout: bool = False  # the layer deletes the path from the layers below
+    opaque: bool = False  # the layer hides the layers below under this directory
+
+
+def split(path: str) -> tuple[bytes, bytes]:
+    """The (parent, name) key of an absolute normalised path; the root is (b"", b"")."""
+    if path == "/":
+        return b"", b""
+    parent, _, name = path.rpartition("/")
+    return (parent or "/").encode(*_ENCODING), name.encode(*_ENCODING)
+
+
+def _text(value: bytes) -> str:
+    return value.decode(*_ENCODING)
+
+
+def _lenient_text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+class LayerStore:
+    """The queryable index of one layer (see the module docstring)."""
+
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        digest: str,
+        file_id: tuple[int, int] | None = None,
+    ):
+        self.digest = digest
+        self.file_id = file_id  # the file it was opened from, so a damaged one is
+        self._db = connection  # deleted only if nobody has replaced it since
+
+    # -- making -----------------------------------------------------------------------
+    @classmethod
+    def build(cls, index: LayerIndex, path: str | os.PathLike[str] | None = None) -> LayerStore:
+        """A store of ``index``: in memory, or written to ``path`` (then sealed with its
+        CRC and reopened read-only, as ``open`` would)."""
+        if path is None:
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            _fill(db, index)
+            return cls(db, index.digest)
+        db = sqlite3.connect(os.fspath(path))
+        try:
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            _fill(db, index)
+        finally:
+            db.close()
+        _seal(Path(path))
+        return cls.open(path, index.digest)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], digest: str) -> LayerStore:
+        """The store in a file ``build`` wrote; CorruptStoreError if it is not one,
+        OSError if it cannot be read."""
+        file_id = _check_crc(Path(path), digest)
+        uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro&immutable=1"
+        try:
+            db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise CorruptStoreError(digest, str(exc)) from exc
+        db.text_factory = _lenient_text  # a forged TEXT value must not raise on reading
+        store = cls(db, digest, file_id)
+        try:
+            db.execute("PRAGMA trusted_schema=OFF")
+            db.execute("PRAGMA cell_size_check=ON")
+            store._check_schema()
+        except (sqlite3.Error, CorruptStoreError):
+            db.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- queries ----------------------------------------------------------------------
+    def node(self, path: str) -> Node | None:
+        rows = self._query(
+            "SELECT kind, mode, size, link, whiteout, opaque FROM node WHERE parent=? AND name=?",
+            split(path),
+        )
+        return self._node(rows[0]) if rows else None
+
+    def children(self, directory: str) -> list[tuple[str, bool, bool]]:
+        """(name, has an entry, is whited out) for each row directly under directory."""
+        parent = directory.encode(*_ENCODING)
+        rows = self._query(
+            "SELECT name, kind, whiteout FROM node WHERE parent=? AND name<>x''", (parent,)
+        )
+        found = []
+        for name, kind, whiteout in rows:
+            if type(name) is not bytes or (kind not in _KINDS and kind is not None):
+                raise self._corrupt("bad child row")
+            found.append((_text(name), kind is not None, self._flag(whiteout)))
+        return found
+
+    def named(self, name: str) -> list[str]:
+        """Paths of the entries (implicit directories included) with this last component."""
+        encoded = name.encode(*_ENCODING)
+        rows = self._query("SELECT parent FROM node WHERE name=? AND kind IS NOT NULL", (encoded,))
+        paths = []
+        for (parent,) in rows:
+            if type(parent) is not bytes or not parent.startswith(b"/"):
+                raise self._corrupt("bad parent")
+            paths.append(_text(parent.rstrip(b"/") + b"/" + encoded))
+        return paths
+
+    def file(self, path: str) -> bytes | None:
+        rows = self._query("SELECT data FROM file WHERE path=?", (path.encode(*_ENCODING),))
+        if not rows:
+            return None
+        if type(rows[0][0]) is not bytes:
+            raise self._corrupt("bad file data")
+        return rows[0][0]
+
+    def fact(self, path: str, key: str) -> str | None:
+        rows = self._query(
+            "SELECT value FROM fact WHERE path=? AND key=?", (path.encode(*_ENCODING), key)
+        )
+        if not rows:
+            return None
+        if type(rows[0][0]) is not str:
+            raise self._corrupt("bad fact")
+        return rows[0][0]
+
+    # -- helpers ----------------------------------------------------------------------
+    def _query(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
+        try:
+            return self._db.execute(sql, tuple(parameters)).fetchall()
+        except (sqlite3.Error, ValueError, OverflowError) as exc:  # malformed pages show
+            raise self._corrupt(str(exc)) from exc  # up as they are read
+
+    def _node(self, row: tuple[Any, ...]) -> Node:
+        kind, mode, size, link, whiteout, opaque = row
+        flags = (self._flag(whiteout), self._flag(opaque))
+        if kind is None:
+            return Node(None, False, *flags)
+        valid = (
+            kind in _KINDS
+            and type(mode) is int and 0 <= mode <= 0o7777
+            and type(size) is int and size >= 0
+            and (link is None or type(link) is bytes)
+        )  # fmt: skip
+        if not valid:
+            raise self._corrupt("bad entry row")
+        if kind == IMPLICIT:
+            return Node(IMPLICIT_DIR, True, *flags)
+        return Node(Entry(kind, mode, size, None if link is None else _text(link)), False, *flags)
+
+    def _corrupt(self, reason: str) -> CorruptStoreError:
+        return CorruptStoreError(self.digest, reason, self.file_id)
+
+    def _flag(self, value: Any) -> bool:
+        if value not in (0, 1) or type(value) is not int:
+            raise self._corrupt("bad flag")
+        return bool(value)
+
+    def _check_schema(self) -> None:
+        rows = self._query("SELECT sql FROM sqlite_schema ORDER BY rowid", ())
+        if [sql for (sql,) in rows if sql is not None] != list(_SCHEMA):
+            raise self._corrupt("not octolint's schema")
+        meta = dict(self._query("SELECT key, value FROM meta", ()))
+        wanted = {"format": FORMAT, "digest": self.digest}
+        if {k: meta.get(k) for k in wanted} != wanted:
+            raise self._corrupt("another format or layer")
+
+
+# -- building ----------------------------------------------------------------------------
+
+
+def _fill(db: sqlite3.Connection, index: LayerIndex) -> None:
+    for statement in _SCHEMA:
+        db.execute(statement)
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT),
+                                                      ("digest", index.digest)])  # fmt: skip
+    db.executemany("INSERT INTO node VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _node_rows(index))
+    db.executemany(
+        "INSERT INTO file VALUES (?, ?)",
+        ((p.encode(*_ENCODING), data) for p, data in index.files.items()),
+    )
+    facts = ((p, k, v) for p, found in index.facts.items() for k, v in found.items())
+    db.executemany(
+        "INSERT INTO fact VALUES (?, ?, ?)", ((p.encode(*_ENCODING), k, v) for p, k, v in facts)
+    )
+    db.commit()
+
+
+def _node_rows(index: LayerIndex) -> Iterator[tuple[Any, ...]]:
+    own, opaque = canonical_entries(index)
+    flagged = index.whiteouts | opaque
+    for path, entry in own.items():
+        link = None if entry.link is None else entry.link.encode(*_ENCODING)
+        yield (*split(path), entry.kind, entry.mode, entry.size, link,
+               int(path in index.whiteouts), int(path in opaque))  # fmt: skip
+    for path in _implicit_parents(own):
+        yield (*split(path), IMPLICIT, IMPLICIT_DIR.mode, 0, None,
+               int(path in index.whiteouts), int(path in opaque))  # fmt: skip
+        own[path] = IMPLICIT_DIR  # so that its flags are not written twice
+    for path in flagged.difference(own):
+        yield (*split(path), None, None, None, None,
+               int(path in index.whiteouts), int(path in opaque))  # fmt: skip
+
+
+def canonical_entries(index: LayerIndex) -> tuple[dict[str, Entry], set[str]]:
+    """The layer's entries and opaque directories as extracting the tar in order leaves
+    them, whatever lies below: a later non-directory removes what the layer put under
+    it; an entry under a non-directory the layer put there turns that into a fresh
+    directory (mode 755) that hides the lower layers' content (so: opaque)."""
+    own: dict[str, Entry] = {}
+    children: dict[str, set[str]] = {}
+    opaque = set(index.opaque)
+    for path, entry in index.entries.items():
+        if path == "/":
+            if entry.kind == DIR:  # nothing else can replace the root
+                own[path] = entry
+            continue
+        if entry.kind != DIR:
+            _drop_below(own, children, path)
+        _claim_parents(own, children, opaque, path)
+        own[path] = entry
+    return own, opaque
+
+
+def _claim_parents(own: dict[str, Entry], children: dict[str, set[str]], opaque: set[str],
+                   path: str) -> None:  # fmt: skip
+    child = path
+    while child != "/":
+        parent = child.rpartition("/")[0] or "/"
+        children.setdefault(parent, set()).add(child)
+        existing = own.get(parent)
+        if existing is not None:
+            if existing.kind != DIR:  # the layer's own file at parent becomes a directory
+                own[parent] = IMPLICIT_DIR
+                opaque.add(parent)
+            return
+        child = parent
+
+
+def _drop_below(own: dict[str, Entry], children: dict[str, set[str]], path: str) -> None:
+    pending = [path]
+    while pending:
+        for child in children.pop(pending.pop(), ()):
+            own.pop(child, None)
+            pending.append(child)
+
+
+def _implicit_parents(own: dict[str, Entry]) -> list[str]:
+    implicit: set[str] = set()
+    for path in own:
+        parent = path.rpartition("/")[0] or "/"
+        while parent != "/" and parent not in own and parent not in implicit:
+            implicit.add(parent)
+            parent = parent.rpartition("/")[0] or "/"
+    return sorted(implicit)
+
+
+# -- the file's CRC ----------------------------------------------------------------------
+
+
+def _file_crc(data: Any) -> int:
+    with memoryview(data) as view:  # released before the mmap closes
+        crc = zlib.crc32(view[:_CRC_OFFSET])
+        crc = zlib.crc32(b"\0\0\0\0", crc)
+        return zlib.crc32(view[_CRC_OFFSET + 4 :], crc)
+
+
+def _seal(path: Path) -> None:
+    """Write the application id and the file's CRC into the SQLite header."""
+    with open(path, "r+b") as handle:
+        handle.seek(68)
+        handle.write(_APPLICATION_ID)
+        handle.flush()
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            crc = _file_crc(data)
+        handle.seek(_CRC_OFFSET)
+        handle.write(struct.pack(">I", crc))
+
+
+def _check_crc(path: Path, digest: str) -> tuple[int, int]:
+    """The file's (st_dev, st_ino), once its CRC is checked."""
+    with open(path, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        size = status.st_size
+        if not _HEADER <= size <= _MAX_FILE_SIZE:
+            raise CorruptStoreError(digest, f"size {size}")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            if data[68:72] != _APPLICATION_ID:
+                raise CorruptStoreError(digest, "not a layer index")
+            (stored,) = struct.unpack(">I", data[_CRC_OFFSET : _CRC_OFFSET + 4])
+            if _file_crc(data) != stored:
+                raise CorruptStoreError(digest, "checksum mismatch (truncated or edited)")
+    return status.st_dev, status.st_ino
