@@ -212,6 +212,32 @@ def test_nvm_node_not_on_path(tmp_path, base_tar, cache_env):
     assert "OCT207" not in ids(findings)
 
 
+MANAGERS_LAYER = layer_tar(
+    [("opt/conda/bin/python", "file", b"\x7fELF", 0o755),
+     ("root/.sdkman/candidates/java/17.0.2/bin/java", "file", b"\x7fELF", 0o755),
+     ("root/.sdkman/candidates/java/current", "symlink", "17.0.2"),
+     ("usr/local/nvm/versions/node/v20.0.0/bin/node", "file", b"\x7fELF", 0o755),
+     ("root/.nvm", "symlink", "/usr/local/nvm"),
+     ("root/.cargo/bin/README", "file", b"not a tool")],
+    None,
+)  # fmt: skip
+
+
+def test_version_managers_are_found_by_name_wherever_they_live(tmp_path, base_tar, cache_env):
+    image = image_of([base_tar, MANAGERS_LAYER],
+                     env=["PATH=/opt/conda/bin:/usr/local/bin:/usr/bin:/bin"])  # fmt: skip
+    _, findings = scan([str(archive(tmp_path, image))], cache_env)
+    messages = sorted(f["message"] for f in of(findings, "OCT207"))
+    # /opt/conda/bin is on PATH; .cargo/bin holds no executable; nvm is reported
+    # once although two paths reach it; sdkman's "current" symlink is followed.
+    assert len(messages) == 2, messages
+    assert "/root/.nvm/versions/node/v20.0.0/bin" in messages[0] and "node" in messages[0]
+    assert "/root/.sdkman/candidates/java/current/bin" in messages[1] and "java" in messages[1]
+    no_path = image_of([base_tar, MANAGERS_LAYER], env=["PATH=/usr/bin:/bin"])
+    _, findings = scan([str(archive(tmp_path, no_path, "no-path.tar"))], cache_env)
+    assert any("/opt/conda/bin" in f["message"] for f in of(findings, "OCT207"))
+
+
 # -- (h) every source gives the same answer --------------------------------------------
 
 
