@@ -15,6 +15,10 @@ from octolint.config import Config
 from octolint.engine import Engine
 from octolint.registry import load_rules
 
+# The registry, engine and daemon fixtures; a plugin (not a plain import) so that its
+# asserts are rewritten like the tests' own.
+pytest_plugins = ["infra"]
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 

@@ -20,7 +20,7 @@ dir, and stop it at the end of the session:
 
 A component that cannot start (binary missing, not root for dockerd) makes the tests
 that need it skip with the reason, or fail when ``OCTOLINT_REQUIRE_INFRA=1`` (CI).
-Use with ``pytest_plugins = ["infra"]``.
+Registered for every test by ``conftest.py`` (``pytest_plugins``).
 """
 
 from __future__ import annotations

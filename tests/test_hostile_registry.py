@@ -24,8 +24,6 @@ from imagebuild import Image, build_image, tar_layer
 if TYPE_CHECKING:
     from infra import Proxy, Registry
 
-pytest_plugins = ["infra"]
-
 # Random content does not compress: the layer blob is ~3 MiB, several reads long.
 BIG_LAYER = tar_layer(
     {"bin/sh": b"#!fake shell\n", "bin/bash": b"#!fake bash\n", "srv/blob": os.urandom(3 << 20)},

@@ -20,8 +20,6 @@ from conftest import run_cli
 from imagebuild import Image, build_image
 from realroots import deb_files, debian_layer, layer_tar
 
-pytest_plugins = ["infra"]
-
 ENTRYPOINT_LAYER = layer_tar([("docker-entrypoint.sh", "file", b"#!/bin/sh\nexec \"$@\"\n", 0o755)],
                              None)  # fmt: skip
 

@@ -29,8 +29,6 @@ from realroots import deb_files, debian_layer, layer_tar
 
 from octolint.image.probe import LABEL, MEMORY_LIMIT, PIDS_LIMIT
 
-pytest_plugins = ["infra"]
-
 LIBDIR = "usr/lib/x86_64-linux-gnu"
 # Deletes ICU's data library, which libicuuc.so.72 needs: the file libicuuc.so.72
 # stays, so the static reading finds ICU, but the loader cannot load it.

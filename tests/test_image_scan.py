@@ -31,8 +31,6 @@ from realroots import deb_files, debian_layer, layer_tar
 
 from octolint.image import model as m
 
-pytest_plugins = ["infra"]
-
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NVM_BIN = "/root/.nvm/versions/node/v20.0.0/bin"
 

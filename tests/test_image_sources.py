@@ -66,8 +66,6 @@ if TYPE_CHECKING:
     from infra import DockerEngine, Proxy, Registry
 
 # Not imported directly: as a plugin, infra's asserts get pytest's rewriting.
-pytest_plugins = ["infra"]
-
 LAYER_BASE = tar_layer(
     {"etc/os-release": 'ID=debian\nVERSION_ID="12"\n', "usr/bin/tool": b"#!/bin/sh\necho hi\n"},
     dirs=["etc", "usr", "usr/bin"],

@@ -28,8 +28,6 @@ from octolint.reporters import FORMATS
 if TYPE_CHECKING:
     from infra import Proxy, Registry
 
-pytest_plugins = ["infra"]
-
 LAYER = tar_layer({"bin/sh": b"#!sh\n", "bin/bash": b"#!bash\n"}, dirs=["bin"])
 SQLITE = b"SQLite format 3\0"  # how every layer-cache entry begins
 # Logging at DEBUG, then the CLI: what a user with logging turned on would see.

@@ -82,7 +82,7 @@ class LayerCache:
         except OSError:
             return LayerStore.build(index)
         try:
-            LayerStore.build(index, temp).close()
+            LayerStore.write(index, temp)
             os.replace(temp, path)
             stored = LayerStore.open(path, index.digest)
         except (OSError, sqlite3.Error, CorruptStoreError):

@@ -113,22 +113,24 @@ class LayerStore:
 
     # -- making -----------------------------------------------------------------------
     @classmethod
-    def build(cls, index: LayerIndex, path: str | os.PathLike[str] | None = None) -> LayerStore:
-        """A store of ``index``: in memory, or written to ``path`` (then sealed with its
-        CRC and reopened read-only, as ``open`` would)."""
-        if path is None:
-            db = sqlite3.connect(":memory:", check_same_thread=False)
-            _fill(db, index)
-            return cls(db, index.digest)
+    def build(cls, index: LayerIndex) -> LayerStore:
+        """A store of ``index`` in memory (nothing written)."""
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        _fill(db, index)
+        return cls(db, index.digest)
+
+    @staticmethod
+    def write(index: LayerIndex, path: str | os.PathLike[str]) -> None:
+        """Write a store of ``index`` to ``path`` (an empty or new file), sealed with its
+        CRC, for ``open``."""
         db = sqlite3.connect(os.fspath(path))
         try:
-            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA journal_mode=OFF")  # written once, then renamed into place
             db.execute("PRAGMA synchronous=OFF")
             _fill(db, index)
         finally:
             db.close()
         _seal(Path(path))
-        return cls.open(path, index.digest)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], digest: str) -> LayerStore:
