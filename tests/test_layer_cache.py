@@ -12,9 +12,10 @@ import pytest
 from forge import alter, reseal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from realroots import debian_index, layer_tar, sha256
+from realroots import debian_index, layer_tar, missing_infra, sha256
 
 from octolint.image import layers
+from octolint.image import store as store_module
 from octolint.image.cache import LayerCache, default_cache_dir
 from octolint.image.model import (
     DIR,
@@ -220,6 +221,61 @@ def test_a_failed_index_is_not_cached(cache: LayerCache) -> None:
     with pytest.raises(layers.DigestMismatchError):
         cache.index(descriptor, lambda: io.BytesIO(blob))
     assert cache.info()[0] == 0
+
+
+# -- checking entries once -------------------------------------------------------------
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The digests whose entries had their bytes checked, in order."""
+    seen: list[str] = []
+    real = store_module._check_bytes
+
+    def counting(handle: BinaryIO, digest: str) -> None:
+        seen.append(digest)
+        real(handle, digest)
+
+    monkeypatch.setattr(store_module, "_check_bytes", counting)
+    return seen
+
+
+def settle(path: Path) -> None:
+    """Make a file look last modified an hour ago."""
+    old = path.stat().st_mtime - 3600
+    os.utime(path, (old, old))
+
+
+def test_an_entry_that_passed_is_not_checked_again_until_it_changes(
+    cache: LayerCache, checks: list[str]
+) -> None:
+    cache.store(sample_index())
+    path = entry_file(cache)
+    settle(path)
+    checks.clear()
+    assert same(cache.get(DIGEST), sample_index())
+    try:
+        os.getxattr(path, "user.octolint.checked")
+    except OSError as exc:
+        missing_infra(f"no user extended attributes on {path.parent}: {exc}")
+    assert same(cache.get(DIGEST), sample_index()) and same(cache.get(DIGEST), sample_index())
+    assert checks == [DIGEST]  # once, however often it is opened
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0x40
+    path.write_bytes(bytes(data))  # an edit: a new modification time
+    assert cache.get(DIGEST) is None and not path.exists()
+    assert checks == [DIGEST, DIGEST]
+
+
+def test_a_recently_modified_entry_is_checked_at_every_open(
+    cache: LayerCache, checks: list[str]
+) -> None:
+    # Timestamps are coarse: an edit right after a check could keep the same time.
+    cache.store(sample_index())
+    checks.clear()
+    for _ in range(3):
+        assert same(cache.get(DIGEST), sample_index())
+    assert checks == [DIGEST] * 3
 
 
 # -- damage ------------------------------------------------------------------------------

@@ -23,23 +23,26 @@ of the path and its ancestors (see ``fs``).
 Files written by ``LayerCache`` are checked before use: the SQLite header's
 user-version field (bytes 60-63, which SQLite leaves to applications) holds the
 CRC-32 of the whole file with those bytes zeroed, so a truncated, extended or
-edited file is refused at C speed without reading any row, and the schema must
-be exactly ours (no views or triggers can run). A file can still have been
+edited file is refused at C speed without reading any row (and without even
+that once the file has passed: see ``_remember``), and the schema must be
+exactly ours (no views or triggers can run). A file can still have been
 *planted* with a valid CRC, so every row is validated when it is read; a bad
 one raises :class:`CorruptStoreError`, and the scan rebuilds that layer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import sqlite3
 import struct
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from octolint.image.model import DIR, FILE, HARDLINK, OTHER, SYMLINK, Entry, LayerIndex
 
@@ -57,9 +60,9 @@ _SCHEMA = (
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE node(parent BLOB, name BLOB, kind TEXT, mode INTEGER, size INTEGER,"
     " link BLOB, whiteout INTEGER, opaque INTEGER, PRIMARY KEY(parent, name)) WITHOUT ROWID",
-    "CREATE INDEX node_name ON node(name)",
     "CREATE TABLE file(path BLOB PRIMARY KEY, data BLOB) WITHOUT ROWID",
     "CREATE TABLE fact(path BLOB, key TEXT, value TEXT, PRIMARY KEY(path, key)) WITHOUT ROWID",
+    "CREATE INDEX node_name ON node(name)",  # last: built after the rows, which is faster
 )
 
 
@@ -252,7 +255,8 @@ class LayerStore:
 
 
 def _fill(db: sqlite3.Connection, index: LayerIndex) -> None:
-    for statement in _SCHEMA:
+    *tables, name_index = _SCHEMA
+    for statement in tables:
         db.execute(statement)
     db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT),
                                                       ("digest", index.digest)])  # fmt: skip
@@ -265,6 +269,7 @@ def _fill(db: sqlite3.Connection, index: LayerIndex) -> None:
     db.executemany(
         "INSERT INTO fact VALUES (?, ?, ?)", ((p.encode(*_ENCODING), k, v) for p, k, v in facts)
     )
+    db.execute(name_index)
     db.commit()
 
 
@@ -360,16 +365,50 @@ def _seal(path: Path) -> None:
 
 
 def _check_crc(path: Path, digest: str) -> tuple[int, int]:
-    """The file's (st_dev, st_ino), once its CRC is checked."""
+    """The file's (st_dev, st_ino), once its CRC is checked, or found checked before."""
     with open(path, "rb") as handle:
         status = os.fstat(handle.fileno())
-        size = status.st_size
-        if not _HEADER <= size <= _MAX_FILE_SIZE:
-            raise CorruptStoreError(digest, f"size {size}")
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            if data[68:72] != _APPLICATION_ID:
-                raise CorruptStoreError(digest, "not a layer index")
-            (stored,) = struct.unpack(">I", data[_CRC_OFFSET : _CRC_OFFSET + 4])
-            if _file_crc(data) != stored:
-                raise CorruptStoreError(digest, "checksum mismatch (truncated or edited)")
+        if not _HEADER <= status.st_size <= _MAX_FILE_SIZE:
+            raise CorruptStoreError(digest, f"size {status.st_size}")
+        stamp = _stamp(status)
+        if _remembered(handle.fileno()) != stamp:
+            _check_bytes(handle, digest)
+            if time.time_ns() - status.st_mtime_ns > _SETTLED_NS:
+                _remember(handle.fileno(), stamp)
     return status.st_dev, status.st_ino
+
+
+def _check_bytes(handle: BinaryIO, digest: str) -> None:
+    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        if data[68:72] != _APPLICATION_ID:
+            raise CorruptStoreError(digest, "not a layer index")
+        (stored,) = struct.unpack(">I", data[_CRC_OFFSET : _CRC_OFFSET + 4])
+        if _file_crc(data) != stored:
+            raise CorruptStoreError(digest, "checksum mismatch (truncated or edited)")
+
+
+# Checking the CRC is the one cost of opening a store that grows with its size
+# (about 30 ms per million entries). Once a file has passed, that is remembered in
+# an extended attribute, with the file's inode, size and modification time: any
+# edit, truncation or replacement changes one of them, and the next open checks
+# the bytes again. Timestamps are coarse (a few ms), so a pass is remembered only
+# for a file last modified a while ago; an edit in the same tick as the check
+# cannot then keep its time. Without xattr support every open checks the bytes.
+_VERIFIED_XATTR = "user.octolint.checked"
+_SETTLED_NS = 2_000_000_000
+
+
+def _stamp(status: os.stat_result) -> bytes:
+    return f"{FORMAT}:{status.st_ino}:{status.st_size}:{status.st_mtime_ns}".encode()
+
+
+def _remembered(fd: int) -> bytes | None:
+    try:
+        return os.getxattr(fd, _VERIFIED_XATTR)
+    except (OSError, AttributeError):  # no such attribute, no xattr support, not Linux
+        return None
+
+
+def _remember(fd: int, stamp: bytes) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.setxattr(fd, _VERIFIED_XATTR, stamp)
