@@ -2,32 +2,24 @@
 
 This is how octolint first merged layers (a dict of every path), kept as the
 oracle for ``octolint.image.fs.ImageFS``, which looks paths up layer by layer
-instead: the tests check that both answer every query alike.
+instead: the tests check that both answer every query alike. Both resolve
+paths with the same ``MergedView`` code; what this model gives independently is
+the merged entries, their layers and the directories' names.
 
-Merging follows the OCI image spec (and what Docker's overlay2 and containerd
-produce):
-
-- a whiteout in a layer deletes the path, and everything below it, from the
-  layers *below*; the same layer's own entries are not affected;
-- an opaque directory hides every lower-layer child of that directory;
-- a later entry replaces an earlier one; a directory over a directory keeps
-  the lower children (the directories merge), a non-directory over a
-  directory removes them;
-- a path whose parent is missing, or is not a directory in the lower layers,
-  gets an implicit directory.
+The rules it applies, layer by layer onto a dict of every path, are those
+listed in ``octolint/image/fs.py``'s docstring (the OCI image spec's, as
+Docker's overlay2 and containerd apply them).
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator, Sequence
 
-from octolint.image.model import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerIndex
+from octolint.image.fs import NO_LAYER as _NO_LAYER
+from octolint.image.fs import Found, MergedView
+from octolint.image.model import DIR, Entry, LayerIndex
 
-MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS: ELOOP beyond this many links in one lookup
 _IMPLICIT_DIR = Entry(DIR, 0o755)
-_NO_LAYER = -1  # origin of the implicit root
-_GLOB_MAGIC = frozenset("*?[")
 
 
 def _join(directory: str, name: str) -> str:
@@ -40,7 +32,7 @@ def _split(path: str) -> tuple[str, str]:
     return parent or "/", name
 
 
-class ReferenceFS:
+class ReferenceFS(MergedView):
     """An image's merged filesystem, built from its layer indexes at once."""
 
     def __init__(self, layers: Sequence[LayerIndex]):
@@ -120,59 +112,25 @@ class ReferenceFS:
                     del self._origin[child]
                 pending.append(child)
 
-    # -- resolution ---------------------------------------------------------------
-    def _resolve(self, path: str, follow_last: bool) -> str | None:
-        """The canonical path of ``path`` (no symlinks among its directories, nor in
-        the last component when ``follow_last``), or None when something is missing,
-        not a directory, or a symlink loop."""
-        pending = [p for p in reversed(path.split("/")) if p not in ("", ".")]
-        resolved: list[str] = []
-        links = 0
-        while pending:
-            name = pending.pop()
-            if name == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            candidate = "/" + "/".join([*resolved, name])
-            entry = self._entries.get(candidate)
-            if entry is None:
-                return None
-            if entry.kind == SYMLINK and (pending or follow_last):
-                links += 1
-                target = entry.link or ""
-                if links > MAX_SYMLINKS or not target:
-                    return None  # ELOOP, or ENOENT for an empty target
-                if target.startswith("/"):
-                    resolved = []  # absolute targets start at the image's root
-                pending.extend(p for p in reversed(target.split("/")) if p not in ("", "."))
-                continue
-            if pending and entry.kind != DIR:
-                return None  # ENOTDIR
-            resolved.append(name)
-        return "/" + "/".join(resolved)
+    # -- the model ----------------------------------------------------------------
+    def _found(self, path: str) -> Found | None:
+        entry = self._entries.get(path)
+        return None if entry is None else (entry, self._origin[path])
 
-    def _file(self, path: str) -> tuple[int, str, Entry] | None:
-        """(layer position, path in that layer, entry) of the file path names,
-        following symlinks and hard links."""
-        real = self._resolve(path, follow_last=True)
-        if real is None:
-            return None
-        position, entry = self._origin[real], self._entries[real]
-        hops = 0
-        while entry.kind == HARDLINK and entry.link and hops < MAX_SYMLINKS:
-            hops += 1
-            # A hard link shares its target's inode *as that layer wrote it*: what
-            # upper layers later do to the target's path does not change it.
-            target = entry.link
-            in_layer = self._final(position).get(target) if position >= 0 else None
-            if in_layer is not None:
-                real, entry = target, in_layer
-            elif target in self._entries:
-                real, entry, position = target, self._entries[target], self._origin[target]
-            else:
-                return None
-        return position, real, entry
+    def _names(self, directory: str) -> set[str]:
+        return self._children.get(directory, set())
+
+    def _own_entry(self, position: int, path: str) -> Entry | None:
+        return self._final(position).get(path)
+
+    def _kept(self, position: int, path: str) -> bytes | None:
+        return self.layers[position].files.get(path)
+
+    def _fact(self, position: int, path: str, key: str) -> str | None:
+        return self.layers[position].facts.get(path, {}).get(key)
+
+    def _digest(self, position: int) -> str:
+        return self.layers[position].digest
 
     def _final(self, position: int) -> dict[str, Entry]:
         """The entries a layer lists, as extracting it alone leaves them (a hard
@@ -185,98 +143,6 @@ class ReferenceFS:
             }  # fmt: skip
         return self._finals[position]
 
-    # -- queries ------------------------------------------------------------------
-    def realpath(self, path: str) -> str | None:
-        """The canonical absolute path, symlinks resolved inside the image; None when
-        a component is missing or the symlinks loop (like realpath(3))."""
-        return self._resolve(path, follow_last=True)
-
-    def lookup(self, path: str, follow_symlinks: bool = True) -> Entry | None:
-        """The entry at path, or None.
-
-        Following (the default) answers like stat(2): symlinks are resolved and a
-        hard link is reported as the file it links to. Without following, the
-        entry is returned as stored (SYMLINK, HARDLINK...), like lstat(2).
-        """
-        if not follow_symlinks:
-            real = self._resolve(path, follow_last=False)
-            return None if real is None else self._entries[real]
-        found = self._file(path)
-        return None if found is None else found[2]
-
-    def exists(self, path: str) -> bool:
-        return self.lookup(path) is not None
-
-    def is_dir(self, path: str) -> bool:
-        entry = self.lookup(path)
-        return entry is not None and entry.kind == DIR
-
-    def is_file(self, path: str) -> bool:
-        entry = self.lookup(path)
-        return entry is not None and entry.kind == FILE
-
-    def is_executable(self, path: str) -> bool:
-        """A regular file (possibly through symlinks) with any execute bit set."""
-        entry = self.lookup(path)
-        return entry is not None and entry.kind == FILE and bool(entry.mode & 0o111)
-
-    def read(self, path: str) -> bytes | None:
-        """The contents of a file, if its layer kept them (layers.KEPT_FILES); else None."""
-        found = self._file(path)
-        if found is None or found[0] == _NO_LAYER or found[2].kind != FILE:
-            return None
-        position, real, _ = found
-        return self.layers[position].files.get(real)
-
-    def fact(self, path: str, key: str) -> str | None:
-        """A fact (e.g. "glibc" -> "2.36") recorded for the file path resolves to."""
-        found = self._file(path)
-        if found is None or found[0] == _NO_LAYER:
-            return None
-        position, real, _ = found
-        return self.layers[position].facts.get(real, {}).get(key)
-
-    def layer_of(self, path: str) -> str | None:
-        """The digest of the layer that provided the entry at path (its last
-        component not followed), or None."""
-        real = self._resolve(path, follow_last=False)
-        if real is None or self._origin[real] == _NO_LAYER:
-            return None
-        return self.layers[self._origin[real]].digest
-
-    def listdir(self, path: str) -> list[str]:
-        """Sorted names in a directory (following symlinks); [] if not a directory."""
-        real = self._resolve(path, follow_last=True)
-        if real is None or self._entries[real].kind != DIR:
-            return []
-        return sorted(self._children.get(real, ()))
-
-    def directories(self) -> Iterator[str]:
-        """Every directory path in the image (symlinks to directories excluded)."""
-        return (path for path, entry in self._entries.items() if entry.kind == DIR)
-
     def paths(self) -> Iterator[str]:
         """Every path in the image."""
         return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def glob(self, pattern: str) -> list[str]:
-        """Paths matching a shell pattern, one component at a time ('*' does not
-        cross '/' nor match a leading '.'), following symlinked directories."""
-        matches = ["/"]
-        for part in (p for p in pattern.split("/") if p not in ("", ".")):
-            matches = [m for base in matches for m in self._glob_step(base, part)]
-        return sorted(m for m in matches if self.lookup(m, follow_symlinks=False) is not None)
-
-    def _glob_step(self, base: str, part: str) -> list[str]:
-        if part == "..":
-            return [_split(base)[0]]
-        if _GLOB_MAGIC.isdisjoint(part):
-            return [_join(base, part)]
-        return [
-            _join(base, name)
-            for name in self.listdir(base)
-            if fnmatch.fnmatchcase(name, part) and (part.startswith(".") or name[0] != ".")
-        ]

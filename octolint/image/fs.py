@@ -33,6 +33,7 @@ consulted.
 from __future__ import annotations
 
 import fnmatch
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 
 from octolint.image.model import DIR, FILE, HARDLINK, SYMLINK, Entry, LayerIndex
@@ -53,14 +54,204 @@ def _parent(path: str) -> str:
     return path.rpartition("/")[0] or "/"
 
 
-class ImageFS:
+class MergedView(ABC):
+    """Path resolution and every query rules use, over a model of the merged layers.
+
+    A model answers five questions (the abstract methods); ``ImageFS`` answers
+    them layer by layer, and the tests' reference model from a full merge.
+    """
+
+    # -- the model ----------------------------------------------------------------
+    @abstractmethod
+    def _found(self, path: str) -> Found | None:
+        """The entry at a canonical path (no symlinks to follow), and its layer."""
+
+    @abstractmethod
+    def _names(self, directory: str) -> set[str]:
+        """The names in a canonical path that is a directory."""
+
+    @abstractmethod
+    def _own_entry(self, position: int, path: str) -> Entry | None:
+        """The entry a layer itself gives path (not an implicit directory)."""
+
+    @abstractmethod
+    def _kept(self, position: int, path: str) -> bytes | None:
+        """The contents a layer kept of path (``layers.KEPT_FILES``)."""
+
+    @abstractmethod
+    def _fact(self, position: int, path: str, key: str) -> str | None:
+        """A fact a layer recorded for path."""
+
+    @abstractmethod
+    def _digest(self, position: int) -> str:
+        """The digest of the layer at position."""
+
+    # -- resolution ---------------------------------------------------------------
+    def _resolve(self, path: str, follow_last: bool) -> str | None:
+        """The canonical path of ``path`` (no symlinks among its directories, nor in
+        the last component when ``follow_last``), or None when something is missing,
+        not a directory, or a symlink loop."""
+        pending = [p for p in reversed(path.split("/")) if p not in ("", ".")]
+        resolved: list[str] = []
+        links = 0
+        while pending:
+            name = pending.pop()
+            if name == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            found = self._found("/" + "/".join([*resolved, name]))
+            if found is None:
+                return None
+            entry = found[0]
+            if entry.kind == SYMLINK and (pending or follow_last):
+                links += 1
+                target = entry.link or ""
+                if links > MAX_SYMLINKS or not target:
+                    return None  # ELOOP, or ENOENT for an empty target
+                if target.startswith("/"):
+                    resolved = []  # absolute targets start at the image's root
+                pending.extend(p for p in reversed(target.split("/")) if p not in ("", "."))
+                continue
+            if pending and entry.kind != DIR:
+                return None  # ENOTDIR
+            resolved.append(name)
+        return "/" + "/".join(resolved)
+
+    def _resolved(self, path: str, follow_last: bool) -> tuple[str, Found] | None:
+        real = self._resolve(path, follow_last)
+        found = None if real is None else self._found(real)
+        return None if real is None or found is None else (real, found)
+
+    def _file(self, path: str) -> tuple[int, str, Entry] | None:
+        """(layer position, path in that layer, entry) of the file path names,
+        following symlinks and hard links."""
+        resolved = self._resolved(path, follow_last=True)
+        if resolved is None:
+            return None
+        real, (entry, position) = resolved
+        hops = 0
+        while entry.kind == HARDLINK and entry.link and hops < MAX_SYMLINKS:
+            hops += 1
+            # A hard link shares its target's inode *as that layer wrote it*: what
+            # upper layers later do to the target's path does not change it.
+            target = entry.link
+            own = self._own_entry(position, target) if position >= 0 else None
+            if own is not None:
+                real, entry = target, own
+            elif (found := self._found(target)) is not None:
+                real, (entry, position) = target, found
+            else:
+                return None
+        return position, real, entry
+
+    # -- queries ------------------------------------------------------------------
+    def realpath(self, path: str) -> str | None:
+        """The canonical absolute path, symlinks resolved inside the image; None when
+        a component is missing or the symlinks loop (like realpath(3))."""
+        return self._resolve(path, follow_last=True)
+
+    def lookup(self, path: str, follow_symlinks: bool = True) -> Entry | None:
+        """The entry at path, or None.
+
+        Following (the default) answers like stat(2): symlinks are resolved and a
+        hard link is reported as the file it links to. Without following, the
+        entry is returned as stored (SYMLINK, HARDLINK...), like lstat(2).
+        """
+        if not follow_symlinks:
+            resolved = self._resolved(path, follow_last=False)
+            return None if resolved is None else resolved[1][0]
+        file = self._file(path)
+        return None if file is None else file[2]
+
+    def exists(self, path: str) -> bool:
+        return self.lookup(path) is not None
+
+    def is_dir(self, path: str) -> bool:
+        entry = self.lookup(path)
+        return entry is not None and entry.kind == DIR
+
+    def is_file(self, path: str) -> bool:
+        entry = self.lookup(path)
+        return entry is not None and entry.kind == FILE
+
+    def is_executable(self, path: str) -> bool:
+        """A regular file (possibly through symlinks) with any execute bit set."""
+        entry = self.lookup(path)
+        return entry is not None and entry.kind == FILE and bool(entry.mode & 0o111)
+
+    def read(self, path: str) -> bytes | None:
+        """The contents of a file, if its layer kept them (layers.KEPT_FILES); else None."""
+        found = self._file(path)
+        if found is None or found[0] == NO_LAYER or found[2].kind != FILE:
+            return None
+        return self._kept(found[0], found[1])
+
+    def fact(self, path: str, key: str) -> str | None:
+        """A fact (e.g. "glibc" -> "2.36") recorded for the file path resolves to."""
+        found = self._file(path)
+        if found is None or found[0] == NO_LAYER:
+            return None
+        return self._fact(found[0], found[1], key)
+
+    def layer_of(self, path: str) -> str | None:
+        """The digest of the layer that provided the entry at path (its last
+        component not followed), or None."""
+        resolved = self._resolved(path, follow_last=False)
+        if resolved is None or resolved[1][1] == NO_LAYER:
+            return None
+        return self._digest(resolved[1][1])
+
+    def listdir(self, path: str) -> list[str]:
+        """Sorted names in a directory (following symlinks); [] if not a directory."""
+        resolved = self._resolved(path, follow_last=True)
+        if resolved is None or resolved[1][0].kind != DIR:
+            return []
+        return sorted(self._names(resolved[0]))
+
+    def walk(self) -> Iterator[str]:
+        """Every path in the image, parents first. Reads every layer's rows: for
+        tools and tests, not for rules (whose cost must not grow with the image)."""
+        pending = ["/"]
+        while pending:
+            directory = pending.pop()
+            yield directory
+            for name in reversed(self.listdir(directory)):
+                child = _join(directory, name)
+                found = self._found(child)
+                if found is not None and found[0].kind == DIR:
+                    pending.append(child)
+                else:
+                    yield child
+
+    def glob(self, pattern: str) -> list[str]:
+        """Paths matching a shell pattern, one component at a time ('*' does not
+        cross '/' nor match a leading '.'), following symlinked directories."""
+        matches = ["/"]
+        for part in (p for p in pattern.split("/") if p not in ("", ".")):
+            matches = [m for base in matches for m in self._glob_step(base, part)]
+        return sorted(m for m in matches if self.lookup(m, follow_symlinks=False) is not None)
+
+    def _glob_step(self, base: str, part: str) -> list[str]:
+        if part == "..":
+            return [_parent(base)]
+        if _GLOB_MAGIC.isdisjoint(part):
+            return [_join(base, part)]
+        return [
+            _join(base, name)
+            for name in self.listdir(base)
+            if fnmatch.fnmatchcase(name, part) and (part.startswith(".") or name[0] != ".")
+        ]
+
+
+class ImageFS(MergedView):
     """A read-only view of an image's merged filesystem (bottom layer first)."""
 
     def __init__(self, layers: Sequence[LayerStore]):
         self.layers: tuple[LayerStore, ...] = tuple(layers)
         self._nodes_memo: dict[str, tuple[Node | None, ...]] = {}
         self._floor_memo: dict[str, int] = {}
-        self._merged_memo: dict[str, Found | None] = {}
+        self._found_memo: dict[str, Found | None] = {}
 
     @classmethod
     def from_indexes(cls, indexes: Iterable[LayerIndex]) -> ImageFS:
@@ -74,6 +265,12 @@ class ImageFS:
     def close(self) -> None:
         for layer in self.layers:
             layer.close()
+
+    def named(self, name: str) -> list[str]:
+        """Every path in the image whose last component is ``name`` (like
+        ``find / -name NAME``), sorted; symlinks are not followed."""
+        candidates = {path for layer in self.layers for path in layer.named(name)}
+        return sorted(p for p in candidates if self._found(p) is not None)
 
     # -- the overlay --------------------------------------------------------------
     def _nodes(self, path: str) -> tuple[Node | None, ...]:
@@ -94,12 +291,11 @@ class ImageFS:
             self._floor_memo[path] = floor
         return floor
 
-    def _merged(self, path: str) -> Found | None:
-        """The entry at a canonical path (no symlinks to follow) and its layer."""
-        if path in self._merged_memo:
-            return self._merged_memo[path]
+    def _found(self, path: str) -> Found | None:
+        if path in self._found_memo:
+            return self._found_memo[path]
         found = self._root() if path == "/" else self._topmost(path)
-        self._merged_memo[path] = found
+        self._found_memo[path] = found
         return found
 
     def _root(self) -> Found:
@@ -129,175 +325,27 @@ class ImageFS:
             return implicit  # an implicit directory replaced this non-directory
         return implicit
 
-    # -- resolution ---------------------------------------------------------------
-    def _resolve(self, path: str, follow_last: bool) -> str | None:
-        """The canonical path of ``path`` (no symlinks among its directories, nor in
-        the last component when ``follow_last``), or None when something is missing,
-        not a directory, or a symlink loop."""
-        pending = [p for p in reversed(path.split("/")) if p not in ("", ".")]
-        resolved: list[str] = []
-        links = 0
-        while pending:
-            name = pending.pop()
-            if name == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            found = self._merged("/" + "/".join([*resolved, name]))
-            if found is None:
-                return None
-            entry = found[0]
-            if entry.kind == SYMLINK and (pending or follow_last):
-                links += 1
-                target = entry.link or ""
-                if links > MAX_SYMLINKS or not target:
-                    return None  # ELOOP, or ENOENT for an empty target
-                if target.startswith("/"):
-                    resolved = []  # absolute targets start at the image's root
-                pending.extend(p for p in reversed(target.split("/")) if p not in ("", "."))
-                continue
-            if pending and entry.kind != DIR:
-                return None  # ENOTDIR
-            resolved.append(name)
-        return "/" + "/".join(resolved)
-
-    def _file(self, path: str) -> tuple[int, str, Entry] | None:
-        """(layer position, path in that layer, entry) of the file path names,
-        following symlinks and hard links."""
-        real = self._resolve(path, follow_last=True)
-        found = None if real is None else self._merged(real)
-        if real is None or found is None:
-            return None
-        entry, position = found
-        hops = 0
-        while entry.kind == HARDLINK and entry.link and hops < MAX_SYMLINKS:
-            hops += 1
-            # A hard link shares its target's inode *as that layer wrote it*: what
-            # upper layers later do to the target's path does not change it.
-            target = entry.link
-            node = self.layers[position].node(target) if position >= 0 else None
-            if node is not None and node.entry is not None and not node.implicit:
-                real, entry = target, node.entry
-            elif (merged := self._merged(target)) is not None:
-                real, (entry, position) = target, merged
-            else:
-                return None
-        return position, real, entry
-
-    # -- queries ------------------------------------------------------------------
-    def realpath(self, path: str) -> str | None:
-        """The canonical absolute path, symlinks resolved inside the image; None when
-        a component is missing or the symlinks loop (like realpath(3))."""
-        return self._resolve(path, follow_last=True)
-
-    def lookup(self, path: str, follow_symlinks: bool = True) -> Entry | None:
-        """The entry at path, or None.
-
-        Following (the default) answers like stat(2): symlinks are resolved and a
-        hard link is reported as the file it links to. Without following, the
-        entry is returned as stored (SYMLINK, HARDLINK...), like lstat(2).
-        """
-        if not follow_symlinks:
-            real = self._resolve(path, follow_last=False)
-            found = None if real is None else self._merged(real)
-            return None if found is None else found[0]
-        file = self._file(path)
-        return None if file is None else file[2]
-
-    def exists(self, path: str) -> bool:
-        return self.lookup(path) is not None
-
-    def is_dir(self, path: str) -> bool:
-        entry = self.lookup(path)
-        return entry is not None and entry.kind == DIR
-
-    def is_file(self, path: str) -> bool:
-        entry = self.lookup(path)
-        return entry is not None and entry.kind == FILE
-
-    def is_executable(self, path: str) -> bool:
-        """A regular file (possibly through symlinks) with any execute bit set."""
-        entry = self.lookup(path)
-        return entry is not None and entry.kind == FILE and bool(entry.mode & 0o111)
-
-    def read(self, path: str) -> bytes | None:
-        """The contents of a file, if its layer kept them (layers.KEPT_FILES); else None."""
-        found = self._file(path)
-        if found is None or found[0] == NO_LAYER or found[2].kind != FILE:
-            return None
-        position, real, _ = found
-        return self.layers[position].file(real)
-
-    def fact(self, path: str, key: str) -> str | None:
-        """A fact (e.g. "glibc" -> "2.36") recorded for the file path resolves to."""
-        found = self._file(path)
-        if found is None or found[0] == NO_LAYER:
-            return None
-        position, real, _ = found
-        return self.layers[position].fact(real, key)
-
-    def layer_of(self, path: str) -> str | None:
-        """The digest of the layer that provided the entry at path (its last
-        component not followed), or None."""
-        real = self._resolve(path, follow_last=False)
-        found = None if real is None else self._merged(real)
-        if found is None or found[1] == NO_LAYER:
-            return None
-        return self.layers[found[1]].digest
-
-    def listdir(self, path: str) -> list[str]:
-        """Sorted names in a directory (following symlinks); [] if not a directory."""
-        real = self._resolve(path, follow_last=True)
-        found = None if real is None else self._merged(real)
-        if real is None or found is None or found[0].kind != DIR:
-            return []
+    def _names(self, directory: str) -> set[str]:
         names: set[str] = set()
         deleted: set[str] = set()  # by a whiteout in a layer above
-        for position in range(len(self.layers) - 1, self._floor_under(real) - 1, -1):
-            children = self.layers[position].children(real)
+        for position in range(len(self.layers) - 1, self._floor_under(directory) - 1, -1):
+            children = self.layers[position].children(directory)
             names.update(n for n, has_entry, _ in children if has_entry and n not in deleted)
             deleted.update(n for n, _, whiteout in children if whiteout)
-        return sorted(names)
+        return names
 
-    def named(self, name: str) -> list[str]:
-        """Every path in the image whose last component is ``name`` (like
-        ``find / -name NAME``), sorted; symlinks are not followed."""
-        candidates = {path for layer in self.layers for path in layer.named(name)}
-        return sorted(p for p in candidates if self._merged(p) is not None)
+    def _own_entry(self, position: int, path: str) -> Entry | None:
+        node = self.layers[position].node(path)
+        return None if node is None or node.implicit else node.entry
 
-    def walk(self) -> Iterator[str]:
-        """Every path in the image, parents first. Reads every layer's rows: for
-        tools and tests, not for rules (whose cost must not grow with the image)."""
-        pending = ["/"]
-        while pending:
-            directory = pending.pop()
-            yield directory
-            for name in reversed(self.listdir(directory)):
-                child = _join(directory, name)
-                found = self._merged(child)
-                if found is not None and found[0].kind == DIR:
-                    pending.append(child)
-                else:
-                    yield child
+    def _kept(self, position: int, path: str) -> bytes | None:
+        return self.layers[position].file(path)
 
-    def glob(self, pattern: str) -> list[str]:
-        """Paths matching a shell pattern, one component at a time ('*' does not
-        cross '/' nor match a leading '.'), following symlinked directories."""
-        matches = ["/"]
-        for part in (p for p in pattern.split("/") if p not in ("", ".")):
-            matches = [m for base in matches for m in self._glob_step(base, part)]
-        return sorted(m for m in matches if self.lookup(m, follow_symlinks=False) is not None)
+    def _fact(self, position: int, path: str, key: str) -> str | None:
+        return self.layers[position].fact(path, key)
 
-    def _glob_step(self, base: str, part: str) -> list[str]:
-        if part == "..":
-            return [_parent(base)]
-        if _GLOB_MAGIC.isdisjoint(part):
-            return [_join(base, part)]
-        return [
-            _join(base, name)
-            for name in self.listdir(base)
-            if fnmatch.fnmatchcase(name, part) and (part.startswith(".") or name[0] != ".")
-        ]
+    def _digest(self, position: int) -> str:
+        return self.layers[position].digest
 
 
 def _hides_below(node: Node) -> bool:
