@@ -33,7 +33,7 @@ one raises :class:`CorruptStoreError`, and the scan rebuilds that layer.
 from __future__ import annotations
 
 import contextlib
-import mmap
+import io
 import os
 import sqlite3
 import struct
@@ -42,7 +42,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from octolint.image.model import DIR, FILE, HARDLINK, OTHER, SYMLINK, Entry, LayerIndex
 
@@ -53,6 +53,7 @@ _KINDS = frozenset({FILE, DIR, SYMLINK, HARDLINK, OTHER, IMPLICIT})
 _CRC_OFFSET = 60  # SQLite header: "user version", free for applications
 _APPLICATION_ID = b"OCTL"  # SQLite header bytes 68-71: says whose file this is
 _HEADER = 100
+_CHUNK = 1 << 20  # read size when checking a file's CRC
 _MAX_FILE_SIZE = 4 << 30  # far above any real layer's store (2M entries: ~300 MB)
 _ENCODING = ("utf-8", "surrogateescape")
 
@@ -294,42 +295,64 @@ def canonical_entries(index: LayerIndex) -> tuple[dict[str, Entry], set[str]]:
     them, whatever lies below: a later non-directory removes what the layer put under
     it; an entry under a non-directory the layer put there turns that into a fresh
     directory (mode 755) that hides the lower layers' content (so: opaque)."""
-    own: dict[str, Entry] = {}
-    children: dict[str, set[str]] = {}
-    opaque = set(index.opaque)
+    layer = _Canonical(index.opaque)
     for path, entry in index.entries.items():
+        layer.add(path, entry)
+    return layer.own, layer.opaque
+
+
+class _Canonical:
+    """A layer's entries, applied in order onto nothing (see canonical_entries).
+
+    Real layers never put anything under a non-directory of their own, so the map of
+    each directory's children that removing a subtree needs is only built the first
+    time it is needed (it would be a third of the memory of indexing a layer).
+    """
+
+    def __init__(self, opaque: set[str]):
+        self.own: dict[str, Entry] = {}
+        self.opaque = set(opaque)
+        self.parents: set[str] = set()  # every path the layer puts something under
+        self.children: dict[str, set[str]] | None = None
+
+    def add(self, path: str, entry: Entry) -> None:
         if path == "/":
             if entry.kind == DIR:  # nothing else can replace the root
-                own[path] = entry
-            continue
-        if entry.kind != DIR:
-            _drop_below(own, children, path)
-        _claim_parents(own, children, opaque, path)
-        own[path] = entry
-    return own, opaque
-
-
-def _claim_parents(own: dict[str, Entry], children: dict[str, set[str]], opaque: set[str],
-                   path: str) -> None:  # fmt: skip
-    child = path
-    while child != "/":
-        parent = child.rpartition("/")[0] or "/"
-        children.setdefault(parent, set()).add(child)
-        existing = own.get(parent)
-        if existing is not None:
-            if existing.kind != DIR:  # the layer's own file at parent becomes a directory
-                own[parent] = IMPLICIT_DIR
-                opaque.add(parent)
+                self.own[path] = entry
             return
-        child = parent
+        if entry.kind != DIR and path in self.parents:
+            self._drop_below(path)
+        self._claim_parents(path)
+        self.own[path] = entry
 
+    def _claim_parents(self, path: str) -> None:
+        child = path
+        while child != "/":
+            parent = child.rpartition("/")[0] or "/"
+            self.parents.add(parent)
+            if self.children is not None:
+                self.children.setdefault(parent, set()).add(child)
+            existing = self.own.get(parent)
+            if existing is not None:
+                if existing.kind != DIR:  # the layer's own file here becomes a directory
+                    self.own[parent] = IMPLICIT_DIR
+                    self.opaque.add(parent)
+                return
+            child = parent
 
-def _drop_below(own: dict[str, Entry], children: dict[str, set[str]], path: str) -> None:
-    pending = [path]
-    while pending:
-        for child in children.pop(pending.pop(), ()):
-            own.pop(child, None)
-            pending.append(child)
+    def _drop_below(self, path: str) -> None:
+        if self.children is None:
+            self.children = {}
+            for known in (*self.own, *self.parents):
+                if known != "/":
+                    self.children.setdefault(known.rpartition("/")[0] or "/", set()).add(known)
+        pending = [path]
+        while pending:
+            current = pending.pop()
+            self.parents.discard(current)
+            for child in self.children.pop(current, ()):
+                self.own.pop(child, None)
+                pending.append(child)
 
 
 def _implicit_parents(own: dict[str, Entry]) -> list[str]:
@@ -345,11 +368,17 @@ def _implicit_parents(own: dict[str, Entry]) -> list[str]:
 # -- the file's CRC ----------------------------------------------------------------------
 
 
-def _file_crc(data: Any) -> int:
-    with memoryview(data) as view:  # released before the mmap closes
-        crc = zlib.crc32(view[:_CRC_OFFSET])
-        crc = zlib.crc32(b"\0\0\0\0", crc)
-        return zlib.crc32(view[_CRC_OFFSET + 4 :], crc)
+def _file_crc(handle: io.BufferedIOBase) -> tuple[bytes, int]:
+    """(the first _HEADER bytes, the CRC-32 of the file with bytes 60-63 zeroed). Read
+    in chunks, not mapped: mapped pages would count as this process's memory."""
+    handle.seek(0)
+    header = handle.read(_HEADER)
+    crc = zlib.crc32(header[:_CRC_OFFSET] + bytes(4) + header[_CRC_OFFSET + 4 :])
+    chunk = bytearray(_CHUNK)
+    with memoryview(chunk) as view:
+        while size := handle.readinto(chunk):
+            crc = zlib.crc32(view[:size], crc)
+    return header, crc
 
 
 def _seal(path: Path) -> None:
@@ -358,8 +387,7 @@ def _seal(path: Path) -> None:
         handle.seek(68)
         handle.write(_APPLICATION_ID)
         handle.flush()
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            crc = _file_crc(data)
+        _, crc = _file_crc(handle)
         handle.seek(_CRC_OFFSET)
         handle.write(struct.pack(">I", crc))
 
@@ -378,13 +406,12 @@ def _check_crc(path: Path, digest: str) -> tuple[int, int]:
     return status.st_dev, status.st_ino
 
 
-def _check_bytes(handle: BinaryIO, digest: str) -> None:
-    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if data[68:72] != _APPLICATION_ID:
-            raise CorruptStoreError(digest, "not a layer index")
-        (stored,) = struct.unpack(">I", data[_CRC_OFFSET : _CRC_OFFSET + 4])
-        if _file_crc(data) != stored:
-            raise CorruptStoreError(digest, "checksum mismatch (truncated or edited)")
+def _check_bytes(handle: io.BufferedIOBase, digest: str) -> None:
+    header, crc = _file_crc(handle)
+    if header[68:72] != _APPLICATION_ID:
+        raise CorruptStoreError(digest, "not a layer index")
+    if crc != struct.unpack(">I", header[_CRC_OFFSET : _CRC_OFFSET + 4])[0]:
+        raise CorruptStoreError(digest, "checksum mismatch (truncated or edited)")
 
 
 # Checking the CRC is the one cost of opening a store that grows with its size
