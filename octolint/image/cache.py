@@ -82,12 +82,15 @@ class LayerCache:
         except OSError:
             return LayerStore.build(index)
         try:
-            LayerStore.write(index, temp)
-            os.replace(temp, path)
-            stored = LayerStore.open(path, index.digest)
+            stored = LayerStore.write(index, temp)
         except (OSError, sqlite3.Error, CorruptStoreError):
             _unlink(Path(temp))
             return LayerStore.build(index)
+        try:
+            os.replace(temp, path)  # the open store keeps reading the same file
+        except OSError:
+            _unlink(Path(temp))
+            return stored  # still a whole store, though not cached
         self._drop_other_versions(path)
         return stored
 

@@ -258,10 +258,6 @@ class ImageFS(MergedView):
         """The filesystem of layers indexed in memory (bottom first), not cached."""
         return cls([LayerStore.build(index) for index in indexes])
 
-    @property
-    def digests(self) -> list[str]:
-        return [layer.digest for layer in self.layers]
-
     def close(self) -> None:
         for layer in self.layers:
             layer.close()

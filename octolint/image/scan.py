@@ -134,6 +134,8 @@ def _checked(
             return target, engine.lint_image(target)
         except CorruptStoreError as exc:
             cache.discard(exc)
+            if target.fs is not None:
+                target.fs.close()
     raise AssertionError("unreachable: the last attempt reads no cache")
 
 

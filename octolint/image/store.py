@@ -123,10 +123,10 @@ class LayerStore:
         _fill(db, index)
         return cls(db, index.digest)
 
-    @staticmethod
-    def write(index: LayerIndex, path: str | os.PathLike[str]) -> None:
+    @classmethod
+    def write(cls, index: LayerIndex, path: str | os.PathLike[str]) -> LayerStore:
         """Write a store of ``index`` to ``path`` (an empty or new file), sealed with its
-        CRC, for ``open``."""
+        CRC, and open it (its CRC, just computed from the file, is not read again)."""
         db = sqlite3.connect(os.fspath(path))
         try:
             db.execute("PRAGMA journal_mode=OFF")  # written once, then renamed into place
@@ -134,13 +134,19 @@ class LayerStore:
             _fill(db, index)
         finally:
             db.close()
-        _seal(Path(path))
+        status = _seal(Path(path))
+        return cls._connect(path, index.digest, (status.st_dev, status.st_ino))
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], digest: str) -> LayerStore:
-        """The store in a file ``build`` wrote; CorruptStoreError if it is not one,
+        """The store in a file ``write`` wrote; CorruptStoreError if it is not one,
         OSError if it cannot be read."""
-        file_id = _check_crc(Path(path), digest)
+        return cls._connect(path, digest, _check_crc(Path(path), digest))
+
+    @classmethod
+    def _connect(
+        cls, path: str | os.PathLike[str], digest: str, file_id: tuple[int, int]
+    ) -> LayerStore:
         uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro&immutable=1"
         try:
             db = sqlite3.connect(uri, uri=True, check_same_thread=False)
@@ -276,18 +282,18 @@ def _fill(db: sqlite3.Connection, index: LayerIndex) -> None:
 
 def _node_rows(index: LayerIndex) -> Iterator[tuple[Any, ...]]:
     own, opaque = canonical_entries(index)
-    flagged = index.whiteouts | opaque
+    implicit = _implicit_parents(own)
+
+    def flags(path: str) -> tuple[int, int]:
+        return int(path in index.whiteouts), int(path in opaque)
+
     for path, entry in own.items():
         link = None if entry.link is None else entry.link.encode(*_ENCODING)
-        yield (*split(path), entry.kind, entry.mode, entry.size, link,
-               int(path in index.whiteouts), int(path in opaque))  # fmt: skip
-    for path in _implicit_parents(own):
-        yield (*split(path), IMPLICIT, IMPLICIT_DIR.mode, 0, None,
-               int(path in index.whiteouts), int(path in opaque))  # fmt: skip
-        own[path] = IMPLICIT_DIR  # so that its flags are not written twice
-    for path in flagged.difference(own):
-        yield (*split(path), None, None, None, None,
-               int(path in index.whiteouts), int(path in opaque))  # fmt: skip
+        yield (*split(path), entry.kind, entry.mode, entry.size, link, *flags(path))
+    for path in implicit:
+        yield (*split(path), IMPLICIT, IMPLICIT_DIR.mode, 0, None, *flags(path))
+    for path in (index.whiteouts | opaque).difference(own, implicit):
+        yield (*split(path), None, None, None, None, *flags(path))
 
 
 def canonical_entries(index: LayerIndex) -> tuple[dict[str, Entry], set[str]]:
@@ -381,8 +387,9 @@ def _file_crc(handle: io.BufferedIOBase) -> tuple[bytes, int]:
     return header, crc
 
 
-def _seal(path: Path) -> None:
-    """Write the application id and the file's CRC into the SQLite header."""
+def _seal(path: Path) -> os.stat_result:
+    """Write the application id and the file's CRC into the SQLite header; the file's
+    status."""
     with open(path, "r+b") as handle:
         handle.seek(68)
         handle.write(_APPLICATION_ID)
@@ -390,6 +397,7 @@ def _seal(path: Path) -> None:
         _, crc = _file_crc(handle)
         handle.seek(_CRC_OFFSET)
         handle.write(struct.pack(">I", crc))
+        return os.fstat(handle.fileno())
 
 
 def _check_crc(path: Path, digest: str) -> tuple[int, int]:
