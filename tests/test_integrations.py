@@ -488,6 +488,14 @@ def test_precommit_pre_push_hook_blocks_a_bad_dockerfile_and_passes_a_good_one(
         {"web/app.Dockerfile": GOOD, ".pre-commit-config.yaml": yaml.safe_dump(config)},
         "good",
     )
+    # An untracked octolint/ package in the work tree, where hooks run: pre-commit
+    # starts the console script of its own environment, which never imports it.
+    marker = repo.parent / "marker"
+    planted = PLANTED_MODULE.format(marker=str(marker), name="octolint", workspace=str(repo))
+    (repo / "octolint").mkdir()
+    (repo / "octolint" / "__init__.py").write_text(planted, encoding="utf-8")
+    with (repo / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("/octolint/\n")
     proc = push(repo, "main", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"octolint\.+Passed", proc.stdout + proc.stderr)
@@ -500,6 +508,7 @@ def test_precommit_pre_push_hook_blocks_a_bad_dockerfile_and_passes_a_good_one(
     assert "deploy/worker.Dockerfile" in proc.stdout + proc.stderr
     assert "OCT102" in proc.stdout + proc.stderr
     assert remote_sha(repo, "main") == before
+    assert not marker.exists()
 
 
 # -- octolint install-hook ---------------------------------------------------------------------
