@@ -4,15 +4,21 @@ Real git repositories, a real bare remote and real `git push`es, as in
 tests/test_integrations.py. The hostile repository content is exactly what an
 attacker can get into a work tree: an untracked (or committed) package named
 `octolint` at the top of the work tree, which git's hooks run in, and symlinks
-committed into a hooks directory that `core.hooksPath` points at.
+committed into a hooks directory that `core.hooksPath` points at. The last
+test covers the only other program octolint starts by name, a Docker
+credential helper.
 """
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import stat
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -187,3 +193,56 @@ def test_install_hook_refuses_an_interpreter_that_cannot_run_octolint_isolated(
     assert proc.stderr.count("\n") == 1 and "isolated" in proc.stderr
     assert not (repo / ".git" / "hooks" / "pre-push").exists()
     assert run_cli(["install-hook"], cwd=repo).returncode == 0
+
+
+# -- other programs octolint starts -----------------------------------------------------------
+
+
+class _Challenge(http.server.BaseHTTPRequestHandler):
+    """A registry that wants credentials for everything."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="octolint tests"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def challenging_registry() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Challenge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_credential_helper_name_with_a_path_never_runs_a_program_from_the_checkout(
+    repo: Path, tmp_path: Path, challenging_registry: str
+) -> None:
+    """A Docker config in the repository (DOCKER_CONFIG pointing into a checkout, as CI
+    jobs do) names a "helper" that is a path into the repository."""
+    marker = tmp_path / "marker"
+    helper = repo / "docker-credential-tools" / "grab"
+    helper.parent.mkdir()
+    helper.write_text(f"#!/bin/sh\necho ran > '{marker}'\necho '{{}}'\n", encoding="utf-8")
+    helper.chmod(0o755)
+    config = repo / ".docker" / "config.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"credsStore": "tools/grab"}), encoding="utf-8")
+    env = {
+        "DOCKER_CONFIG": str(config.parent),
+        "HOME": str(tmp_path),
+        "OCTOLINT_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    proc = run_cli(["image", f"{challenging_registry}/app:1"], cwd=repo, env=env)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert str(config) in proc.stderr and "'tools/grab' is not a program name" in proc.stderr
+    assert not marker.exists()
