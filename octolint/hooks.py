@@ -23,6 +23,7 @@ directory that mirrors the repository, and octolint runs there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -93,7 +94,10 @@ def hook_path(cwd: Path) -> Path:
 
 
 def install(cwd: Path, *, force: bool = False, python: str | None = None) -> str:
-    """Write the hook; refuse to replace a hook octolint did not write unless force."""
+    """Write the hook; refuse to replace a hook octolint did not write unless force.
+
+    The hook runs ``python`` (default: this interpreter, which is first checked
+    to import octolint when isolated, as the hook will run it)."""
     path = hook_path(cwd)
     existing = _read(path)
     if existing is not None and not is_ours(existing) and not force:
@@ -115,7 +119,7 @@ def _check_isolated_import(python: str) -> None:
     site-packages: the hook runs it with -I, where it would fail at every push."""
     with tempfile.TemporaryDirectory(prefix="octolint-hook-check-") as empty:
         proc = subprocess.run(
-            [python, ISOLATED, "-c", "import octolint.hooks"],
+            [python, ISOLATED, "-c", "import octolint.hooks, octolint.cli"],
             cwd=empty,  # not the repository: nothing of it is imported, even here
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -145,10 +149,11 @@ def _write_replacing(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
-            os.fchmod(out.fileno(), 0o755)  # mkstemp's 0600, plus what git needs: executable
+            os.fchmod(out.fileno(), 0o755)  # mkstemp makes 0600; git runs only executables
         os.replace(temporary, path)
     except OSError as exc:
-        os.unlink(temporary)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
         raise HookError(f"{path}: cannot write the hook: {exc.strerror or exc}") from None
 
 

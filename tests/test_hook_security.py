@@ -66,7 +66,11 @@ def test_planted_package_is_live_when_python_runs_from_the_work_tree(
     marker = tmp_path / "marker"
     plant(repo, marker)
     proc = subprocess.run(
-        [sys.executable, "-m", "octolint.hooks"], cwd=repo, capture_output=True, text=True
+        [sys.executable, "-m", "octolint.hooks"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2 and "usage: python -m octolint.hooks" in proc.stderr
     assert marker.read_text() == "planted octolint ran\n"
@@ -181,13 +185,16 @@ def test_install_hook_refuses_an_interpreter_that_cannot_run_octolint_isolated(
     """octolint reachable only through PYTHONPATH: -I would not find it, so no hook is written."""
     source = Path(__file__).resolve().parents[1]
     venv = tmp_path / "bare-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [sys.executable, "-I", "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60
+    )
     proc = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "octolint", "install-hook"],
         cwd=repo,
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(source), *sys.path[1:]])},
+        timeout=60,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.count("\n") == 1 and "isolated" in proc.stderr
