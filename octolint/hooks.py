@@ -1,11 +1,18 @@
 """The git pre-push hook: ``octolint install-hook`` writes it, git runs it.
 
 The hook file is a few lines of POSIX sh that hand git's arguments and the
-pre-push lines on stdin to ``python -m octolint.hooks pre-push``, with the
+pre-push lines on stdin to ``python -I -m octolint.hooks pre-push``, with the
 absolute path of the interpreter octolint was installed with: git runs hooks
 with whatever PATH the caller has (an IDE, a GUI client), where ``octolint``
 may be missing or another version. The work itself is done here, in Python,
 so that file names with spaces, newlines or non-UTF-8 bytes are handled.
+
+git runs the hook in the top of the work tree, and ``python -m`` would put
+that directory first on sys.path: an ``octolint/`` package there (untracked,
+or in any branch checked out) would run at every push. ``-I`` (isolated mode,
+Python 3.4+) leaves the current directory, PYTHON* variables and the user's
+site-packages out, so only the installed octolint is imported; ``install``
+checks that the interpreter can import it that way before writing the hook.
 
 For each ref being pushed it lints the Dockerfiles changed in the commits
 being pushed, *as they are in the pushed commit* (not the working tree, which
@@ -16,6 +23,7 @@ directory that mirrors the repository, and octolint runs there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -37,6 +45,9 @@ SIGNATURE = "# octolint-managed-hook: pre-push"
 HOOK_NAME = "pre-push"
 _ZERO_SHA = re.compile(r"0+\Z")
 _SYMLINK_MODE = "120000"
+# How the hook and its octolint run: isolated, so that nothing in the work
+# tree or the pushed commit (the hook's working directories) can be imported.
+ISOLATED = "-I"
 
 HOOK_TEMPLATE = """#!/bin/sh
 {signature}
@@ -50,7 +61,7 @@ if [ ! -x "$OCTOLINT_PYTHON" ]; then
         "run 'octolint install-hook' again with the octolint you use, or push with --no-verify" >&2
     exit 1
 fi
-exec "$OCTOLINT_PYTHON" -m octolint.hooks pre-push "$@"
+exec "$OCTOLINT_PYTHON" -I -m octolint.hooks pre-push "$@"
 """
 
 
@@ -83,22 +94,67 @@ def hook_path(cwd: Path) -> Path:
 
 
 def install(cwd: Path, *, force: bool = False, python: str | None = None) -> str:
-    """Write the hook; refuse to replace a hook octolint did not write unless force."""
+    """Write the hook; refuse to replace a hook octolint did not write unless force.
+
+    The hook runs ``python`` (default: this interpreter, which is first checked
+    to import octolint when isolated, as the hook will run it)."""
     path = hook_path(cwd)
     existing = _read(path)
     if existing is not None and not is_ours(existing) and not force:
         raise HookError(
-            f"{path}: a pre-push hook that octolint did not write is already there; "
-            "move it away, or use --force to replace it"
+            f"{path}: a pre-push hook that octolint did not write is already there"
+            f"{_kind(path)}; move it away, or use --force to replace it"
         )
+    if python is None:
+        python = sys.executable
+        _check_isolated_import(python)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside the final name and renamed: git never sees half a hook.
-    temporary = path.with_name(f".{HOOK_NAME}.octolint-tmp")
-    temporary.write_text(hook_script(python or sys.executable), encoding="utf-8")
-    temporary.chmod(temporary.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    os.replace(temporary, path)
+    _write_replacing(path, hook_script(python))
     verb = "updated" if existing is not None and is_ours(existing) else "installed"
     return f"{verb} {path}: git push now lints the Dockerfiles changed in the pushed commits"
+
+
+def _check_isolated_import(python: str) -> None:
+    """Refuse an interpreter that finds octolint only through PYTHONPATH or the user's
+    site-packages: the hook runs it with -I, where it would fail at every push."""
+    with tempfile.TemporaryDirectory(prefix="octolint-hook-check-") as empty:
+        proc = subprocess.run(
+            [python, ISOLATED, "-c", "import octolint.hooks, octolint.cli"],
+            cwd=empty,  # not the repository: nothing of it is imported, even here
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    if proc.returncode != 0:
+        raise HookError(
+            f"{python} cannot import octolint when run isolated (python -I), as the hook "
+            "must be so that no file in the repository can run at git push; octolint is "
+            "probably installed in the user site-packages or found through PYTHONPATH: "
+            "install it in a virtualenv (or with pipx) and run install-hook from there"
+        )
+
+
+def _write_replacing(path: Path, text: str) -> None:
+    """Write a new file beside path and rename it over path: git never sees half a
+    hook. The new file gets a fresh random name created with O_EXCL, so a file or
+    symlink planted in the hooks directory (it may be committed, with
+    core.hooksPath) is never opened or followed; rename replaces a symlink at path
+    itself, never its target."""
+    try:
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{HOOK_NAME}.", suffix=".octolint-tmp", dir=path.parent
+        )
+    except OSError as exc:
+        raise HookError(f"{path.parent}: cannot write the hook: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            os.fchmod(out.fileno(), 0o755)  # mkstemp makes 0600; git runs only executables
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise HookError(f"{path}: cannot write the hook: {exc.strerror or exc}") from None
 
 
 def uninstall(cwd: Path) -> str:
@@ -108,18 +164,41 @@ def uninstall(cwd: Path) -> str:
     if existing is None:
         return f"{path}: no pre-push hook to remove"
     if not is_ours(existing):
-        raise HookError(f"{path}: this pre-push hook was not written by octolint; left in place")
+        raise HookError(
+            f"{path}: this pre-push hook was not written by octolint{_kind(path)}; left in place"
+        )
     path.unlink()
     return f"removed {path}"
 
 
 def _read(path: Path) -> str | None:
+    """The hook's text; None when there is none. A symlink (dangling or not) or any
+    other non-regular file is never ours: '' (so it is foreign), never followed or
+    opened, so a FIFO cannot hang us and a link's target is never touched."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise HookError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        return ""
     try:
         return path.read_bytes().decode("utf-8", "replace")
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise HookError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _kind(path: Path) -> str:
+    """' (a symbolic link to X)' or ' (not a regular file)' for a message; '' for a file."""
+    try:
+        if path.is_symlink():
+            return f" (a symbolic link to {os.readlink(path)})"
+        return "" if stat.S_ISREG(path.lstat().st_mode) else " (not a regular file)"
+    except OSError:
+        return ""
 
 
 # --------------------------------------------------------------------------
@@ -218,7 +297,8 @@ def lint_pushed(ref: PushedRef, paths: Sequence[str], top: Path) -> int:
             target = root / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(_git(["cat-file", "blob", sha], top))
-        command = [sys.executable, "-m", "octolint", "lint", "--", *dockerfiles]
+        # Isolated too: the directory holds files from the pushed commit.
+        command = [sys.executable, ISOLATED, "-m", "octolint", "lint", "--", *dockerfiles]
         return subprocess.run(command, cwd=root, check=False).returncode
 
 
@@ -285,6 +365,15 @@ def main(argv: Sequence[str]) -> int:
     if not argv or argv[0] != HOOK_NAME:
         print("usage: python -m octolint.hooks pre-push REMOTE URL < refs", file=sys.stderr)
         return EXIT_USAGE
+    if not sys.flags.isolated:
+        # A hook written before the hook ran isolated: whatever octolint package
+        # the work tree holds has already been imported by now.
+        print(
+            "octolint pre-push: warning: this hook was written by an older octolint and "
+            "lets a package in the repository run at git push; run `octolint install-hook` "
+            "again to replace it",
+            file=sys.stderr,
+        )
     try:
         top = Path(os.fsdecode(_git(["rev-parse", "--show-toplevel"], Path.cwd()).rstrip(b"\n")))
         return run_pre_push(sys.stdin.readlines(), top)

@@ -187,10 +187,15 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def test_action_run_step_writes_sarif_and_fails_on_findings(workspace: Path) -> None:
+    marker = workspace.parent / "marker"
+    planted = PLANTED_MODULE.format(marker=str(marker), name="octolint", workspace=str(workspace))
+    (workspace / "octolint").mkdir()
+    (workspace / "octolint" / "__init__.py").write_text(planted, encoding="utf-8")
     bin_dir = {"OCTOLINT_ACTION_BIN": str(Path(sys.executable).parent)}
     status, outputs, log = run_action_step(
         "Run octolint", workspace, {**action_inputs(paths="docker"), **bin_dir}
     )
+    assert not marker.exists()  # the console script never imports the checkout's octolint/
     assert status == 1, log
     assert outputs["exit-code"] == "1"
     sarif = json.loads(Path(outputs["sarif-file"]).read_text(encoding="utf-8"))
@@ -252,10 +257,17 @@ def test_action_install_step_installs_octolint_from_the_action_checkout(
     source_snapshot: Path, tmp_path: Path
 ) -> None:
     workspace = tmp_path / "workspace"
-    workspace.mkdir()
+    marker = tmp_path / "marker"
+    # The job runs in the checked-out repository: modules it holds under the
+    # names the step runs (venv, pip) must not be imported (issue 11).
+    for module, name in (("venv", "venv.py"), ("pip", "pip/__init__.py")):
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        planted = PLANTED_MODULE.format(marker=str(marker), name=module, workspace=str(workspace))
+        (workspace / name).write_text(planted, encoding="utf-8")
     status, outputs, log = run_action_step(
         "Install octolint", workspace, {"ACTION_PATH": str(source_snapshot)}
     )
+    assert not marker.exists(), marker.read_text()
     if status != 0 and "Could not find a version" in log:
         missing_infra(f"pip cannot reach the package index:\n{log[-800:]}")
     assert status == 0, log
@@ -266,6 +278,21 @@ def test_action_install_step_installs_octolint_from_the_action_checkout(
     )
     proc = run([str(bin_dir / "octolint"), "--version"], workspace)
     assert proc.returncode == 0 and "octolint" in proc.stdout
+
+
+# Writes a marker when imported, then hands over to the real module of that name
+# (also when run with -m), so the step would succeed and nothing look wrong.
+PLANTED_MODULE = """\
+import os, runpy, sys
+with open({marker!r}, "a") as f:
+    f.write({name!r} + " from the workspace ran\\n")
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != {workspace!r}]
+del sys.modules[__name__]
+if __name__ == "__main__":
+    runpy.run_module({name!r}, run_name="__main__", alter_sys=True)
+else:
+    sys.modules[__name__] = __import__({name!r})
+"""
 
 
 def docs_workflows() -> list[str]:
@@ -461,6 +488,14 @@ def test_precommit_pre_push_hook_blocks_a_bad_dockerfile_and_passes_a_good_one(
         {"web/app.Dockerfile": GOOD, ".pre-commit-config.yaml": yaml.safe_dump(config)},
         "good",
     )
+    # An untracked octolint/ package in the work tree, where hooks run: pre-commit
+    # starts the console script of its own environment, which never imports it.
+    marker = repo.parent / "marker"
+    planted = PLANTED_MODULE.format(marker=str(marker), name="octolint", workspace=str(repo))
+    (repo / "octolint").mkdir()
+    (repo / "octolint" / "__init__.py").write_text(planted, encoding="utf-8")
+    with (repo / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("/octolint/\n")
     proc = push(repo, "main", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"octolint\.+Passed", proc.stdout + proc.stderr)
@@ -473,6 +508,7 @@ def test_precommit_pre_push_hook_blocks_a_bad_dockerfile_and_passes_a_good_one(
     assert "deploy/worker.Dockerfile" in proc.stdout + proc.stderr
     assert "OCT102" in proc.stdout + proc.stderr
     assert remote_sha(repo, "main") == before
+    assert not marker.exists()
 
 
 # -- octolint install-hook ---------------------------------------------------------------------

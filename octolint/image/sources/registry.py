@@ -171,6 +171,12 @@ def _lookup(table: object, registry: str) -> tuple[str, Any] | None:
     return None
 
 
+# Helpers are programs on PATH with plain names (desktop, ecr-login, osxkeychain).
+# A name holding a path separator would run a path relative to the working
+# directory, a checkout when DOCKER_CONFIG points into one: refused.
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+
+
 def find_credentials(
     registry: str, *, config_path: Path | None = None, timeout: float = 30.0
 ) -> Credentials | None:
@@ -191,6 +197,12 @@ def find_credentials(
     helper = _lookup(config.get("credHelpers"), registry)
     store = helper[1] if helper else config.get("credsStore")
     if isinstance(store, str) and store:
+        if not _HELPER_NAME.match(store):
+            raise CredentialsError(
+                str(path),
+                f"credential helper {store!r} is not a program name (letters, digits, '.', "
+                "'_', '-'); not run",
+            )
         return _from_helper(store, credential_server_url(registry), timeout)
     entry = _lookup(config.get("auths"), registry)
     if entry is None:
