@@ -46,9 +46,11 @@ def cache_root() -> Path:
     return Path(base) / "octolint"
 
 
+_POSIX = hasattr(os, "getuid")  # Windows has neither owners nor mode bits to compare
+
+
 def _trusted_owner(uid: int) -> bool:
-    getuid = getattr(os, "getuid", None)
-    return getuid is None or uid in (getuid(), 0)  # no owners to compare on Windows
+    return not _POSIX or uid in (os.getuid(), 0)
 
 
 def status_problem(status: os.stat_result, kind: str) -> str | None:
@@ -60,7 +62,7 @@ def status_problem(status: os.stat_result, kind: str) -> str | None:
         return f"is not a {kind}"
     if not _trusted_owner(status.st_uid):
         return f"is owned by another user (uid {status.st_uid})"
-    if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if _POSIX and status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return "is writable by other users"
     return None
 
@@ -75,7 +77,7 @@ def directory_problem(path: Path, *, top: bool) -> str | None:
         status = os.lstat(path)
         if top:
             parent = os.stat(os.path.dirname(os.path.abspath(path)))
-            if parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX:
+            if _POSIX and parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX:
                 return "is in a directory anyone can write to (and that is not sticky)"
             if stat.S_ISLNK(status.st_mode) and _trusted_owner(status.st_uid):
                 status = os.stat(path)

@@ -126,10 +126,55 @@ def test_a_planted_index_does_not_change_the_verdict(
         entry.chmod(0o660)
     else:
         (cache / "layers").chmod(0o777)
+    before = snapshot(cache / "layers")
     found, stderr = errors(cache, archive)
     assert {"OCT203", "OCT204"} <= found
     warnings = [line for line in stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "not using the cache" in warnings[0], stderr
+    if "entry" not in setup:  # an untrusted directory is neither read nor written
+        assert snapshot(cache / "layers") == before
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in root.rglob("*")}
+
+
+@needs_root
+@pytest.mark.parametrize("setup", ["link of another user", "non-sticky shared parent"])
+def test_a_cache_directory_another_user_can_replace_is_not_used(
+    tmp_path: Path, musl_image: tuple[Image, Path], setup: str
+) -> None:
+    image, archive = musl_image
+    planted = tmp_path / "planted"
+    plant_healthy_index(planted, image.layers[0].digest)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    if setup == "link of another user":  # the planted directory is the user's, the link not
+        shared.chmod(0o1777)
+        cache = shared / "cache"
+        cache.symlink_to(planted)
+        give_away(cache)
+    else:  # anyone could rename the user's own cache away and put another in its place
+        shared.chmod(0o777)
+        cache = shared / "cache"
+        planted.rename(cache)
+    found, stderr = errors(cache, archive)
+    assert {"OCT203", "OCT204"} <= found and "not using the cache" in stderr
+
+
+def test_a_private_cache_in_a_sticky_shared_directory_is_used(
+    tmp_path: Path, musl_image: tuple[Image, Path]
+) -> None:
+    """/tmp-like: others can write the parent but not replace what the user made there."""
+    _, archive = musl_image
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    found, stderr = errors(shared / "cache", archive)
+    assert {"OCT203", "OCT204"} <= found and "warning" not in stderr
+    assert len(list((shared / "cache" / "layers").iterdir())) == 1
+    assert (shared / "cache").stat().st_mode & 0o777 == 0o700
+    assert (shared / "cache" / "entry-points.json").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_symlinked_entry_is_not_followed_and_is_replaced(
