@@ -19,6 +19,8 @@ SARIF help). See ``rules/`` for the built-in ones.
 
 from __future__ import annotations
 
+import configparser
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -32,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from octolint.cachedir import NOFOLLOW, cache_root, open_trusted, usable_directory
 from octolint.errors import ConfigError
 from octolint.model import Problem, Severity
 
@@ -192,20 +195,26 @@ def _entry_points_memo() -> tuple[list[str], dict[str, dict[str, Any]]]:
     distributions found on sys.path and their modification times: installing,
     upgrading or removing one invalidates the memo, and so does editing a
     rule's source file (its modification time and size are kept beside it).
+
+    The memo never decides what is imported: the entry points are read again
+    from the installed distributions' ``entry_points.txt`` on every run (a few
+    small reads), and the memo is used only when it lists exactly those. It is
+    read only from a cache directory and file no other user can write
+    (``octolint.cachedir``), since its descriptions decide what each rule is.
     """
-    key = _sys_path_fingerprint()
+    key, installed = _installed_entry_points()
     memo = memo_path()
-    try:
-        data = json.loads(memo.read_text(encoding="utf-8"))
-        if data.get("key") == key and isinstance(data.get("values"), list):
-            described = data.get("rules")
+    data = _read_memo(memo)
+    if data is not None and data.get("key") == key and _same(data.get("values"), installed):
+        described = data.get("rules")
+        try:
             if isinstance(described, dict) and all(
                 isinstance(meta, dict) and _stamp(meta["file"]) == meta["stamp"]
                 for meta in described.values()
             ):
-                return [str(v) for v in data["values"]], described
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
-        pass  # no memo yet, or an unreadable one: rebuild it
+                return list(installed), described
+        except (KeyError, TypeError, ValueError):
+            pass  # a damaged memo: rebuild it
     from importlib.metadata import entry_points
 
     values = [ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)]
@@ -214,42 +223,93 @@ def _entry_points_memo() -> tuple[list[str], dict[str, dict[str, Any]]]:
         meta = _describe(value)
         if meta is not None:
             described[value] = meta
-    _write_atomically(memo, json.dumps({"key": key, "values": values, "rules": described}))
+    _write_memo(memo, json.dumps({"key": key, "values": values, "rules": described}))
     return values, described
 
 
+def _same(memoised: object, installed: list[str]) -> bool:
+    return isinstance(memoised, list) and sorted(map(str, memoised)) == sorted(installed)
+
+
 def memo_path() -> Path:
-    base = os.environ.get("OCTOLINT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "octolint",
-    )
-    return Path(base) / "entry-points.json"
+    return cache_root() / "entry-points.json"
 
 
-def _sys_path_fingerprint() -> str:
-    """What entry points depend on: the distributions on sys.path, with their mtimes."""
+def _read_memo(memo: Path) -> dict[str, Any] | None:
+    """The memo's JSON, if it exists and only the current user could have written it."""
+    if not usable_directory(memo.parent, top=True, create=False):
+        return None
+    try:
+        with os.fdopen(open_trusted(memo), "rb") as handle:
+            data = json.loads(handle.read(_MAX_MEMO_BYTES))
+    except (OSError, ValueError):
+        return None  # no memo yet, another user's, or unreadable: rebuild it
+    return data if isinstance(data, dict) else None
+
+
+_MAX_MEMO_BYTES = 16 << 20  # a memo is kilobytes per rule; a bigger one is not ours
+
+
+def _installed_entry_points() -> tuple[str, list[str]]:
+    """(a fingerprint of the distributions on sys.path with their mtimes, the values of
+    their ``octolint.rules`` entry points), read from the metadata directories as
+    importlib.metadata does: the first distribution of a name on sys.path wins."""
     parts = [sys.version, ENTRY_POINT_GROUP]
+    values: list[str] = []
+    seen: set[str] = set()
     for entry in sys.path:
         try:
             with os.scandir(entry or ".") as found:
-                parts += sorted(
-                    f"{item.path}:{item.stat().st_mtime_ns}"
-                    for item in found
-                    if item.name.endswith((".dist-info", ".egg-info"))
-                )
+                infos = [item for item in found if item.name.endswith((".dist-info", ".egg-info"))]
+                parts += sorted(f"{item.path}:{item.stat().st_mtime_ns}" for item in infos)
         except OSError:
-            continue  # not a directory (a zip, or gone): nothing to fingerprint
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+            continue  # not a directory (a zip, or gone): importlib.metadata decides alone
+        for item in infos:
+            name = _normalised(os.path.splitext(item.name)[0].partition("-")[0])
+            if name not in seen:
+                seen.add(name)
+                values += _group_values(item.path)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest(), values
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _group_values(info_dir: str) -> list[str]:
+    """The values of the ``octolint.rules`` entry points a distribution declares."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
+        with open(os.path.join(info_dir, "entry_points.txt"), encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return []  # most distributions declare no entry point at all
+    if f"[{ENTRY_POINT_GROUP}]" not in text:
+        return []
+    parser = configparser.ConfigParser(
+        delimiters=("=",), interpolation=None, strict=False, comment_prefixes=("#", ";")
+    )
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # names keep their case
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []  # importlib.metadata then disagrees, and the memo is rebuilt from it
+    return [value.strip() for value in parser[ENTRY_POINT_GROUP].values()]
+
+
+def _write_memo(path: Path, text: str) -> None:
+    """Write the memo through a new private file (never through an existing name or
+    link) renamed into place, and only into a cache directory the user alone controls."""
+    if not usable_directory(path.parent, top=True, create=True):
+        return  # read-only home or untrusted directory: only costs speed
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW
+        with os.fdopen(os.open(temporary, flags, 0o600), "w", encoding="utf-8") as handle:
+            handle.write(text)
         os.replace(temporary, path)
     except OSError:
-        pass  # a read-only home only costs speed
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def rules_by_id() -> dict[str, Rule]:

@@ -15,6 +15,12 @@ place, so concurrent readers and writers only ever see whole entries.
 
 A cache problem (read-only home, full disk, a garbage file) never fails a
 run: the layer is just indexed again.
+
+An index decides a verdict, so only entries nobody else could have written are
+read (``octolint.cachedir``): the cache directory and ``layers`` must be owned
+by the current user and writable by no one else, or the cache is not used (one
+warning on stderr); each entry is opened without following symlinks and must
+pass the same test. ``clear`` deletes only regular files named like entries.
 """
 
 from __future__ import annotations
@@ -27,24 +33,24 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from octolint.cachedir import cache_root, status_problem, usable_directory
 from octolint.image import layers
 from octolint.image.model import Descriptor, LayerIndex
 from octolint.image.store import FORMAT, CorruptStoreError, LayerStore
 
-CACHE_ENV = "OCTOLINT_CACHE_DIR"
 _DIGEST = re.compile(
     r"^(?:(sha256):([0-9a-f]{64})|(sha384):([0-9a-f]{96})|(sha512):([0-9a-f]{128}))$"
 )
 _SUFFIX = ".idx"
 _TEMP_PREFIX = ".tmp-"
+# What octolint's own files in ``layers`` are called (entries; mkstemp's temporaries):
+# nothing else there is ever counted or deleted.
+_ENTRY_NAME = re.compile(
+    r"^(?:sha256-[0-9a-f]{64}|sha384-[0-9a-f]{96}|sha512-[0-9a-f]{128})-v[0-9]+-f[0-9]+\.idx$"
+)
+_TEMP_NAME = re.compile(r"^\.tmp-[a-z0-9_]{1,32}\.idx$")
 
-
-def default_cache_dir() -> Path:
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "octolint"
+default_cache_dir = cache_root
 
 
 class LayerCache:
@@ -54,17 +60,18 @@ class LayerCache:
         self.root = Path(directory) if directory is not None else default_cache_dir()
         self.directory = self.root / "layers"
         self.enabled = enabled
+        self._trusted = False  # once both directories passed (only we can change them)
 
     # -- public -------------------------------------------------------------------
     def get(self, digest: str) -> LayerStore | None:
         """The cached index of a layer, or None (a miss, or an entry found invalid
         and deleted)."""
         path = self._path(digest)
-        if not self.enabled or path is None:
+        if not self.enabled or path is None or not self._ready(create=False):
             return None
         try:
             return LayerStore.open(path, digest)
-        except OSError:
+        except OSError:  # also a symlink or another user's file: a miss, replaced by store
             return None
         except (CorruptStoreError, sqlite3.Error):
             _unlink(path)
@@ -73,10 +80,9 @@ class LayerCache:
     def store(self, index: LayerIndex) -> LayerStore:
         """The index as a store: written to the cache when possible, else in memory."""
         path = self._path(index.digest)
-        if not self.enabled or path is None:
+        if not self.enabled or path is None or not self._ready(create=True):
             return LayerStore.build(index)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=self.directory)
             os.close(fd)  # SQLite takes an empty file for an empty database
         except OSError:
@@ -120,7 +126,7 @@ class LayerCache:
         if path is None or error.file_id is None:
             return
         try:
-            status = path.stat()
+            status = path.lstat()
         except OSError:
             return
         if (status.st_dev, status.st_ino) == error.file_id:
@@ -138,7 +144,8 @@ class LayerCache:
         return count, size, str(self.directory)
 
     def clear(self) -> int:
-        """Delete every entry (and leftover temporary file); the number deleted."""
+        """Delete every entry (and leftover temporary file); the number deleted.
+        Only octolint's own files go (see ``_files``; unlink never follows a link)."""
         removed = 0
         for item in self._files(include_temporary=True):
             removed += _unlink(item)
@@ -154,16 +161,34 @@ class LayerCache:
         version = f"v{layers.ANALYSER_VERSION}-f{FORMAT}"
         return self.directory / f"{algorithm}-{hexdigest}-{version}{_SUFFIX}"
 
+    def _ready(self, *, create: bool) -> bool:
+        """Whether the cache's directories exist (made when ``create``) and can be
+        trusted; if they cannot, a warning (once) and the cache is not used."""
+        if not self._trusted:
+            self._trusted = usable_directory(
+                self.root, top=True, create=create
+            ) and usable_directory(self.directory, top=False, create=create)
+        return self._trusted
+
     def _files(self, include_temporary: bool = False) -> list[Path]:
+        """octolint's own files in ``layers``: regular files it could have written,
+        named like its entries (and temporaries); nothing when untrusted."""
+        if not self._ready(create=False):
+            return []
         try:
             names = os.listdir(self.directory)
         except OSError:
             return []
-        return [
-            self.directory / name
-            for name in names
-            if name.endswith(_SUFFIX) and (include_temporary or not name.startswith(_TEMP_PREFIX))
-        ]
+        found = []
+        for name in names:
+            if _ENTRY_NAME.match(name) or (include_temporary and _TEMP_NAME.match(name)):
+                try:
+                    status = os.lstat(self.directory / name)
+                except OSError:
+                    continue
+                if status_problem(status, "file") is None:
+                    found.append(self.directory / name)
+        return found
 
     def _drop_other_versions(self, path: Path) -> None:
         stem = path.name.rsplit("-v", 1)[0]

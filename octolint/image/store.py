@@ -28,6 +28,8 @@ that once the file has passed: see ``_remember``), and the schema must be
 exactly ours (no views or triggers can run). A file can still have been
 *planted* with a valid CRC, so every row is validated when it is read; a bad
 one raises :class:`CorruptStoreError`, and the scan rebuilds that layer.
+Before any of that, a file is only opened at all if no one but its owner (the
+current user) could have written it, and never through a symlink (``cachedir``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from octolint.cachedir import open_trusted
 from octolint.image.model import DIR, FILE, HARDLINK, OTHER, SYMLINK, Entry, LayerIndex
 
 IMPLICIT = "i"  # kind of a directory the layer implies but never listed
@@ -390,7 +393,7 @@ def _file_crc(handle: io.BufferedIOBase) -> tuple[bytes, int]:
 def _seal(path: Path) -> os.stat_result:
     """Write the application id and the file's CRC into the SQLite header; the file's
     status."""
-    with open(path, "r+b") as handle:
+    with os.fdopen(open_trusted(path, os.O_RDWR), "r+b") as handle:
         handle.seek(68)
         handle.write(_APPLICATION_ID)
         handle.flush()
@@ -401,8 +404,11 @@ def _seal(path: Path) -> os.stat_result:
 
 
 def _check_crc(path: Path, digest: str) -> tuple[int, int]:
-    """The file's (st_dev, st_ino), once its CRC is checked, or found checked before."""
-    with open(path, "rb") as handle:
+    """The file's (st_dev, st_ino), once its CRC is checked, or found checked before.
+    Never through a symlink, and only a file of the current user that no one else can
+    write (cachedir.UntrustedCacheError, an OSError, otherwise): SQLite then opens the
+    same path, in a directory only its owner can change."""
+    with os.fdopen(open_trusted(path), "rb") as handle:
         status = os.fstat(handle.fileno())
         if not _HEADER <= status.st_size <= _MAX_FILE_SIZE:
             raise CorruptStoreError(digest, f"size {status.st_size}")

@@ -53,6 +53,7 @@ from octolint.image.model import (
 )
 from octolint.image.sources.base import (
     MAX_CONFIG_BYTES,
+    MAX_INDEX_ENTRIES,
     MAX_MANIFEST_BYTES,
     BadContentError,
     Fetched,
@@ -341,7 +342,11 @@ def _listing(items: list[tuple[list[str], Any]]) -> str:
     names = sorted({n for names, _ in items for n in names})
     if not names:
         return f"it holds {len(items)} unnamed image(s): use @0, @1, ..."
-    return "it holds: " + ", ".join(names)
+    shown = ", ".join(names[:_LISTED])  # the error stays one readable line
+    return f"it holds: {shown}" + (f" and {len(names) - _LISTED} more" if names[_LISTED:] else "")
+
+
+_LISTED = 20
 
 
 # --- docker-archive ----------------------------------------------------------------------
@@ -475,6 +480,11 @@ class OciLayout:
         manifests = self.index.get("manifests")
         if not isinstance(manifests, list) or not manifests:
             raise BadContentError(self.display, "index.json lists no image")
+        if len(manifests) > MAX_INDEX_ENTRIES:  # the same bound as any image index
+            raise BadContentError(
+                self.display, f"index.json lists {len(manifests)} manifests, more than the "
+                              f"{MAX_INDEX_ENTRIES} octolint reads in one index"
+            )  # fmt: skip
         self.entries: list[dict[str, Any]] = [m if isinstance(m, dict) else {} for m in manifests]
 
     def fetch(self, descriptor: Descriptor, limit: int, what: str) -> bytes:
@@ -506,7 +516,8 @@ class OciLayout:
         if len(found) == 1:
             top = self.fetch_manifest(descriptors[0])
             return resolve_document(top, ctx, platform, all_platforms)
-        if len({tuple(names) for names, e in items if e in found}) > 1 or not all(
+        chosen = {id(e) for e in found}  # by identity: comparing entries is quadratic
+        if len({tuple(names) for names, e in items if id(e) in chosen}) > 1 or not all(
             isinstance(e.get("platform"), dict) for e in found
         ):
             raise ImageNotFoundError(

@@ -22,7 +22,8 @@ against their digest here, before anything reads them. Layer blobs are streamed
 **Platforms.** From an index, ``platform=None`` picks linux/amd64, or the only image
 there is; an explicit platform must match (``linux/arm64`` matches ``linux/arm64/v8``);
 ``all_platforms=True`` returns every image. Attestation manifests (platform
-``unknown/unknown``) are never images.
+``unknown/unknown``) are never images. What an index can make octolint fetch is
+bounded (``MAX_INDEX_DEPTH``, ``MAX_INDEX_DOCUMENTS``, ``MAX_INDEX_ENTRIES``).
 """
 
 from __future__ import annotations
@@ -349,6 +350,17 @@ class ImageContext:
     description: str = ""  # ResolvedImage.where when it differs from ``where`` (error prefix)
 
 
+# An index may list indexes (buildx never nests; a few hand-made images use two levels).
+# What a reference can make octolint fetch is bounded, so a hostile registry or archive
+# cannot turn a few kilobytes of JSON into unbounded work: nesting depth, the documents
+# fetched in all (each distinct digest once: a reference reached twice is not read
+# again, so a fan-out of shared indexes costs one fetch per distinct document), and the
+# entries of one index. The walk is iterative: no depth can exhaust Python's stack.
+MAX_INDEX_DEPTH = 8  # indexes within indexes below the reference's own document
+MAX_INDEX_DOCUMENTS = 256  # manifests and indexes fetched for one reference
+MAX_INDEX_ENTRIES = 4096  # entries of one index (a real multi-platform index has tens)
+
+
 def resolve_document(
     top: Fetched,
     ctx: ImageContext,
@@ -358,10 +370,11 @@ def resolve_document(
     """Resolve a manifest or index (and what it references) into images."""
     doc = parse_json_object(top.data, "manifest", ctx.where)
     if document_kind(doc, top.media_type, "manifest", ctx.where) == "manifest":
-        image = image_from_manifest(doc, top.digest, ctx)
+        image = image_from_manifest(doc, top.digest, ctx, None)
         check_single_platform(image.platform, platform, ctx.where)
         return [image]
-    return resolve_index(index_entries(doc, ctx.where), ctx, platform, all_platforms)
+    entries = index_entries(doc, ctx.where, f"the image index of {ctx.reference}")
+    return resolve_index(entries, ctx, platform, all_platforms, seen={top.digest})
 
 
 def resolve_index(
@@ -369,29 +382,56 @@ def resolve_index(
     ctx: ImageContext,
     platform: Platform | None,
     all_platforms: bool,
+    *,
+    seen: set[str] | None = None,
 ) -> list[ResolvedImage]:
-    """Resolve the entries of an index chosen by platform (see select_platforms)."""
-    chosen = select_platforms(entries, platform, all_platforms, ctx.where)
+    """Resolve the entries of an index chosen by platform (see select_platforms), and
+    those of the indexes below it, depth first in the indexes' order, within the bounds
+    above (BadContentError naming the reference beyond them). ``seen``: digests already
+    read (the index itself); each manifest gives one image, however often it is listed."""
+    seen = set() if seen is None else seen
     images = []
-    for entry_platform, descriptor in chosen:
+    chosen = select_platforms(entries, platform, all_platforms, ctx.where)
+    pending = [(p, d, 1) for p, d in reversed(chosen)]  # a stack: popped in index order
+    while pending:
+        entry_platform, descriptor, depth = pending.pop()
+        if descriptor.digest in seen:
+            continue
+        if len(seen) >= MAX_INDEX_DOCUMENTS:
+            raise _too_much(ctx, f"references more than {MAX_INDEX_DOCUMENTS} manifests and "
+                                 "indexes in all")  # fmt: skip
+        seen.add(descriptor.digest)
         child = ctx.fetch_manifest(descriptor)
         child_doc = parse_json_object(child.data, "manifest", ctx.where)
         what = f"manifest {short_digest(descriptor.digest)}"
-        kind = document_kind(child_doc, descriptor.media_type, what, ctx.where)
-        if kind != "manifest":
-            # A nested index (rare; its own entries carry the platforms): each level costs
-            # a fetch of a manifest the user's registry or archive holds, so depth is bounded.
-            images.extend(resolve_document(child, ctx, platform, all_platforms))
+        if document_kind(child_doc, descriptor.media_type, what, ctx.where) == "manifest":
+            images.append(image_from_manifest(child_doc, child.digest, ctx, entry_platform))
             continue
-        images.append(image_from_manifest(child_doc, child.digest, ctx, entry_platform))
+        if depth >= MAX_INDEX_DEPTH:
+            raise _too_much(ctx, f"nests image indexes more than {MAX_INDEX_DEPTH} levels deep")
+        what = f"image index {short_digest(child.digest)} of {ctx.reference}"
+        nested = index_entries(child_doc, ctx.where, what)
+        chosen = select_platforms(nested, platform, all_platforms, ctx.where)
+        pending += [(p, d, depth + 1) for p, d in reversed(chosen)]
     return images
 
 
-def index_entries(doc: dict[str, Any], where: str) -> list[tuple[Platform, Descriptor]]:
-    """(platform, descriptor) for each manifest an index lists."""
+def _too_much(ctx: ImageContext, problem: str) -> BadContentError:
+    return BadContentError(ctx.where, f"image {ctx.reference} {problem}; not read further")
+
+
+def index_entries(
+    doc: dict[str, Any], where: str, what: str = "image index"
+) -> list[tuple[Platform, Descriptor]]:
+    """(platform, descriptor) for each manifest an index lists (MAX_INDEX_ENTRIES at most)."""
     manifests = doc.get("manifests")
     if not isinstance(manifests, list):
-        raise BadContentError(where, "image index has no 'manifests' list")
+        raise BadContentError(where, f"{what} has no 'manifests' list")
+    if len(manifests) > MAX_INDEX_ENTRIES:
+        raise BadContentError(
+            where, f"{what} lists {len(manifests)} manifests, more than the "
+                   f"{MAX_INDEX_ENTRIES} octolint reads in one index"
+        )  # fmt: skip
     entries = []
     for number, item in enumerate(manifests, 1):
         descriptor = descriptor_from_json(item, f"index entry {number}", where)
