@@ -19,6 +19,7 @@ expects one clean error line and exit code 3.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import socket
@@ -476,6 +477,36 @@ def test_an_endless_body_ends_at_its_cap(
     env = user_env(tmp_path, registry, certificates[0])
     line = octolint(env, f"{registry.netloc}/app:1", "--timeout", "5").error_line()
     assert expected in line
+
+
+def test_a_compressed_answer_is_capped_after_decompression(
+    certificates: tuple[Path, Path, Path], image: Image, tmp_path: Path
+) -> None:
+    """A 1 MiB gzip body that inflates to 1 GiB, sent though octolint asks for identity."""
+    registry = start("127.0.0.1")
+    ref = serve_image(registry, image, basic=False)
+    bomb = gzip.compress(b"\0" * (16 << 20), compresslevel=9) * 64  # 64 gzip members
+    registry.routes["/v2/app/manifests/1"] = lambda h: send(
+        h, 200, bomb, Content_Encoding="gzip", Content_Type=image.manifest.media_type
+    )
+    env = user_env(tmp_path, registry, certificates[0])
+    line = octolint(env, ref).error_line()
+    assert "fetching manifest 1: it is larger than 4194304 bytes" in line
+    assert registry.seen[-1].path == "/v2/app/manifests/1"
+
+
+def test_a_config_larger_than_one_read_is_read_whole(
+    certificates: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Configs up to 32 MiB are accepted; one of 3 MiB used to be cut at the first MiB."""
+    layer = tar_layer({"bin/sh": b"#!fake shell\n"}, dirs=["bin"])
+    big = build_image([layer], cmd=["/bin/sh"], labels={"padding": "x" * (3 << 20)})
+    registry = start("127.0.0.1")
+    ref = serve_image(registry, big, basic=False)
+    env = user_env(tmp_path, registry, certificates[0])
+    run = octolint(env, ref, "--format", "json", "--timeout", "1e12")  # a huge timeout too
+    assert run.returncode in (0, 1), run.stderr
+    assert json.loads(run.stdout)["findings"] is not None
 
 
 DRIPS: dict[str, tuple[str, Handler, str]] = {

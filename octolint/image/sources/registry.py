@@ -99,6 +99,7 @@ FIRST_BACKOFF = 0.5  # seconds; doubled after each failed attempt
 MAX_RETRY_AFTER = 10.0  # a Retry-After beyond this is capped (and bounded by the timeout)
 MAX_RESUMES = 10  # Range requests to finish one broken blob download, in all
 CHUNK = 1024 * 1024
+MAX_TIMEOUT = 1e6  # seconds; a larger --timeout would overflow socket timeouts
 MAX_REDIRECTS = 5  # Docker follows 10; a registry and its blob store need one or two
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_ERROR_BYTES = 64 * 1024  # of an error's body: only its first JSON error is shown
@@ -373,7 +374,7 @@ class RegistryClient:
         self.registry = registry
         self.repository = repository
         self.host = api_host(registry)
-        self.timeout = timeout
+        self.timeout = min(timeout, MAX_TIMEOUT)
         self.docker_config = docker_config
         self._insecure = tuple(insecure_registries)
         self._explicitly_insecure = _listed(registry, self._insecure)
@@ -846,7 +847,7 @@ class RegistryClient:
                 response.close()
                 raise self.error(step, f"asked for bytes {offset}- but got '{given[:60]}'")
             return response, chunks
-        return response, _skip(chunks, offset)
+        return response, _skip(chunks, offset, deadline)
 
     def fetch_manifest(self, reference: str) -> Fetched:
         """A manifest or index by tag or digest; verified when fetched by digest."""
@@ -967,11 +968,12 @@ def _registry_error_detail(response: requests.Response) -> str:
         return ""
 
 
-def _skip(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:
-    """``chunks`` without their first ``count`` bytes."""
+def _skip(chunks: Iterator[bytes], count: int, deadline: Deadline) -> Iterator[bytes]:
+    """``chunks`` without their first ``count`` bytes; bytes skipped are progress too."""
     for chunk in chunks:
         if count >= len(chunk):
             count -= len(chunk)
+            deadline.extend()  # chunks are at most MIN_PROGRESS long
             continue
         yield chunk[count:]
         count = 0
