@@ -198,9 +198,7 @@ def serve_image(registry: Hostile, image: Image, *, basic: bool = True) -> str:
         blob(image.manifest.data, image.manifest.media_type)
     )
     for item in image.blobs():
-        registry.routes[f"/v2/app/blobs/{item.digest}"] = guarded(
-            blob(item.data, item.media_type)
-        )
+        registry.routes[f"/v2/app/blobs/{item.digest}"] = guarded(blob(item.data, item.media_type))
     return f"{registry.netloc}/app:1"
 
 
@@ -332,9 +330,7 @@ def test_a_blob_redirected_to_another_host_is_fetched_without_credentials(
         registry.routes[f"/v2/app/blobs/{item.digest}"] = redirect(
             f"https://localhost:{port}/store/{item.digest}?X-Signature=abc", 302
         )
-        store.routes[f"/store/{item.digest}"] = (
-            lambda h, data=item.data: send(h, 200, data)
-        )
+        store.routes[f"/store/{item.digest}"] = lambda h, data=item.data: send(h, 200, data)
     run = octolint(user_env(tmp_path, registry, certificates[0]), ref, "--format", "json")
     assert run.returncode in (0, 1), run.stderr
     assert json.loads(run.stdout)["findings"] is not None
@@ -419,6 +415,7 @@ def test_a_token_server_on_https_gets_the_credentials(
     challenge = f'Bearer realm="https://localhost:{tokens.netloc.split(":")[1]}/token"'
     tokens.routes["/token"] = lambda h: send(h, 200, b'{"token": "t0k3n"}')
     for path, handler in list(registry.routes.items()):
+
         def bearer(h: BaseHTTPRequestHandler, handler: Handler = handler) -> None:
             if h.headers.get("Authorization") == "Bearer t0k3n":
                 handler(h)
@@ -547,4 +544,3 @@ def test_a_layer_dripping_a_byte_every_2s_is_given_up(
     assert f"fetching blob {layer[:19]}: connection lost after" in line and "(timed out)" in line
     assert run.seconds < 25  # two windows of 5 s and a backoff
     assert len([s for s in registry.seen if s.path.endswith(layer)]) == 2
-
