@@ -182,7 +182,7 @@ def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[st
     type=click.FloatRange(min=1),
     default=300,
     show_default=True,
-    help="Seconds allowed for all network operations of one image.",
+    help="Seconds allowed for each network step (a layer download: for each further MiB).",
 )
 @click.option("--probe", is_flag=True,
               help="Also run the image (no network, entrypoint '') to cross-check.")  # fmt: skip
