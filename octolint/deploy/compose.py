@@ -42,6 +42,7 @@ from octolint.deploy.yamlsource import (
     value_position,
 )
 from octolint.model import Span
+from octolint.redact import MIN_LENGTH
 
 SENSITIVE = re.compile(
     r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|MASTER_KEY|LICENSE|CONNECTION_?STRING", re.I
@@ -136,7 +137,7 @@ class ComposeReader:
         docker compose would refuse the file."""
         problem = self._first_interpolation_error(self.document)
         if problem is not None:
-            file.error, file.error_span = problem
+            self._refused(file, *problem)
             return None
         services = get(self.document, "services")
         found: dict[str, ServiceSettings] = {}
@@ -147,10 +148,16 @@ class ComposeReader:
                 try:
                     found[str(name)] = self.resolve(str(name))
                 except _ServiceError as error:  # docker compose refuses the whole file
-                    file.error, file.error_span = error.message, error.span
+                    self._refused(file, error.message, error.span)
                     return None
         file.lines = redact(self.lines, self.secrets)
         return found
+
+    def _refused(self, file: DeployFile, message: str, span: Span) -> None:
+        """Record why docker compose refuses the file. Its services were not all read, so
+        secrets are also redacted by their shape, in the lines and the message."""
+        lines, secrets = redact_unparsed(redact(self.lines, self.secrets))
+        file.lines, file.error, file.error_span = lines, redact_message(message, secrets), span
 
     def collect_secrets(self) -> None:
         """Find every secret value of a file read for `extends`, to redact them all."""
@@ -406,3 +413,123 @@ def redact_dotenv(text: str) -> list[str]:
         if match and SENSITIVE.search(match.group(1)):
             lines[index] = line[: match.end()] + REDACTED
     return lines
+
+
+# -- files that cannot be parsed ---------------------------------------------------
+# Without a parse there is no structure to find secret values by, so they are found
+# by shape: a setting whose name looks secret (`KEY: value`, `"KEY": value`,
+# `- KEY=value`, `{KEY: value}`), and a Kubernetes env var's `value:` beside a
+# `name:` that looks secret. The value is replaced to the end of its line, and so
+# is every more indented line after it (a block or multi-line scalar).
+_SECRET_SETTING = re.compile(
+    rf"[\w.-]*(?:{SENSITIVE.pattern})[\w.-]*"
+    r"""(?:["'][ \t]*:|[ \t]*:(?=[ \t]|$)|[ \t]*=)[ \t]*""",
+    re.IGNORECASE,
+)
+_ITEM_LEAD = r"""[ \t]*(?:-[ \t]+)*["']?"""  # indentation, list dashes, a key's quote
+_SECRET_NAME = re.compile(
+    rf"""(?P<lead>{_ITEM_LEAD})name["']?[ \t]*:[ \t]+["']?[\w.-]*(?:{SENSITIVE.pattern})""",
+    re.IGNORECASE,
+)
+_VALUE_KEY = re.compile(rf"""(?P<lead>{_ITEM_LEAD})value["']?[ \t]*:(?=[ \t]|$)[ \t]*""")
+
+
+def redact_unparsed(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Lines of a file that could not be read as Compose or Kubernetes would, with what
+    looks like a secret value replaced; and the values replaced, to mask them in the
+    error message too."""
+    result = list(lines)
+    removed: list[str] = []
+    cuts = [
+        (index, match.end(), _depth(text, match.group()))
+        for index, text in enumerate(result)
+        if (match := _SECRET_SETTING.search(text))
+    ]
+    cuts += _secret_env_values(result)
+    done: set[int] = set()  # lines already replaced, as a value or its continuation
+    for index, start, depth in sorted(cuts):  # the first cut on a line is the leftmost
+        if index not in done:
+            removed += _cut(result, (index, start, depth), done)
+    return result, [value for value in removed if value and value != REDACTED]
+
+
+def redact_message(message: str, values: Sequence[str]) -> str:
+    """``message`` with each value (long enough not to garble it) replaced."""
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= MIN_LENGTH:
+            message = message.replace(value, REDACTED)
+    return message
+
+
+def _depth(text: str, setting: str) -> int:
+    """How far a value's continuation lines are indented at least: beyond the key of a
+    `key: value` (`- key:` starts a mapping), beyond the dash of a `- KEY=value` item."""
+    return _indent(text) if setting.rstrip().endswith("=") else _key_column(text)
+
+
+def _cut(lines: list[str], cut: tuple[int, int, int], done: set[int]) -> list[str]:
+    """Replace the value at ``(line index, start, depth)`` and its continuation lines
+    (indented beyond depth), adding them to ``done``; return what was removed."""
+    index, start, depth = cut
+    text = lines[index]
+    removed = [text[start:].strip().strip("\"'")]
+    if text[start:]:
+        lines[index] = text[:start] + REDACTED
+    done.add(index)
+    for after in range(index + 1, len(lines)):
+        following = lines[after]
+        if following.strip() and _indent(following) <= depth:
+            break
+        if following.strip():
+            removed.append(following.strip().strip("\"'"))
+            lines[after] = following[: _indent(following)] + REDACTED
+            done.add(after)
+    return removed
+
+
+def _secret_env_values(lines: Sequence[str]) -> list[tuple[int, int, int]]:
+    """(line index, column, depth) of each `value:` beside a `name:` that looks secret."""
+    found = []
+    for index, text in enumerate(lines):
+        name = _SECRET_NAME.match(text)
+        if name is None:
+            continue
+        column = _key_column(text)
+        for sibling in _siblings(lines, index, column):
+            value = _VALUE_KEY.match(lines[sibling])
+            if value is not None and _key_column(lines[sibling]) == column:
+                found.append((sibling, value.end(), column))
+    return found
+
+
+def _siblings(lines: Sequence[str], index: int, column: int) -> list[int]:
+    """The other lines of the mapping whose key on line ``index`` starts at ``column``."""
+    found = []
+    if _indent(lines[index]) == column:  # not the item's first key: look back to it
+        for before in range(index - 1, -1, -1):
+            text = lines[before]
+            if not text.strip() or text.lstrip().startswith("#") or _indent(text) > column:
+                continue
+            if _key_column(text) != column:
+                break
+            found.append(before)
+            if _indent(text) < column:  # `- key:`, where the item starts
+                break
+    for after in range(index + 1, len(lines)):
+        text = lines[after]
+        if not text.strip() or text.lstrip().startswith("#") or _indent(text) > column:
+            continue
+        if _indent(text) < column:
+            break
+        found.append(after)
+    return found
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t"))
+
+
+def _key_column(text: str) -> int:
+    """Where a line's first key starts, after its indentation and list dashes."""
+    match = re.match(r"[ \t]*(?:-[ \t]+)*", text)
+    return match.end() if match else 0
