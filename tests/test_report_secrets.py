@@ -1,5 +1,6 @@
-"""Secrets stay out of reports and errors where a failed parse used to let them
-through: deploy files that YAML, Compose or kubectl refuse.
+"""Secrets stay out of reports and errors where quoting or a failed parse used to let
+them through: deploy files that cannot be parsed, and Entrypoint/Cmd words whose
+quoting changes the secret (a backslash, a newline, non-ASCII).
 
 Each case runs the real CLI (every report format, to files and stdout) and searches
 stdout, stderr and every report file for the planted value.
@@ -14,7 +15,10 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
+from imagebuild import build_image, tar_layer, write_oci_archive
 from test_output_escaping import FORMATS, every_format
+
+from octolint.redact import MASK
 
 
 def planted() -> str:
@@ -72,3 +76,34 @@ def test_reused_anchor_warning_does_not_print_source_lines(tmp_path: Path) -> No
     result = run_cli(every_format("deploy", "compose.yaml"), cwd=tmp_path)
     assert result.returncode in (0, 1) and result.stderr == ""
     assert secret not in everything(result, tmp_path)
+
+
+# -- OCT201/OCT202: Entrypoint and Cmd words ------------------------------------------
+
+
+def test_secrets_that_quoting_would_change_are_masked_in_oct201_and_oct202(
+    tmp_path: Path,
+) -> None:
+    hidden = [uuid.uuid4().hex for _ in range(4)]  # what must never be seen
+    env = {
+        "DB_PASSWORD": f"Zq\\{hidden[0]}\\n",  # backslashes: repr doubles them
+        "API_TOKEN": f"Zq{hidden[1]}\nline-two",  # a newline: repr writes \n
+        "SIGNING_SECRET": f"Zqé{hidden[2]}ü\u00a0",  # non-ASCII, one repr escapes
+        "APP_SECRET": f"Zq'{hidden[3]}\"",  # both quotes: repr escapes one
+    }
+    image = build_image(
+        [tar_layer({"bin/sh": b"#!sh\n"})],
+        env=["PATH=/usr/bin:/bin", *(f"{k}={v}" for k, v in env.items())],
+        entrypoint=["/app", "--password", env["DB_PASSWORD"], f"--token={env['API_TOKEN']}"],
+        cmd=["serve", env["SIGNING_SECRET"], env["APP_SECRET"]],
+    )
+    archive = write_oci_archive(tmp_path / "image.tar", [("app", image)])
+    result = run_cli(every_format("image", str(archive)), cwd=tmp_path,
+                     env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    text = everything(result, tmp_path)
+    for value in hidden:
+        assert value not in text
+    # The command reads as a shell would be given it, each secret word masked.
+    assert f"`/app --password 'Zq{MASK}' '--token=Zq{MASK}'`" in result.stdout
+    assert f"`serve 'Zq{MASK}' 'Zq{MASK}'`" in result.stdout
