@@ -1,6 +1,7 @@
 """Secrets stay out of reports and errors where quoting or a failed parse used to let
-them through: deploy files that cannot be parsed, and Entrypoint/Cmd words whose
-quoting changes the secret (a backslash, a newline, non-ASCII).
+them through: deploy files that cannot be parsed, Entrypoint/Cmd words whose quoting
+changes the secret (a backslash, a newline, non-ASCII), and a credential helper that
+fails after printing its answer.
 
 Each case runs the real CLI (every report format, to files and stdout) and searches
 stdout, stderr and every report file for the planted value.
@@ -8,7 +9,10 @@ stdout, stderr and every report file for the planted value.
 
 from __future__ import annotations
 
+import http.server
 import json
+import os
+import stat
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import run_cli
 from imagebuild import build_image, tar_layer, write_oci_archive
-from test_output_escaping import FORMATS, every_format
+from test_output_escaping import FORMATS, every_format, serve
 
 from octolint.redact import MASK
 
@@ -107,3 +111,46 @@ def test_secrets_that_quoting_would_change_are_masked_in_oct201_and_oct202(
     # The command reads as a shell would be given it, each secret word masked.
     assert f"`/app --password 'Zq{MASK}' '--token=Zq{MASK}'`" in result.stdout
     assert f"`serve 'Zq{MASK}' 'Zq{MASK}'`" in result.stdout
+
+
+# -- a credential helper that fails after printing its answer --------------------------
+
+ANSWER = '{"Username":"u","Secret":"s3cr3t-value"}'
+
+
+class _Challenge(http.server.BaseHTTPRequestHandler):
+    """A registry that asks for Basic credentials on everything."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="test"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr", "both"])
+def test_failing_credential_helper_output_is_not_echoed(tmp_path: Path, stream: str) -> None:
+    bin_dir, config = tmp_path / "bin", tmp_path / "docker"
+    bin_dir.mkdir()
+    config.mkdir()
+    (config / "config.json").write_text(json.dumps({"credsStore": "x"}))
+    lines = {"stdout": [f"echo '{ANSWER}'"], "stderr": [f"echo 'oops {ANSWER}' >&2"]}
+    body = lines["stdout"] + lines["stderr"] if stream == "both" else lines[stream]
+    helper = bin_dir / "docker-credential-x"
+    helper.write_text("#!/bin/sh\ncat >/dev/null\n" + "\n".join(body) + "\nexit 1\n")
+    helper.chmod(helper.stat().st_mode | stat.S_IXUSR)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "DOCKER_CONFIG": str(config),
+           "OCTOLINT_CACHE_DIR": str(tmp_path / "cache"), "NO_PROXY": "127.0.0.1"}  # fmt: skip
+    with serve(_Challenge) as host:
+        result = run_cli(["image", "--source", "registry", "--timeout", "20",
+                          f"{host}/team/app:1"], cwd=tmp_path, env=env)  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("octolint: error: docker-credential-x: ")
+    assert "credential helper failed (exit 1" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "s3cr3t-value" not in result.stdout + result.stderr
+    if stream != "stdout":
+        assert "oops" in result.stderr  # stderr is still quoted, scrubbed
