@@ -13,6 +13,7 @@ import http.server
 import json
 import os
 import stat
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,26 @@ def test_unparseable_deploy_file_never_shows_the_secret(tmp_path: Path, shape: s
     assert "snippet" in region  # the line is still shown, redacted
     assert region["snippet"]["text"].endswith("<redacted>")  # the secret's own line
     assert "<redacted>" in result.stdout
+
+
+def test_redacting_a_hostile_unparseable_file_is_linear(tmp_path: Path) -> None:
+    """About 1 MB shaped against the shape-based redaction (long words full of secret
+    names, deep nesting, thousands of `name:` keys in one mapping, one value with
+    100k continuation lines) after an early syntax error: well within the bar."""
+    parts = [
+        "services:\n\tx: y\n",  # YAML stops here; the redaction reads all of it
+        "password" * 25_000 + "\n",
+        "".join(" " * i + "name: A_PASSWORD\n" for i in range(300)),
+        "name: A_TOKEN\n" * 10_000,
+        "A_SECRET: |\n" + "  x\n" * 100_000,
+        "".join(" " * i + "- value: v\n" for i in range(300)),
+    ]
+    (tmp_path / "compose.yaml").write_text("".join(parts), encoding="utf-8")
+    assert (tmp_path / "compose.yaml").stat().st_size < 1_000_000
+    started = time.monotonic()
+    result = run_cli(["deploy", "compose.yaml", "-f", "sarif"], cwd=tmp_path)
+    assert result.returncode == 1 and '"OCT300"' in result.stdout, result.stderr
+    assert time.monotonic() - started < 60  # about a second; quadratic took minutes
 
 
 def test_reused_anchor_warning_does_not_print_source_lines(tmp_path: Path) -> None:

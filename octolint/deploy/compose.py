@@ -418,20 +418,16 @@ def redact_dotenv(text: str) -> list[str]:
 # -- files that cannot be parsed ---------------------------------------------------
 # Without a parse there is no structure to find secret values by, so they are found
 # by shape: a setting whose name looks secret (`KEY: value`, `"KEY": value`,
-# `- KEY=value`, `{KEY: value}`), and a Kubernetes env var's `value:` beside a
-# `name:` that looks secret. The value is replaced to the end of its line, and so
-# is every more indented line after it (a block or multi-line scalar).
-_SECRET_SETTING = re.compile(
-    rf"[\w.-]*(?:{SENSITIVE.pattern})[\w.-]*"
-    r"""(?:["'][ \t]*:|[ \t]*:(?=[ \t]|$)|[ \t]*=)[ \t]*""",
-    re.IGNORECASE,
-)
+# `- KEY=value`, `{KEY: value}`), and a Kubernetes env var's `value:` in the same
+# mapping as a `name:` that looks secret. The value is replaced to the end of its
+# line, and so is every more indented line after it (a block or multi-line scalar).
+# Every step is linear in the file's size: the file is hostile input.
+
+# A key (a whole word: the look-behind keeps the search linear) and its separator.
+_SETTING = re.compile(r"""(?<![\w.-])([\w.-]++)["']?[ \t]*+(?::(?=[ \t]|$)|=)[ \t]*+""")
 _ITEM_LEAD = r"""[ \t]*(?:-[ \t]+)*["']?"""  # indentation, list dashes, a key's quote
-_SECRET_NAME = re.compile(
-    rf"""(?P<lead>{_ITEM_LEAD})name["']?[ \t]*:[ \t]+["']?[\w.-]*(?:{SENSITIVE.pattern})""",
-    re.IGNORECASE,
-)
-_VALUE_KEY = re.compile(rf"""(?P<lead>{_ITEM_LEAD})value["']?[ \t]*:(?=[ \t]|$)[ \t]*""")
+_NAME_KEY = re.compile(rf"""{_ITEM_LEAD}name["']?[ \t]*:[ \t]+["']?([\w.-]+)""")
+_VALUE_KEY = re.compile(rf"""{_ITEM_LEAD}value["']?[ \t]*:(?=[ \t]|$)[ \t]*""")
 
 
 def redact_unparsed(lines: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -439,13 +435,13 @@ def redact_unparsed(lines: Sequence[str]) -> tuple[list[str], list[str]]:
     looks like a secret value replaced; and the values replaced, to mask them in the
     error message too."""
     result = list(lines)
-    removed: list[str] = []
     cuts = [
         (index, match.end(), _depth(text, match.group()))
         for index, text in enumerate(result)
-        if (match := _SECRET_SETTING.search(text))
+        if (match := _secret_setting(text))
     ]
     cuts += _secret_env_values(result)
+    removed: list[str] = []
     done: set[int] = set()  # lines already replaced, as a value or its continuation
     for index, start, depth in sorted(cuts):  # the first cut on a line is the leftmost
         if index not in done:
@@ -461,6 +457,13 @@ def redact_message(message: str, values: Sequence[str]) -> str:
     return message
 
 
+def _secret_setting(text: str) -> re.Match[str] | None:
+    """The first `KEY: ` / `KEY=` on the line whose KEY looks secret."""
+    if not SENSITIVE.search(text):  # most lines: one quick search
+        return None
+    return next((m for m in _SETTING.finditer(text) if SENSITIVE.search(m.group(1))), None)
+
+
 def _depth(text: str, setting: str) -> int:
     """How far a value's continuation lines are indented at least: beyond the key of a
     `key: value` (`- key:` starts a mapping), beyond the dash of a `- KEY=value` item."""
@@ -469,7 +472,10 @@ def _depth(text: str, setting: str) -> int:
 
 def _cut(lines: list[str], cut: tuple[int, int, int], done: set[int]) -> list[str]:
     """Replace the value at ``(line index, start, depth)`` and its continuation lines
-    (indented beyond depth), adding them to ``done``; return what was removed."""
+    (indented beyond depth), adding them to ``done``; return what was removed.
+
+    A continuation line is never cut again, so all cuts together read each line once.
+    """
     index, start, depth = cut
     text = lines[index]
     removed = [text[start:].strip().strip("\"'")]
@@ -478,51 +484,51 @@ def _cut(lines: list[str], cut: tuple[int, int, int], done: set[int]) -> list[st
     done.add(index)
     for after in range(index + 1, len(lines)):
         following = lines[after]
-        if following.strip() and _indent(following) <= depth:
+        content = following.lstrip(" \t")
+        if not content.strip():
+            continue
+        indent = len(following) - len(content)
+        if indent <= depth:
             break
-        if following.strip():
-            removed.append(following.strip().strip("\"'"))
-            lines[after] = following[: _indent(following)] + REDACTED
-            done.add(after)
+        removed.append(content.strip().strip("\"'"))
+        lines[after] = following[:indent] + REDACTED
+        done.add(after)
     return removed
 
 
+class _Mapping:
+    """A block mapping being read: its keys' column, whether a `name:` in it looks
+    secret, and its `value:` keys as cuts."""
+
+    def __init__(self, column: int):
+        self.column = column
+        self.secret = False
+        self.values: list[tuple[int, int, int]] = []
+
+
 def _secret_env_values(lines: Sequence[str]) -> list[tuple[int, int, int]]:
-    """(line index, column, depth) of each `value:` beside a `name:` that looks secret."""
-    found = []
+    """Cuts for each `value:` of a mapping whose `name:` looks secret, in one pass: the
+    mappings open at a line form a stack by column (more indented lines belong to a
+    nested one, a less indented line or a new `- ` item closes them)."""
+    found: list[tuple[int, int, int]] = []
+    stack: list[_Mapping] = []
     for index, text in enumerate(lines):
-        name = _SECRET_NAME.match(text)
-        if name is None:
+        content = text.lstrip(" \t")
+        if not content or content[0] in "#\r\n" or content.isspace():
             continue
-        column = _key_column(text)
-        for sibling in _siblings(lines, index, column):
-            value = _VALUE_KEY.match(lines[sibling])
-            if value is not None and _key_column(lines[sibling]) == column:
-                found.append((sibling, value.end(), column))
-    return found
-
-
-def _siblings(lines: Sequence[str], index: int, column: int) -> list[int]:
-    """The other lines of the mapping whose key on line ``index`` starts at ``column``."""
-    found = []
-    if _indent(lines[index]) == column:  # not the item's first key: look back to it
-        for before in range(index - 1, -1, -1):
-            text = lines[before]
-            if not text.strip() or text.lstrip().startswith("#") or _indent(text) > column:
-                continue
-            if _key_column(text) != column:
-                break
-            found.append(before)
-            if _indent(text) < column:  # `- key:`, where the item starts
-                break
-    for after in range(index + 1, len(lines)):
-        text = lines[after]
-        if not text.strip() or text.lstrip().startswith("#") or _indent(text) > column:
-            continue
-        if _indent(text) < column:
-            break
-        found.append(after)
-    return found
+        indent = len(text) - len(content)
+        column = _key_column(text) if content[0] == "-" else indent
+        while stack and (stack[-1].column > indent or stack[-1].column == column > indent):
+            closed = stack.pop()
+            found += closed.values if closed.secret else []
+        if not stack or stack[-1].column != column:
+            stack.append(_Mapping(column))
+        mapping = stack[-1]
+        if "name" in content and (name := _NAME_KEY.match(text)):
+            mapping.secret |= bool(SENSITIVE.search(name.group(1)))
+        if "value" in content and (value := _VALUE_KEY.match(text)):
+            mapping.values.append((index, value.end(), column))
+    return found + [cut for mapping in stack if mapping.secret for cut in mapping.values]
 
 
 def _indent(text: str) -> int:
@@ -531,5 +537,8 @@ def _indent(text: str) -> int:
 
 def _key_column(text: str) -> int:
     """Where a line's first key starts, after its indentation and list dashes."""
-    match = re.match(r"[ \t]*(?:-[ \t]+)*", text)
+    match = _LEAD.match(text)
     return match.end() if match else 0
+
+
+_LEAD = re.compile(r"[ \t]*(?:-[ \t]+)*")
