@@ -386,9 +386,16 @@ def _say(message: str) -> None:
     click.echo(f"octolint: {escape_line(message)}", err=True)
 
 
+# Click 8.2+ shows a command's help as this "error" when it gets no arguments.
+_HELP_AS_ERROR: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def _show_click_error(exc: click.ClickException) -> None:
     """Click's usage error (usage, hint, ``Error: ...``) with its message escaped: it
-    can quote an argument, such as a file name."""
+    can quote an argument, such as a file name. A help text is ours: shown as is."""
+    if isinstance(exc, _HELP_AS_ERROR):
+        exc.show()
+        return
     message = escape_line(exc.format_message())
     if isinstance(exc, click.UsageError):
         click.UsageError(message, ctx=exc.ctx).show()

@@ -219,3 +219,15 @@ def test_progress_display_escapes_the_reference() -> None:
     assert "[link=https://example.invalid]ref[/link]\\x1b]0;pwned\\x07" in proc.stderr
     assert "\x1b]0;pwned" not in proc.stderr and "\x1b]8;" not in proc.stderr  # no hyperlink
     assert "\x07" not in proc.stderr and "\u202e" not in proc.stderr
+
+
+def test_usage_errors_escape_arguments_but_not_octolints_help(tmp_path: Path) -> None:
+    unknown = run_cli(["lint", f"--bogus{HOSTILE}"], cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert_safe(unknown.stderr)
+    assert "Error: No such option" in unknown.stderr and "\\x1b]0;pwned" in unknown.stderr
+    # With no arguments click shows the help as its "error": ours, multi-line, as is.
+    bare = run_cli([], cwd=tmp_path)
+    assert "Usage: octolint" in bare.stdout + bare.stderr
+    assert "\n  octolint rules " in bare.stdout + bare.stderr
+    assert "\\n" not in bare.stdout + bare.stderr
