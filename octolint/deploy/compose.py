@@ -42,6 +42,7 @@ from octolint.deploy.yamlsource import (
     value_position,
 )
 from octolint.model import Span
+from octolint.redact import MIN_LENGTH
 
 SENSITIVE = re.compile(
     r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|MASTER_KEY|LICENSE|CONNECTION_?STRING", re.I
@@ -136,7 +137,7 @@ class ComposeReader:
         docker compose would refuse the file."""
         problem = self._first_interpolation_error(self.document)
         if problem is not None:
-            file.error, file.error_span = problem
+            self._refused(file, *problem)
             return None
         services = get(self.document, "services")
         found: dict[str, ServiceSettings] = {}
@@ -147,10 +148,16 @@ class ComposeReader:
                 try:
                     found[str(name)] = self.resolve(str(name))
                 except _ServiceError as error:  # docker compose refuses the whole file
-                    file.error, file.error_span = error.message, error.span
+                    self._refused(file, error.message, error.span)
                     return None
         file.lines = redact(self.lines, self.secrets)
         return found
+
+    def _refused(self, file: DeployFile, message: str, span: Span) -> None:
+        """Record why docker compose refuses the file. Its services were not all read, so
+        secrets are also redacted by their shape, in the lines and the message."""
+        lines, secrets = redact_unparsed(redact(self.lines, self.secrets))
+        file.lines, file.error, file.error_span = lines, redact_message(message, secrets), span
 
     def collect_secrets(self) -> None:
         """Find every secret value of a file read for `extends`, to redact them all."""
@@ -406,3 +413,132 @@ def redact_dotenv(text: str) -> list[str]:
         if match and SENSITIVE.search(match.group(1)):
             lines[index] = line[: match.end()] + REDACTED
     return lines
+
+
+# -- files that cannot be parsed ---------------------------------------------------
+# Without a parse there is no structure to find secret values by, so they are found
+# by shape: a setting whose name looks secret (`KEY: value`, `"KEY": value`,
+# `- KEY=value`, `{KEY: value}`), and a Kubernetes env var's `value:` in the same
+# mapping as a `name:` that looks secret. The value is replaced to the end of its
+# line, and so is every more indented line after it (a block or multi-line scalar).
+# Every step is linear in the file's size: the file is hostile input.
+
+# A key (a whole word: the look-behind keeps the search linear) and its separator.
+_SETTING = re.compile(r"""(?<![\w.-])([\w.-]++)["']?[ \t]*+(?::(?=[ \t]|$)|=)[ \t]*+""")
+_ITEM_LEAD = r"""[ \t]*(?:-[ \t]+)*["']?"""  # indentation, list dashes, a key's quote
+_NAME_KEY = re.compile(rf"""{_ITEM_LEAD}name["']?[ \t]*:[ \t]+["']?([\w.-]+)""")
+_VALUE_KEY = re.compile(rf"""{_ITEM_LEAD}value["']?[ \t]*:(?=[ \t]|$)[ \t]*""")
+
+
+def redact_unparsed(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Lines of a file that could not be read as Compose or Kubernetes would, with what
+    looks like a secret value replaced; and the values replaced, to mask them in the
+    error message too."""
+    result = list(lines)
+    cuts = [
+        (index, match.end(), _depth(text, match.group()))
+        for index, text in enumerate(result)
+        if (match := _secret_setting(text))
+    ]
+    cuts += _secret_env_values(result)
+    removed: list[str] = []
+    done: set[int] = set()  # lines already replaced, as a value or its continuation
+    for index, start, depth in sorted(cuts):  # the first cut on a line is the leftmost
+        if index not in done:
+            removed += _cut(result, (index, start, depth), done)
+    return result, [value for value in removed if value and value != REDACTED]
+
+
+def redact_message(message: str, values: Sequence[str]) -> str:
+    """``message`` with each value (long enough not to garble it) replaced."""
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= MIN_LENGTH:
+            message = message.replace(value, REDACTED)
+    return message
+
+
+def _secret_setting(text: str) -> re.Match[str] | None:
+    """The first `KEY: ` / `KEY=` on the line whose KEY looks secret."""
+    if not SENSITIVE.search(text):  # most lines: one quick search
+        return None
+    return next((m for m in _SETTING.finditer(text) if SENSITIVE.search(m.group(1))), None)
+
+
+def _depth(text: str, setting: str) -> int:
+    """How far a value's continuation lines are indented at least: beyond the key of a
+    `key: value` (`- key:` starts a mapping), beyond the dash of a `- KEY=value` item."""
+    return _indent(text) if setting.rstrip().endswith("=") else _key_column(text)
+
+
+def _cut(lines: list[str], cut: tuple[int, int, int], done: set[int]) -> list[str]:
+    """Replace the value at ``(line index, start, depth)`` and its continuation lines
+    (indented beyond depth), adding them to ``done``; return what was removed.
+
+    A continuation line is never cut again, so all cuts together read each line once.
+    """
+    index, start, depth = cut
+    text = lines[index]
+    removed = [text[start:].strip().strip("\"'")]
+    if text[start:]:
+        lines[index] = text[:start] + REDACTED
+    done.add(index)
+    for after in range(index + 1, len(lines)):
+        following = lines[after]
+        content = following.lstrip(" \t")
+        if not content.strip():
+            continue
+        indent = len(following) - len(content)
+        if indent <= depth:
+            break
+        removed.append(content.strip().strip("\"'"))
+        lines[after] = following[:indent] + REDACTED
+        done.add(after)
+    return removed
+
+
+class _Mapping:
+    """A block mapping being read: its keys' column, whether a `name:` in it looks
+    secret, and its `value:` keys as cuts."""
+
+    def __init__(self, column: int):
+        self.column = column
+        self.secret = False
+        self.values: list[tuple[int, int, int]] = []
+
+
+def _secret_env_values(lines: Sequence[str]) -> list[tuple[int, int, int]]:
+    """Cuts for each `value:` of a mapping whose `name:` looks secret, in one pass: the
+    mappings open at a line form a stack by column (more indented lines belong to a
+    nested one, a less indented line or a new `- ` item closes them)."""
+    found: list[tuple[int, int, int]] = []
+    stack: list[_Mapping] = []
+    for index, text in enumerate(lines):
+        content = text.lstrip(" \t")
+        if not content or content[0] in "#\r\n" or content.isspace():
+            continue
+        indent = len(text) - len(content)
+        column = _key_column(text) if content[0] == "-" else indent
+        while stack and (stack[-1].column > indent or stack[-1].column == column > indent):
+            closed = stack.pop()
+            found += closed.values if closed.secret else []
+        if not stack or stack[-1].column != column:
+            stack.append(_Mapping(column))
+        mapping = stack[-1]
+        if "name" in content and (name := _NAME_KEY.match(text)):
+            mapping.secret |= bool(SENSITIVE.search(name.group(1)))
+        if "value" in content and (value := _VALUE_KEY.match(text)):
+            mapping.values.append((index, value.end(), column))
+    return found + [cut for mapping in stack if mapping.secret for cut in mapping.values]
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t"))
+
+
+def _key_column(text: str) -> int:
+    """Where a line's first key starts, after its indentation and list dashes."""
+    match = _LEAD.match(text)
+    return match.end() if match else 0
+
+
+_LEAD = re.compile(r"[ \t]*(?:-[ \t]+)*")

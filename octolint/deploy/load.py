@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from octolint.deploy.compose import read_compose
+from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
 from octolint.deploy.kube import read_kubernetes
 from octolint.deploy.model import COMPOSE, KUBERNETES, DeployFile, DeployTarget
 from octolint.deploy.yamlsource import YamlError, YamlFile, comment_lines, load_yaml
@@ -191,8 +191,11 @@ def _text(data: bytes, name: str, *, explicit: bool) -> str | None:
 
 
 def _broken(display: str, kind: str, text: str, error: YamlError) -> DeployFile:
-    return DeployFile(display, kind, text.splitlines(), comment_lines(text),
-                      error.message, _within(text, error.line, error.column))  # fmt: skip
+    """A file YAML cannot parse: its lines and the error with secret-looking values
+    redacted by their shape, since there is no structure to find them by."""
+    lines, secrets = redact_unparsed(text.splitlines())
+    return DeployFile(display, kind, lines, comment_lines(text), redact_message(
+        error.message, secrets), _within(text, error.line, error.column))  # fmt: skip
 
 
 def _add(

@@ -7,6 +7,7 @@ trusted with anchors, flow style, block scalars and multi-document streams.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,17 +38,28 @@ class YamlFile:
 
 
 def load_yaml(text: str, path: str) -> YamlFile:
-    """Every document of a YAML stream; YamlError for what the YAML spec refuses."""
+    """Every document of a YAML stream; YamlError for what the YAML spec refuses.
+
+    Neither the error nor anything else quotes the file's values: ruamel's
+    duplicate-key message names both values (a password, often), and its
+    warnings (a reused anchor) print source lines on stderr.
+    """
     from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     yaml = YAML(typ="rt", pure=True)
     try:
-        documents = [d for d in yaml.load_all(text) if d is not None]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Compose and kubectl accept what they warn about
+            documents = [d for d in yaml.load_all(text) if d is not None]
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(str(p) for p in (error.context, error.problem) if p)
+        problem = error.problem
+        if isinstance(error, DuplicateKeyError) and problem:
+            problem = str(problem).split(' with value "', 1)[0]  # keep the key, not the values
+        message = " ".join(str(p) for p in (error.context, problem) if p)
         raise YamlError(message or "invalid YAML", line, column) from None
     except (YAMLError, ValueError, RecursionError) as error:
         raise YamlError(f"invalid YAML: {error}", 1) from None

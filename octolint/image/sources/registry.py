@@ -275,12 +275,20 @@ def _from_helper(name: str, server_url: str, timeout: float) -> Credentials | No
     if proc.returncode != 0:
         if "credentials not found" in output.lower():
             return None
-        # The helper's own words (its output holds no secret when it fails).
-        first = (output or proc.stderr.decode("utf-8", "replace").strip()).splitlines()[:1]
-        reason = first[0][:200] if first else "no output"
+        # A helper can fail after printing its answer, so stdout is never quoted, and
+        # stderr only as its first line, without anything shaped like a secret's JSON
+        # nor any JSON string stdout holds (the helper may echo it there too).
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = re.sub(r'(?i)"(secret|password|token)"\s*:\s*"(?:[^"\\]|\\.)*"?',
+                        r'"\1": "***"', lines[0][:4096] if lines else "")  # fmt: skip
+        echoed = re.findall(r'"((?:[^"\\]|\\.){6,})"', output[:65536])  # JSON strings
+        for value in sorted(echoed, key=len, reverse=True):
+            detail = detail.replace(value, "***")
+        reason = detail[:200] or "nothing on stderr"
         raise CredentialsError(
-            program, f"credential helper failed (exit {proc.returncode}): {reason}"
-        )
+            program, f"credential helper failed (exit {proc.returncode}; its output is not "
+            f"shown, it may hold credentials): {reason}"
+        )  # fmt: skip
     try:
         answer = json.loads(output)
         username, secret = answer["Username"], answer["Secret"]
