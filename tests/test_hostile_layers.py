@@ -3,7 +3,8 @@
 Through the CLI, in the sandbox of tests/test_hostile_images.py (nothing written outside
 the cache, no traceback): a PAX header bomb and a layer of long names are refused in one
 line naming the image and the layer, within bounded peak memory (the RSS of the octolint
-process), and nothing is cached for them. In process: each bound
+process), and nothing is cached for them; a manifest listing one layer thousands of times
+is refused or read once, without running out of file descriptors. In process: each bound
 on tar headers and on what an index keeps (layers.py) is a precise LayerError.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -19,9 +21,10 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from imagebuild import Blob, sha256, tar_layer
+from imagebuild import Blob, build_image, sha256, tar_layer
 from realroots import cache_root
 from test_hostile_images import (
     CLI_SECONDS,
@@ -30,6 +33,8 @@ from test_hostile_images import (
     Sandbox,
     archive,
     error_line,
+    findings,
+    gz,
     image_of,
     plain,
     snapshot,
@@ -37,6 +42,9 @@ from test_hostile_images import (
 
 from octolint.image import layers
 from octolint.image import model as m
+
+if TYPE_CHECKING:
+    from infra import Proxy, Registry
 
 RSS_BOUND = 500 << 20  # the issue's bar for an input under a few megabytes
 CACHE_BOUND = 1 << 20  # the shell layer's index: a few kilobytes
@@ -213,6 +221,50 @@ def test_names_within_path_max_are_bounded_per_layer(sandbox: Sandbox) -> None:
     refused_through_the_cli(sandbox, blob, f"keeps more than {layers.MAX_INDEX_BYTES >> 20} MiB")
 
 
+def test_thousands_of_references_to_one_layer_are_refused(sandbox: Sandbox) -> None:
+    path = archive(sandbox.root, image_of([gz(SHELL_LAYER)] * 24_000))
+    line = error_line(sandbox.run("image", str(path)))
+    assert f"image {path} (archive {path}): lists 24000 layers: refused (at most 1000" in line
+
+
+def _few_descriptors() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
+
+
+def test_a_layer_listed_a_thousand_times_opens_once(sandbox: Sandbox) -> None:
+    # Each reference used to open its own cached store: with 128 descriptors, EMFILE.
+    path = archive(sandbox.root, image_of([gz(SHELL_LAYER)] * 1000))
+    for _ in ("cold", "warm"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "octolint", "image", str(path), "--format", "json"],
+            cwd=sandbox.root / "work", env=sandbox.env, capture_output=True, text=True,
+            timeout=CLI_SECONDS, preexec_fn=_few_descriptors,
+        )  # fmt: skip
+        assert not [f for f in findings(proc) if "/bin/sh" in f["message"]], proc.stdout
+    assert len(list(sandbox.cache.glob("layers/*.idx"))) == 1
+
+
+def test_a_layer_listed_16_times_is_downloaded_once(
+    plain_registry: Registry, fault_proxy: Proxy, tmp_path: Path
+) -> None:
+    layer = tar_layer({"bin/sh": b"#!fake shell\n"}, dirs=["bin"])
+    image = build_image([layer] * 16, cmd=["/bin/sh"])
+    plain_registry.push("hostile/repeated", "1", image)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OCTOLINT_", "DOCKER_"))}
+    env.update(DOCKER_CONFIG=str(tmp_path), DOCKER_HOST=f"unix://{tmp_path}/none.sock",
+               NO_PROXY="127.0.0.1,localhost", NO_COLOR="1")  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "octolint", "image", "--source", "registry", "--no-cache",
+         fault_proxy.ref("hostile/repeated", "1"), "--format", "json"],
+        env=env, capture_output=True, text=True, timeout=CLI_SECONDS,
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    digest = image.layers[0].digest
+    assert [s for s in fault_proxy.seen if s.startswith("GET") and digest in s] != []
+    assert len([s for s in fault_proxy.seen if s.startswith("GET") and digest in s]) == 1
+
+
 # -- each bound on tar headers, in process --------------------------------------------------------
 
 
@@ -340,3 +392,25 @@ def test_real_tar_writers_pass() -> None:
         found = index(buffer.getvalue())
         assert found.entries["/srv/l"].link == "/" + "t" * 4000
         assert "/srv/" + "n" * 4000 in found.entries
+
+
+def test_cached_layers_count_towards_the_image_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An image over its bound is refused whether its layers are cached or not.
+    from octolint.api import make_engine
+    from octolint.image.scan import ScanOptions, scan_images
+    from octolint.image.sources.base import LayerReadError
+
+    monkeypatch.setenv("OCTOLINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(layers, "MAX_IMAGE_INDEX_BYTES", 3 << 20)
+    first, second = (tar_layer({f"srv/{n}/{'n' * 2000}{i:05}": b"" for i in range(1000)})
+                     for n in range(2))  # fmt: skip
+    (tmp_path / "work").mkdir()
+    small = archive(tmp_path, image_of([plain(SHELL_LAYER), plain(first)]))
+    engine = make_engine([str(tmp_path)])
+    scan_images([str(small)], engine, ScanOptions(source="archive"))  # caches `first`
+    big = archive(tmp_path, image_of([plain(SHELL_LAYER), plain(first), plain(second)]))
+    for use_cache in (False, True):
+        with pytest.raises(LayerReadError, match="the image's layers together keep more than 3"):
+            scan_images([str(big)], engine, ScanOptions(source="archive", use_cache=use_cache))
