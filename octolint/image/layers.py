@@ -504,7 +504,6 @@ def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str,
                 if count > MAX_ENTRIES:
                     raise LayerError(digest, f"lists more than {MAX_ENTRIES} entries: refused "
                                      "(a layer this large would exhaust memory)")  # fmt: skip
-                budget.member()
                 _record(tar, member, index, budget)
             budget.flush()
             index.kept_bytes, index.members = budget.used, budget.members
@@ -562,8 +561,21 @@ class _Budget:
         self._image = image
         self.used = 0
         self.members = 0
-        self._pending = (0, 0)  # (bytes, members) not yet added to the image's budget
+        self._flushed = (0, 0)  # (used, members) already added to the image's budget
         self._directories: set[str] = set()  # those already paid for
+
+    def entry(self, path: str, link: str | None) -> None:
+        """Pay for one member: its path, its link target, and each directory the path
+        implies that nothing paid for yet (a deep path implies as many directories,
+        each nearly as long)."""
+        self.members += 1
+        size = len(path) + (len(link) if link else 0)
+        parent = path.rpartition("/")[0]
+        while parent and parent not in self._directories:
+            self._directories.add(parent)
+            size += len(parent)
+            parent = parent.rpartition("/")[0]
+        self.charge(size)
 
     def charge(self, size: int) -> None:
         self.used += size
@@ -572,32 +584,18 @@ class _Budget:
                 f"keeps more than {MAX_INDEX_BYTES >> 20} MiB of paths, link targets and "
                 "small files: refused (a layer this large would exhaust memory)"
             )
-        self._pend(size, 0)
-
-    def member(self) -> None:
-        self.members += 1
-        self._pend(0, 1)
-
-    def _pend(self, size: int, members: int) -> None:
-        pending = (self._pending[0] + size, self._pending[1] + members)
-        self._pending = pending
-        if pending[0] >= _FLUSH_BYTES or pending[1] >= _FLUSH_MEMBERS:
+        flushed_bytes, flushed_members = self._flushed
+        if self._image is not None and (
+            self.used - flushed_bytes >= _FLUSH_BYTES
+            or self.members - flushed_members >= _FLUSH_MEMBERS
+        ):
             self.flush()
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, (0, 0)
         if self._image is not None:
-            self._image.add(*pending)
-
-    def path(self, path: str) -> None:
-        """Pay for a path and for each directory it implies that nothing paid for yet:
-        a deep path implies as many directories, each nearly as long."""
-        self.charge(len(path))
-        parent = path.rpartition("/")[0]
-        while parent and parent not in self._directories:
-            self._directories.add(parent)
-            self.charge(len(parent))
-            parent = parent.rpartition("/")[0]
+            flushed_bytes, flushed_members = self._flushed
+            self._flushed = (self.used, self.members)
+            self._image.add(self.used - flushed_bytes, self.members - flushed_members)
 
 
 _EXTENDED_TYPES = frozenset({tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
@@ -652,13 +650,12 @@ class _LayerTar(tarfile.TarFile):
             raise tarfile.ReadError(f"malformed header ({exc})") from None
         finally:
             self.fileobj = stream
-        self._check_global_headers()
+        if self.pax_headers:
+            self._check_global_headers()
         return member
 
     def _check_global_headers(self) -> None:
         headers = self.pax_headers
-        if not headers:
-            return
         size = sum(len(key) + len(value) for key, value in headers.items())
         if len(headers) > MAX_GLOBAL_KEYS or size > MAX_HEADER_BYTES:
             raise BoundExceeded(
@@ -702,16 +699,17 @@ def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 
 def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex,
             budget: _Budget) -> None:  # fmt: skip
-    _check_length(member.name, "name")
-    _check_length(member.linkname, "link target")
+    if len(member.name) > _SHORT or len(member.linkname) > _SHORT:
+        _check_length(member.name, "name")
+        _check_length(member.linkname, "link target")
     path = normalise_path(member.name)
-    budget.path(path)
     parent, _, name = path.rpartition("/")
     if name.startswith(WHITEOUT_PREFIX):
+        budget.entry(path, None)
         _record_whiteout(parent or "/", name, index)
         return
     entry = _entry_of(member)
-    budget.charge(len(entry.link or ""))
+    budget.entry(path, entry.link)
     # A path repeated in one tar: the last one wins, and goes last so that, on
     # merging, it comes after (and so replaces) anything below the earlier one.
     index.entries.pop(path, None)
@@ -719,6 +717,9 @@ def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex,
     if entry.kind == FILE and not member.issparse():
         # (a sparse member's holes are made up by tarfile, not read: never scanned)
         _read_member(tar, member, path, index, budget)
+
+
+_SHORT = MAX_PATH_BYTES // 4  # characters: no UTF-8 character takes more than 4 bytes
 
 
 def _check_length(text: str, what: str) -> None:
