@@ -88,6 +88,17 @@ def test_alias_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
     refused(run(tmp_path, "compose.yaml"), "compose.yaml", "aliases expand the YAML")
 
 
+def test_alias_bomb_of_kubernetes_lists_is_refused(tmp_path: Path) -> None:
+    # a List whose items are Lists: unwrapping them would build 9**8 Pods
+    lines = ["apiVersion: v1", "kind: List", "x0: &l0 {kind: Pod, apiVersion: v1}"]
+    for level in range(1, 8):
+        items = ", ".join([f"*l{level - 1}"] * 9)
+        lines.append(f"x{level}: &l{level} {{kind: List, apiVersion: v1, items: [{items}]}}")
+    lines.append(f"items: [{', '.join(['*l7'] * 9)}]")
+    (tmp_path / "k.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    refused(run(tmp_path, "k.yaml"), "k.yaml", "aliases expand the YAML")
+
+
 def test_aliases_as_real_files_use_them_are_fine(tmp_path: Path) -> None:
     services = "".join(f"  s{i}:\n    <<: *default\n    image: x{i}\n" for i in range(200))
     compose(tmp_path, "x-default: &default\n  restart: always\n  environment: &env\n"
