@@ -23,7 +23,10 @@ from octolint.imageref import ImageRef, parse_image_ref
 _NOT_APPLIED = frozenset({"ONBUILD"})
 
 
-@dataclass
+# eq=False: a stage is itself, not its fields. Field-wise equality made every
+# membership test compare instructions and walk parents (5,000 chained stages took
+# 88 s in lineage()), and identity makes stages hashable, so they can go in sets.
+@dataclass(eq=False)
 class Stage:
     index: int
     from_instruction: Instruction
@@ -33,7 +36,8 @@ class Stage:
     parent: Stage | None = None  # the stage this one is built FROM, if any
     instructions: list[Instruction] = field(default_factory=list)
     # Global ARGs (before the first FROM): a stage sees one only when it
-    # re-declares it with a bare ``ARG NAME``.
+    # re-declares it with a bare ``ARG NAME``. One dict shared by every stage and
+    # only read: a copy per stage made many ARGs times many FROMs quadratic.
     global_args: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -58,11 +62,14 @@ class Build:
     def lineage(self, stage: Stage | None = None) -> list[Stage]:
         """The stage and the stages it is built FROM, root first."""
         chain: list[Stage] = []
+        seen: set[Stage] = set()  # by identity: linear however long the chain
         current: Stage | None = stage or self.final
-        while current is not None and current not in chain:
+        while current is not None and current not in seen:
             chain.append(current)
+            seen.add(current)
             current = current.parent
-        return list(reversed(chain))
+        chain.reverse()
+        return chain
 
     def external_base(self, stage: Stage | None = None) -> Stage:
         """The lineage's root: the stage whose FROM names an image, not a stage."""
@@ -249,7 +256,7 @@ def _global_instruction(
 def _new_stage(
     instruction: Instruction,
     stages: list[Stage],
-    global_args: Variables,
+    global_args: dict[str, str | None],
     aliases: Mapping[str, Stage],
 ) -> Stage:
     words = list(instruction.value)
@@ -274,7 +281,7 @@ def _new_stage(
         base=base,
         alias=alias,
         parent=parent,
-        global_args=dict(global_args),
+        global_args=global_args,  # complete once the first FROM is seen
     )
 
 
