@@ -58,6 +58,10 @@ class Build:
     final: Stage
     global_args: dict[str, str | None]
     build_args: dict[str, str] = field(default_factory=dict)
+    # env() and path_entries() walk every ENV of the lineage; several rules ask for
+    # them, so they are worked out once (and charged to the expansion budget once).
+    _env: dict[str, str | None] | None = field(default=None, init=False, repr=False)
+    _path: list[str] | None = field(default=None, init=False, repr=False)
 
     def lineage(self, stage: Stage | None = None) -> list[Stage]:
         """The stage and the stages it is built FROM, root first."""
@@ -117,10 +121,12 @@ class Build:
 
     def env(self) -> dict[str, str | None]:
         """ENV of the final image; a value is None when it cannot be known."""
-        values: dict[str, str | None] = {}
-        for _instruction, key, raw, scope in self._env_assignments():
-            values[key] = expand(raw, _overlay(values, scope))
-        return values
+        if self._env is None:
+            values: dict[str, str | None] = {}
+            for _instruction, key, raw, scope in self._env_assignments():
+                values[key] = expand(raw, _overlay(values, scope))
+            self._env = values
+        return dict(self._env)
 
     def env_values(self, key: str) -> list[tuple[Instruction, str]]:
         """Every ENV assignment of key in the final lineage, unknown variables left as written."""
@@ -133,12 +139,15 @@ class Build:
         return found
 
     def path_entries(self) -> list[str]:
-        """Every directory any ENV PATH of the final lineage names, variables expanded
-        where known; order of ENV relative to RUN does not matter to the callers."""
-        entries: list[str] = []
-        for _instruction, value in self.env_values("PATH"):
-            entries += [normalise_dir(e) for e in value.split(":") if e]
-        return entries
+        """Every directory any ENV PATH of the final lineage names (each once), variables
+        expanded where known; order of ENV relative to RUN does not matter to the callers."""
+        if self._path is None:
+            # Each entry once: ENV PATH=/x:$PATH repeated names /x thousands of times.
+            written = dict.fromkeys(
+                entry for _i, value in self.env_values("PATH") for entry in value.split(":")
+            )
+            self._path = list(dict.fromkeys(normalise_dir(e) for e in written if e))
+        return list(self._path)
 
     def _env_assignments(self) -> Iterator[tuple[Instruction, str, str, Variables]]:
         """(instruction, key, unquoted value, ARG scope) for each ENV pair, in build order."""
