@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 from octolint.dockerfile.parser import Dockerfile
 
+# The ids are taken greedily up to a '#' and stripped afterwards: a lazy group before
+# \s* backtracked over a long run of spaces from every position (quadratic).
 _PRAGMA = re.compile(
-    r"^\s*octolint\s*(?P<global>global\s+)?ignore\s*=\s*(?P<ids>[^#]*?)\s*(?:#.*)?$",
+    r"^\s*octolint\s*(?P<global>global\s+)?ignore\s*=(?P<ids>[^#]*)(?:#.*)?$",
     re.IGNORECASE,
 )
 _MENTION = re.compile(r"^\s*octolint\b", re.IGNORECASE)
