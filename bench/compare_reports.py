@@ -21,6 +21,11 @@ directory of ``fixtures/deploy`` checked with ``octolint deploy``; each in the
 --format json``. Every run has an empty cache directory and the same working
 directory (outside any repository), so nothing but the code differs.
 
+``--json-drop FIELD`` (repeatable) leaves a field out of both JSON reports,
+at the top level and in every finding, to check that a deliberate format
+change (``--json-drop version --json-drop location`` for JSON format 2) is the
+only one.
+
 Exit status: 0 when every output, stderr and exit code is identical, 1 when
 something differs (a unified diff of the first lines of each difference is
 printed), 2 when a revision cannot be checked out or installed.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import configparser
 import difflib
+import json
 import os
 import subprocess
 import sys
@@ -143,6 +149,21 @@ def run(site: Path, case: Case, workdir: Path, cache: Path) -> dict[str, str]:
     return result
 
 
+def without(text: str, fields: Sequence[str]) -> str:
+    """A JSON report without ``fields`` (top level and findings), re-serialised."""
+    if not fields:
+        return text
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return text
+    for field in fields:
+        document.pop(field, None)
+        for finding in document.get("findings", []):
+            finding.pop(field, None)
+    return json.dumps(document, indent=2) + "\n"
+
+
 def differences(base: dict[str, str], head: dict[str, str], label: str) -> list[str]:
     lines = []
     for key in base:
@@ -159,7 +180,9 @@ def differences(base: dict[str, str], head: dict[str, str], label: str) -> list[
     return lines
 
 
-def compare(base: str, head: str, corpus: Path, deploy_root: Path) -> list[str]:
+def compare(
+    base: str, head: str, corpus: Path, deploy_root: Path, json_drop: Sequence[str] = ()
+) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="octolint-compare-") as temporary:
         scratch = Path(temporary)
         workdir = scratch / "work"  # the same cwd for both, outside any repository
@@ -169,7 +192,11 @@ def compare(base: str, head: str, corpus: Path, deploy_root: Path) -> list[str]:
         for number, revision in enumerate((base, head)):
             with installed(revision, scratch) as site:
                 cache = scratch / f"cache-{number}"
-                results.append({case.name: run(site, case, workdir, cache) for case in todo})
+                outputs = {case.name: run(site, case, workdir, cache) for case in todo}
+                for output in outputs.values():
+                    if "json" in output:
+                        output["json"] = without(output["json"], json_drop)
+                results.append(outputs)
         report = []
         for case in todo:
             report += differences(results[0][case.name], results[1][case.name], case.name)
@@ -191,12 +218,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=REPO / "fixtures" / "deploy",
         help="directory of deployments (default: fixtures/deploy)",
     )
+    parser.add_argument("--json-drop", action="append", default=[], metavar="FIELD",
+                        help="leave FIELD out of JSON reports (top level and findings)")
     options = parser.parse_args(argv)
     corpus = (options.corpus or default_corpus()).resolve()
     if not corpus.is_dir():
         print(f"compare_reports: {corpus}: no such directory", file=sys.stderr)
         return 2
-    report = compare(options.base, options.head, corpus, options.deploy.resolve())
+    report = compare(options.base, options.head, corpus, options.deploy.resolve(),
+                     options.json_drop)  # fmt: skip
     if report:
         print("\n".join(report))
         print(f"compare_reports: {options.base} and {options.head} differ", file=sys.stderr)

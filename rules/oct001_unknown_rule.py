@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.plugin import DockerfileTarget, Problem
+from octolint.plugin import DockerfileTarget, Problem, SarifScore
 
 ID = "OCT001"
 NAME = "unknown-rule"
@@ -38,6 +38,7 @@ SEVERITY = "note"
 APPLIES_TO = "dockerfile"
 SUMMARY = "A pragma or the configuration names a rule that does not exist."
 HINT = "Correct the rule id (see `octolint rules`) or remove it."
+SARIF_SCORE = SarifScore("1.0", "very-high")  # a rule id that does not exist: a typo
 
 
 def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:

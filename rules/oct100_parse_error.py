@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.plugin import DockerfileTarget, Problem, Span
+from octolint.plugin import DockerfileTarget, Problem, SarifScore, Span
 
 ID = "OCT100"
 NAME = "parse-error"
@@ -41,6 +41,7 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The Dockerfile cannot be parsed."
 HINT = "Fix the syntax at this line; docker build stops here too."
+SARIF_SCORE = SarifScore("8.0", "very-high")  # docker build refuses the file
 RUNS_ON_SYNTAX_ERROR = True
 
 

@@ -43,7 +43,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT103"
 NAME = "musl-base"
@@ -51,7 +51,8 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The final base image is musl-based (e.g. Alpine); Calamari needs glibc."
 HINT = "Build on a glibc distribution (Debian, Ubuntu, Fedora, UBI) or octopusdeploy/worker-tools."
-OPTIONS: dict[str, Any] = {"musl-images": []}
+SARIF_SCORE = SarifScore("8.0", "high")  # musl: Calamari cannot start
+OPTIONS = {"musl-images": list_of(str, default=[])}
 
 _MUSL_WORD = re.compile(r"(^|[^a-z])(alpine|musl)", re.IGNORECASE)
 _KNOWN_MUSL = (
@@ -75,8 +76,6 @@ def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
 
 
 def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if target.build is None:
-        return
     found = target.build.base_image()
     if found is None:
         return

@@ -38,7 +38,7 @@ from typing import Any
 from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.shell import run_script, segments
 from octolint.dockerfile.stages import normalise_dir
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Problem, SarifScore, problem_at
 
 ID = "OCT106"
 NAME = "path-in-startup-file"
@@ -46,6 +46,7 @@ SEVERITY = "warning"
 APPLIES_TO = "dockerfile"
 SUMMARY = "A RUN adds a directory to PATH in ~/.bashrc or similar, which is never read."
 HINT = 'Add the directory with ENV PATH="/the/dir:$PATH".'
+SARIF_SCORE = SarifScore("5.0", "medium")  # PATH set only in a start-up file never read
 
 STARTUP_FILE = re.compile(
     r"(?:~|\$HOME|\$\{HOME\}|/root|/home/[^/\s]+)/\.(?:bashrc|profile|bash_profile)\b"
@@ -82,8 +83,6 @@ def _writes(segment: str) -> bool:
 
 def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
     build = target.build
-    if build is None:
-        return
     covered = set(build.path_entries())
     known = {k: v for k, v in build.env().items() if v is not None}
     for stage, instruction in build.final_instructions():

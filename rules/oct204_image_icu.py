@@ -32,8 +32,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
 
 ID = "OCT204"
 NAME = "image-icu"
@@ -41,6 +40,7 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "No ICU library (libicuuc.so.N) is reachable and invariant globalization is off."
 HINT = "Install libicu, or set ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 MIN_ICU = 50
 _ICU = re.compile(r"^libicuuc\.so\.(\d+)$")
 
@@ -62,9 +62,9 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
     invariant = target.env.get("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "").strip().lower()
     if invariant in ("1", "true") or icu_versions(target):
         return
-    yield Problem(
-        message="no libicuuc.so.N (N >= 50) is reachable by the dynamic loader and "
+    yield problem_at(
+        target.at("FROM"),
+        "no libicuuc.so.N (N >= 50) is reachable by the dynamic loader and "
         "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT is not set: Calamari would fail with "
         '"Couldn\'t find a valid ICU package installed on the system"',
-        **located(target, "FROM"),
     )

@@ -30,8 +30,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.image.target import ImageTarget
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
 
 ID = "OCT290"
 NAME = "probe-mismatch"
@@ -39,6 +38,7 @@ SEVERITY = "warning"
 APPLIES_TO = "image"
 SUMMARY = "With --probe: running the image disagrees with the static reading."
 HINT = "Trust the probe: make the library loadable, or report the image if its layers look right."
+SARIF_SCORE = SarifScore("3.0", "high")  # a cross-check disagreeing, not a failure itself
 
 CHECKED = {
     "ICU": re.compile(r"^libicuuc\.so\.\d+$"),
@@ -55,8 +55,11 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
         return
     static_id, probed_id = target.distro, probe.os_release.get("ID", "").lower()
     if probed_id and static_id != probed_id:
-        yield Problem(message=f"the image says it is '{probed_id}' when run, but its layers' "
-                      f"/etc/os-release says '{static_id or 'nothing'}'")  # fmt: skip
+        yield problem_at(
+            target.at(None),
+            f"the image says it is '{probed_id}' when run, but its layers' "
+            f"/etc/os-release says '{static_id or 'nothing'}'",
+        )
     if not probe.loader_checked:  # no dynamic loader answered (static shell): nothing to compare
         return
     for label, pattern in CHECKED.items():
@@ -65,9 +68,10 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
         static = {s: p for s, p in target.libraries_matching(pattern.pattern).items()
                   if s in probe.loadable}  # fmt: skip
         if bool(probed) != bool(static):
-            shown = ", ".join(f"{s} at {target.where(p)}" for s, p in sorted(static.items()))
-            yield Problem(
-                message=f"{label}: in the running image the dynamic loader loads "
+            shown = ", ".join(f"{s} at {p}" for s, p in sorted(static.items()))
+            yield problem_at(
+                target.at(None),
+                f"{label}: in the running image the dynamic loader loads "
                 f"{', '.join(probed) or 'none of them'}, but the layers show "
-                f"{shown or 'none'}"
+                f"{shown or 'none'}",
             )

@@ -35,8 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import DeployTarget
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Problem, SarifScore
 
 ID = "OCT300"
 NAME = "deploy-parse-error"
@@ -44,6 +43,7 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "A Compose file, .env file or Kubernetes manifest cannot be read."
 HINT = "Fix the file at the line shown; Compose and kubectl refuse it as it is."
+SARIF_SCORE = SarifScore("8.0", "very-high")  # docker compose / kubectl refuse the file
 RUNS_ON_SYNTAX_ERROR = True
 
 

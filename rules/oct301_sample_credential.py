@@ -50,8 +50,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import Container, DeployTarget, Value, problem_at
-from octolint.model import Problem
+from octolint.deploy.model import Container, Value
+from octolint.plugin import DeployTarget, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT301"
 NAME = "sample-credential"
@@ -59,7 +59,8 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "A password or DB connection string is empty or a value published in the examples."
 HINT = "Use a generated secret (a Kubernetes Secret, an uncommitted .env), never a sample."
-OPTIONS: dict[str, Any] = {"sample-values": []}
+SARIF_SCORE = SarifScore("8.8", "high", security=True)  # published passwords open SQL/Octopus
+OPTIONS = {"sample-values": list_of(str, default=[])}
 
 # Published in the Octopus Server container examples (Compose .env, Kubernetes YAML).
 PUBLISHED = ("N0tS3cr3t!", "Passw0rd123", "Password01!")

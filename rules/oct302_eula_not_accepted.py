@@ -44,8 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import DeployTarget, problem_at
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Problem, SarifScore, problem_at
 
 ID = "OCT302"
 NAME = "eula-not-accepted"
@@ -53,6 +52,7 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "ACCEPT_EULA is not Y for Octopus Server or SQL Server: the container exits."
 HINT = "Read the EULA, then set ACCEPT_EULA (ACCEPT_OCTOPUS_EULA in the Compose .env) to Y."
+SARIF_SCORE = SarifScore("8.0", "very-high")  # the containers exit at once
 
 
 def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:

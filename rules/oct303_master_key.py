@@ -56,8 +56,7 @@ import binascii
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import DeployTarget, problem_at
-from octolint.model import Problem, Severity
+from octolint.plugin import DeployTarget, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT303"
 NAME = "master-key"
@@ -65,6 +64,7 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "MASTER_KEY is empty (the database is lost with the container) or the published sample."
 HINT = "Generate a key (openssl rand -base64 16), keep it in a Secret and back it up."
+SARIF_SCORE = SarifScore("7.5", "high", security=True)  # published master key protects nothing
 
 PUBLISHED = ("6EdU6IWsCtMEwk0kPKflQQ==",)
 

@@ -66,8 +66,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import Container, DeployTarget, Workload
-from octolint.model import Problem
+from octolint.deploy.model import Container, Workload
+from octolint.plugin import DeployTarget, Problem, SarifScore
 
 ID = "OCT306"
 NAME = "ha-shared-volumes"
@@ -75,6 +75,7 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "Replicas > 1 without ReadWriteMany claims at /repository, /artifacts, /taskLogs."
 HINT = "Mount ReadWriteMany PersistentVolumeClaims at /repository, /artifacts and /taskLogs."
+SARIF_SCORE = SarifScore("7.0", "high")  # nodes lose packages, logs, artifacts
 
 SHARED = ("/repository", "/artifacts", "/taskLogs")
 

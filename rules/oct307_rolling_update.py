@@ -63,8 +63,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import DeployTarget
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Problem, SarifScore
 
 ID = "OCT307"
 NAME = "rolling-update"
@@ -72,6 +71,7 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "The Octopus Server is updated with RollingUpdate: two versions share one schema."
 HINT = "StatefulSet: updateStrategy type OnDelete; Deployment: strategy type Recreate."
+SARIF_SCORE = SarifScore("7.0", "high")  # two versions on one schema
 
 
 def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:

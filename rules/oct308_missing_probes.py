@@ -64,8 +64,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import KUBERNETES, DeployTarget, problem_at
-from octolint.model import Problem
+from octolint.deploy.model import KUBERNETES
+from octolint.plugin import DeployTarget, Problem, SarifScore, problem_at
 
 ID = "OCT308"
 NAME = "missing-probes"
@@ -73,6 +73,7 @@ SEVERITY = "warning"
 APPLIES_TO = "deploy"
 SUMMARY = "The Octopus container has no startup/readiness/liveness probe or preStop drain hook."
 HINT = "Add startupProbe, readinessProbe, livenessProbe and a preStop hook that drains the node."
+SARIF_SCORE = SarifScore("4.0", "high")
 
 EXPECTED = ("startupProbe", "readinessProbe", "livenessProbe", "preStop")
 

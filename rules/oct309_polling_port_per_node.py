@@ -67,8 +67,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import Container, DeployTarget, Service
-from octolint.model import Problem
+from octolint.deploy.model import Container, Service
+from octolint.plugin import DeployTarget, Problem, SarifScore
 
 ID = "OCT309"
 NAME = "polling-port-per-node"
@@ -76,6 +76,7 @@ SEVERITY = "warning"
 APPLIES_TO = "deploy"
 SUMMARY = "Replicas > 1 but polling port 10943 is not exposed by a Service for each node."
 HINT = "One Service per pod (statefulset.kubernetes.io/pod-name: NAME-N) exposing 10943."
+SARIF_SCORE = SarifScore("5.0", "high")  # polling Tentacles wait forever
 
 POLLING_PORT = 10943
 POD_NAME = "statefulset.kubernetes.io/pod-name"

@@ -40,8 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from octolint.deploy.model import DeployTarget, problem_at
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Problem, SarifScore, problem_at
 
 ID = "OCT310"
 NAME = "sql-memory-limit"
@@ -49,6 +48,7 @@ SEVERITY = "warning"
 APPLIES_TO = "deploy"
 SUMMARY = "SQL Server has no memory limit: it takes 80% of the host and starves Octopus."
 HINT = "Set MSSQL_MEMORY_LIMIT_MB and a container memory limit."
+SARIF_SCORE = SarifScore("4.0", "medium")
 
 
 def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
