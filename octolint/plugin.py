@@ -39,8 +39,7 @@ One function builds a problem for every kind, from where it is:
 ``problem_at(target.at(file="/lib/libc.so.6"), message)`` for an image (the
 location names the image, the file and its layer, the history step, and the
 ``--dockerfile`` line when one was given). See ``rules/`` in the octolint
-repository for the built-in rules, which use exactly this interface, and
-``docs/adding-a-rule.md``.
+repository for the built-in rules, which use exactly this interface.
 """
 
 from __future__ import annotations

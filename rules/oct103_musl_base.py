@@ -40,10 +40,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, SarifScore, list_of, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT103"
 NAME = "musl-base"
@@ -75,7 +74,7 @@ def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.base_image()
     if found is None:
         return

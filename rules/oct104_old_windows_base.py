@@ -32,10 +32,9 @@ How to fix: rebase the image on `ltsc2019` or newer (`ltsc2022`,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, SarifScore, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT104"
 NAME = "old-windows-base"
@@ -72,7 +71,7 @@ def windows_build(name: str, tag: str) -> tuple[str, int] | None:
     return None
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.base_image()
     if found is None or not found[1].tag:
         return

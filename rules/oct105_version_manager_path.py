@@ -55,12 +55,11 @@ as in the table above.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from octolint.dockerfile.shell import commands, program, run_script
-from octolint.plugin import Build, DockerfileTarget, Problem, SarifScore, problem_at
+from octolint.plugin import Build, DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT105"
 NAME = "version-manager-path"
@@ -196,7 +195,7 @@ def _links(command: list[str], marker: str) -> bool:
     return any(_PATH_DIR.match(w) for w in operands[1:])
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
     entries = build.path_entries()
     reported: set[str] = set()

@@ -32,13 +32,12 @@ How to fix: add the same directory with `ENV PATH="/the/dir:$PATH"`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.shell import run_script, segments
 from octolint.dockerfile.stages import normalise_dir
-from octolint.plugin import DockerfileTarget, Problem, SarifScore, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT106"
 NAME = "path-in-startup-file"
@@ -81,7 +80,7 @@ def _writes(segment: str) -> bool:
     return False
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
     covered = set(build.path_entries())
     known = {k: v for k, v in build.env().items() if v is not None}

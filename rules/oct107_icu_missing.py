@@ -56,11 +56,18 @@ Options:
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.dockerfile.shell import commands, program, run_script
-from octolint.plugin import Build, DockerfileTarget, Problem, SarifScore, list_of, problem_at
+from octolint.plugin import (
+    Build,
+    DockerfileTarget,
+    Options,
+    Problem,
+    SarifScore,
+    list_of,
+    problem_at,
+)
 
 ID = "OCT107"
 NAME = "icu-missing"
@@ -163,7 +170,7 @@ def _known_without_icu(name: str, tag: str | None, extra: list[str]) -> bool:
     return name in SLIM_BASES_WITHOUT_ICU and "slim" in (tag or "")
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
     found = build.base_image()
     if found is None:

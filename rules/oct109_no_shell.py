@@ -26,10 +26,9 @@ rule for that line with `# octolint ignore=OCT109`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, SarifScore, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT109"
 NAME = "no-shell"
@@ -51,7 +50,7 @@ def shell_less(name: str, tag: str | None) -> str | None:
     return None
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.base_image()
     if found is None:
         return

@@ -29,11 +29,10 @@ remove the `ENTRYPOINT` you set.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.image.target import origin
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 from octolint.redact import masked_command
 
 ID = "OCT201"
@@ -45,7 +44,7 @@ HINT = "Add `ENTRYPOINT []` to the final stage of the Dockerfile."
 SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     entrypoint = target.command("Entrypoint")
     if not entrypoint:
         return

@@ -25,11 +25,10 @@ How to fix: remove the `CMD`, or reset it with `CMD []`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.image.target import origin
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 from octolint.redact import masked_command
 
 ID = "OCT202"
@@ -43,7 +42,7 @@ SARIF_SCORE = SarifScore("4.0", "high")  # a Cmd other than a shell: usually rep
 BARE_SHELLS = (["bash"], ["sh"], ["/bin/bash"], ["/bin/sh"])
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     cmd = target.command("Cmd")
     if not cmd or cmd in BARE_SHELLS:
         return

@@ -24,10 +24,9 @@ How to fix: build on a glibc distribution (Debian, Ubuntu, Fedora, UBI).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT203"
 NAME = "image-libc"
@@ -38,7 +37,7 @@ HINT = "Build on a glibc distribution such as Debian, Ubuntu, Fedora or UBI."
 SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux":
         return
     loader = target.loader()

@@ -29,10 +29,9 @@ How to fix: install the distribution's ICU package (`libicu72` on Debian 12,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT204"
 NAME = "image-icu"
@@ -56,7 +55,7 @@ def icu_versions(target: ImageTarget) -> dict[int, str]:
     return versions
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux":
         return
     invariant = target.env.get("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "").strip().lower()

@@ -25,10 +25,9 @@ How to fix: install the packages the message names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, Severity, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT205"
 NAME = "image-dotnet-deps"
@@ -73,7 +72,7 @@ def _package_note(target: ImageTarget, missing: list[str]) -> str:
     )
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux" or target.loader() is None:
         return  # no loader at all is OCT203's finding
     missing = [

@@ -21,10 +21,9 @@ How to fix: rebase on ltsc2019 or newer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT206"
 NAME = "image-old-windows"
@@ -43,7 +42,7 @@ def windows_build(os_version: str | None) -> int | None:
     return None
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.os != "windows":
         return
     build = windows_build(target.os_version)

@@ -30,11 +30,10 @@ How to fix: add the directory the message names to `ENV PATH`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.image.fs import ImageFS
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT207"
 NAME = "image-version-manager-path"
@@ -73,7 +72,7 @@ def manager_bin_dirs(fs: ImageFS) -> list[str]:
     return sorted(by_real.values())
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     fs = target.fs
     if fs is None:
         return

@@ -22,10 +22,9 @@ bash`, `dnf install bash`) for Bash steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, Severity, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT208"
 NAME = "image-shell"
@@ -36,7 +35,7 @@ HINT = "Use a base image with a shell, and install bash for Bash script steps."
 SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     fs = target.fs
     if fs is None or target.os != "linux":
         return

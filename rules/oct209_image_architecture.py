@@ -14,10 +14,9 @@ linux/amd64`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT209"
 NAME = "image-architecture"
@@ -29,7 +28,7 @@ SARIF_SCORE = SarifScore("8.0", "very-high")
 SUPPORTED = ("amd64", "arm64", "arm")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.architecture not in SUPPORTED:
         yield problem_at(
             target.at("FROM"),

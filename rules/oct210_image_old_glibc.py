@@ -21,12 +21,11 @@ How to fix: use a newer distribution release (Debian 9+, Ubuntu 16.04+, RHEL 8+)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from packaging.version import InvalidVersion, Version
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT210"
 NAME = "image-old-glibc"
@@ -38,7 +37,7 @@ SARIF_SCORE = SarifScore("8.0", "very-high")
 MINIMUM = Version("2.23")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     fs = target.fs
     if fs is None or target.os != "linux":
         return

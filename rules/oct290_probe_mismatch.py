@@ -27,10 +27,9 @@ please report the image so the static reading can be fixed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import ImageTarget, Problem, SarifScore, problem_at
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT290"
 NAME = "probe-mismatch"
@@ -49,7 +48,7 @@ CHECKED = {
 }
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     probe = target.probe
     if probe is None or target.fs is None:
         return

@@ -32,10 +32,9 @@ in Compose files; define variables that are marked required.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DeployTarget, Problem, SarifScore
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT300"
 NAME = "deploy-parse-error"
@@ -47,7 +46,7 @@ SARIF_SCORE = SarifScore("8.0", "very-high")  # docker compose / kubectl refuse 
 RUNS_ON_SYNTAX_ERROR = True
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for file in target.broken_files():
         what = {"compose": "Compose file", "dotenv": ".env file"}.get(file.kind, "manifest")
         yield Problem(message=f"{what} cannot be read: {file.error}", span=file.error_span,

@@ -47,11 +47,10 @@ The option `sample-values` adds values of your own to refuse.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.deploy.model import Container, Value
-from octolint.plugin import DeployTarget, Problem, SarifScore, list_of, problem_at
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT301"
 NAME = "sample-credential"
@@ -68,7 +67,7 @@ PASSWORDS = ("SA_PASSWORD", "MSSQL_SA_PASSWORD", "ADMIN_PASSWORD")
 _CONNECTION_PASSWORD = re.compile(r"(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)", re.I)
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     samples = {*PUBLISHED, *(str(v) for v in options.get("sample-values", []))}
     for container in target.containers:
         for name in PASSWORDS:

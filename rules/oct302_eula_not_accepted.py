@@ -41,10 +41,9 @@ and the SQL Server one, then set `ACCEPT_OCTOPUS_EULA=Y` and `ACCEPT_EULA=Y`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DeployTarget, Problem, SarifScore, problem_at
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT302"
 NAME = "eula-not-accepted"
@@ -55,7 +54,7 @@ HINT = "Read the EULA, then set ACCEPT_EULA (ACCEPT_OCTOPUS_EULA in the Compose 
 SARIF_SCORE = SarifScore("8.0", "very-high")  # the containers exit at once
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for product, containers in (("Octopus Server", target.octopus_servers()),
                                 ("SQL Server", target.sql_servers())):  # fmt: skip
         for container in containers:

@@ -53,10 +53,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DeployTarget, Problem, SarifScore, Severity, problem_at
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT303"
 NAME = "master-key"
@@ -69,7 +68,7 @@ SARIF_SCORE = SarifScore("7.5", "high", security=True)  # published master key p
 PUBLISHED = ("6EdU6IWsCtMEwk0kPKflQQ==",)
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
         value = container.env.get("MASTER_KEY")
         if value is None or value.text == "":

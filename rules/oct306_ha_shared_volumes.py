@@ -63,11 +63,10 @@ NFS), list them under the pod's `volumes`, and mount them at `/repository`,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.deploy.model import Container, Workload
-from octolint.plugin import DeployTarget, Problem, SarifScore
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT306"
 NAME = "ha-shared-volumes"
@@ -80,7 +79,7 @@ SARIF_SCORE = SarifScore("7.0", "high")  # nodes lose packages, logs, artifacts
 SHARED = ("/repository", "/artifacts", "/taskLogs")
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for workload, server in target.octopus_workloads():
         if workload.replicas <= 1:
             continue

@@ -61,11 +61,10 @@ server takes to start.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.deploy.model import KUBERNETES
-from octolint.plugin import DeployTarget, Problem, SarifScore, problem_at
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT308"
 NAME = "missing-probes"
@@ -78,7 +77,7 @@ SARIF_SCORE = SarifScore("4.0", "high")
 EXPECTED = ("startupProbe", "readinessProbe", "livenessProbe", "preStop")
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
         if container.kind != KUBERNETES:
             continue

@@ -64,11 +64,10 @@ How to fix: add one Service per replica (`octopus-0`, `octopus-1`, ...) with
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.deploy.model import Container, Service
-from octolint.plugin import DeployTarget, Problem, SarifScore
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT309"
 NAME = "polling-port-per-node"
@@ -83,7 +82,7 @@ POD_NAME = "statefulset.kubernetes.io/pod-name"
 POD_INDEX = "apps.kubernetes.io/pod-index"
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for workload, server in target.octopus_workloads():
         if workload.replicas <= 1 or workload.kind not in ("StatefulSet", "Deployment"):
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -270,6 +271,32 @@ def test_human_long_source_is_cut_to_five_lines_and_clipped() -> None:
     source_line = next(line for line in clipped.splitlines() if " | RUN " in line)
     assert source_line.endswith("...")
     assert len(source_line) < 140
+
+
+def test_human_renders_each_kind_of_image_location() -> None:
+    """By the location's type: the image and platform, the file and its layer or the
+    history step; at a --dockerfile line, that line, with the file in the image below."""
+    image = "reg.example/app:1"
+    loader = ImageLocation(image, "linux/arm64", "/lib/ld-musl-aarch64.so.1",
+                           "sha256:" + "ab" * 32)  # fmt: skip
+    step = ImageLocation(image, "linux/arm64", history_step=7)
+    at_line = ImageLocation(image, "linux/arm64", "/lib/ld-musl-aarch64.so.1",
+                            dockerfile=FileLocation("Dockerfile", 1, 1, 1, 15))  # fmt: skip
+    found = [make_finding(rule_id="OCT203"), make_finding(rule_id="OCT201"),
+             make_finding(rule_id="OCT205")]  # fmt: skip
+    found = [dataclasses.replace(f, location=where, source=None)
+             for f, where in zip(found, (loader, step, at_line))]  # fmt: skip
+    text = human(Report(found, [loader.image], ["OCT201", "OCT203", "OCT205"]))
+    lines = text.splitlines()
+    assert lines[0] == "reg.example/app:1 (linux/arm64)"
+    assert any(line.startswith("reg.example/app:1 (linux/arm64) /lib/ld-musl-aarch64.so.1 "
+                               "(layer abababababab)  error    OCT203") for line in lines)
+    assert any(line.startswith("reg.example/app:1 (linux/arm64), history step 7  error    "
+                               "OCT201") for line in lines)
+    assert any(line.startswith("Dockerfile:1:1  error    OCT205") for line in lines)
+    assert "    in image: reg.example/app:1 (linux/arm64) /lib/ld-musl-aarch64.so.1" in lines
+    assert "1 problem" not in text and "3 problems (3 errors) in 1 file" in text
+    assert ":1:1  error    OCT20" not in text.replace("Dockerfile:1:1", "")
 
 
 # --- json ----------------------------------------------------------------------------
