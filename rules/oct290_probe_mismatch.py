@@ -68,8 +68,10 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
                   if s in probe.loadable}  # fmt: skip
         if bool(probed) != bool(static):
             shown = ", ".join(f"{s} at {p}" for s, p in sorted(static.items()))
+            # the first library the layers show (and its layer) is where to look
+            first = min(static.items())[1] if static else None
             yield problem_at(
-                target.at(None),
+                target.at(None, file=first),
                 f"{label}: in the running image the dynamic loader loads "
                 f"{', '.join(probed) or 'none of them'}, but the layers show "
                 f"{shown or 'none'}",
