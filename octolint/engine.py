@@ -2,7 +2,7 @@
 
 Every kind of target (a Dockerfile, an image for one platform, a deployment)
 is loaded into a complete object first (octolint.dockerfile.target,
-octolint.image.target, octolint.deploy.model): its lines, pragmas and how a
+octolint.image.target, octolint.deploy.target): its lines, pragmas and how a
 rule's problem maps to a location. :meth:`Engine.run` is then the same for all:
 configuration (ignore, severity overrides, rule options) and pragmas are
 applied here, once, so rules only say what is wrong.

@@ -55,7 +55,7 @@ from octolint.model import ImageLocation, Problem, Severity, Span
 from octolint.rulefacts import SarifScore, list_of, option
 
 if TYPE_CHECKING:  # imported on first use: linting a Dockerfile never loads them
-    from octolint.deploy.model import DeployTarget
+    from octolint.deploy.target import DeployTarget
     from octolint.image.target import ImageTarget
 
 __all__ = [
@@ -101,7 +101,7 @@ def __getattr__(name: str) -> Any:
 
         return ImageTarget
     if name == "DeployTarget":
-        from octolint.deploy.model import DeployTarget
+        from octolint.deploy.target import DeployTarget
 
         return DeployTarget
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

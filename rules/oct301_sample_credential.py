@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from octolint.deploy.model import Container, Value
+from octolint.deploy.target import Container, Value
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT301"

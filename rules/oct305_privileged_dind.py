@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from octolint.deploy.model import is_true, is_yes
+from octolint.deploy.target import is_true, is_yes
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT305"

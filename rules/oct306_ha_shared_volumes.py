@@ -65,7 +65,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from octolint.deploy.model import Container, Workload
+from octolint.deploy.target import Container, Workload
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT306"

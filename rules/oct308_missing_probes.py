@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from octolint.deploy.model import KUBERNETES
+from octolint.deploy.target import KUBERNETES
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT308"

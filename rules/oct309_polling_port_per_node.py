@@ -66,7 +66,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from octolint.deploy.model import Container, Service
+from octolint.deploy.target import Container, Service
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT309"
