@@ -76,7 +76,7 @@ IMAGE_PLUGIN = textwrap.dedent(
     """ACME002 acme-config: the image must say it was built by ACME."""
     from collections.abc import Iterator
 
-    from octolint.plugin import ImageTarget, Options, Problem, list_of, problem_at
+    from octolint.plugin import ImageTarget, Options, Problem, SarifScore, list_of, problem_at
 
     ID = "ACME002"
     NAME = "acme-config"
@@ -86,6 +86,7 @@ IMAGE_PLUGIN = textwrap.dedent(
     HINT = "Build with the ACME pipeline."
     OPTIONS = {"builders": list_of(str, default=["acme"])}
     READS_FILES = ("/etc/acme.conf",)
+    SARIF_SCORE = SarifScore("6.5", "high", security=True)
 
     def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
         content = target.fs.read("/etc/acme.conf") if target.fs else None
@@ -146,3 +147,24 @@ def test_rule_whose_check_takes_another_kinds_target_is_refused(tmp_path: Path) 
     assert result.returncode == 2, result.stderr
     assert "acme_rules" in result.stderr
     assert "APPLIES_TO is 'image' but check() takes a DockerfileTarget" in result.stderr
+
+
+def test_the_rule_memo_keeps_every_fact_of_a_rule(tmp_path: Path) -> None:
+    """The second run reads the rule from the on-disk memo without importing it: its
+    options, SARIF score and READS_FILES must come back the same."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **image_plugin(tmp_path / "site"),
+           "OCTOLINT_CACHE_DIR": str(tmp_path / "cache")}  # fmt: skip
+    code = ("from octolint.rulebook import load_rules\n"
+            "rule = {r.id: r for r in load_rules()}['ACME002']\n"
+            "print(type(rule.check).__name__, rule.options, rule.sarif_score, rule.reads_files)")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, timeout=60) for _ in range(2)]  # fmt: skip
+    assert runs[1].returncode == 0, runs[1].stderr
+    assert "_DeferredCheck" in runs[1].stdout  # from the memo, not imported
+    facts = [run.stdout.split(" ", 1)[1] for run in runs]
+    assert facts[0] == facts[1]
+    assert "items='str'" in facts[1] and "6.5" in facts[1] and "/etc/acme.conf" in facts[1]
