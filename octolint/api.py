@@ -7,9 +7,11 @@ from pathlib import Path
 
 from octolint.config import Config, resolve_config
 from octolint.discover import discover, is_deploy_name
+from octolint.dockerfile.expand import expansion_budget
+from octolint.dockerfile.target import load_bytes, load_text
 from octolint.engine import Engine
-from octolint.model import Report
-from octolint.sources import read_stdin
+from octolint.inputs import read_bytes, read_stdin
+from octolint.model import Finding, Report
 
 
 def make_engine(
@@ -40,10 +42,8 @@ def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
     dockerfiles = [p for p in paths if p not in deploy]
     report = Report(findings=engine.config_findings())
     for display, path in discover(dockerfiles, engine.config.exclude, engine.config.root):
-        if path is None:
-            report.findings += engine.lint_bytes(read_stdin(), display)
-        else:
-            report.findings += engine.lint_file(path, display)
+        data = read_stdin() if path is None else read_bytes(path, display)
+        report.findings += lint_bytes(data, display, engine)
         report.files.append(display)
     if dockerfiles:
         report.rules_run = [r.id for r in engine.active_rules("dockerfile")]
@@ -60,6 +60,15 @@ def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
 def lint_text(text: str, path: str = "Dockerfile", engine: Engine | None = None) -> Report:
     """Lint Dockerfile text held in memory."""
     engine = engine or Engine(Config())
-    findings = engine.lint_text(text, path)
+    # One budget of variable expansion per Dockerfile: memory stays bounded however
+    # its ARGs and ENVs feed each other (see octolint.dockerfile.expand).
+    with expansion_budget():
+        findings = engine.run(load_text(text, path, engine.target_stage, engine.build_args))
     rules_run = [r.id for r in engine.active_rules("dockerfile")]
     return Report(findings=findings, files=[path], rules_run=rules_run)
+
+
+def lint_bytes(data: bytes, display: str, engine: Engine) -> list[Finding]:
+    """Lint a Dockerfile's bytes (InputError when they are not text at all)."""
+    with expansion_budget():
+        return engine.run(load_bytes(data, display, engine.target_stage, engine.build_args))

@@ -219,8 +219,7 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
     if not report["quiet"]:
         for used in result.used_sources:
             _say(used)
-    _finish(result.report, engine, subject="image",
-            dockerfile=str(dockerfile) if dockerfile else None, **report)  # fmt: skip
+    _finish(result.report, engine, subject="image", **report)
 
 
 @cli.command("deploy")
@@ -246,7 +245,7 @@ def _dockerfile_build(path: Path) -> Any:
     from octolint.dockerfile.parser import parse
     from octolint.dockerfile.stages import analyse
     from octolint.errors import ConfigError, DockerfileSyntaxError
-    from octolint.sources import decode, read_bytes
+    from octolint.inputs import decode, read_bytes
 
     try:
         return analyse(parse(decode(read_bytes(path, str(path)), str(path)), str(path)))
@@ -268,14 +267,13 @@ def _progress(quiet: bool) -> Iterator[Any]:
 
 def _finish(report: Any, engine: Any, *, destinations: Sequence[tuple[str, Path | None]],
             fail_on: str | None, no_color: bool, quiet: bool, sarif_category: str | None,
-            subject: str, dockerfile: str | None = None, **_: Any) -> None:  # fmt: skip
+            subject: str, **_: Any) -> None:  # fmt: skip
     """Write the report in every requested format and exit with the documented code."""
     from octolint.config import fail_threshold
 
     threshold = fail_threshold(fail_on or engine.config.fail_on or "error")
-    # What was checked: only image findings may lack a file (see octolint.reporters._ci).
-    options = {"category": sarif_category, "fail_threshold": threshold, "subject": subject,
-               "dockerfile": dockerfile}  # fmt: skip
+    # What was checked, for the SARIF category of a run without findings.
+    options = {"category": sarif_category, "fail_threshold": threshold, "subject": subject}
     for fmt, output in destinations:
         if not (quiet and not report.findings and fmt == "human"):
             _emit(report, engine.rules, fmt, output, no_color, options)
@@ -303,7 +301,7 @@ def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None, no_c
 @click.option("--format", "-f", "fmt", type=click.Choice(("human", "json")), default="human")
 def rules_command(fmt: str) -> None:
     """List every rule: id, name, default severity, what it applies to, summary."""
-    from octolint.registry import load_rules
+    from octolint.rulebook import load_rules
 
     rules = load_rules()
     if fmt == "json":
@@ -354,7 +352,7 @@ def cache_clear() -> None:
 @click.argument("rule")
 def explain_command(rule: str) -> None:
     """Show a rule's documentation (by id or name)."""
-    from octolint.registry import load_rules
+    from octolint.rulebook import load_rules
 
     wanted = rule.lower()
     for r in load_rules():

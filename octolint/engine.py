@@ -1,7 +1,11 @@
 """The rule engine: runs every active rule on a target and turns problems into findings.
 
-Configuration (ignore, severity overrides, rule options) and inline pragmas
-are applied here, once, so rules only say what is wrong.
+Every kind of target (a Dockerfile, an image for one platform, a deployment)
+is loaded into a complete object first (octolint.dockerfile.target,
+octolint.image.target, octolint.deploy.target): its lines, pragmas and how a
+rule's problem maps to a location. :meth:`Engine.run` is then the same for all:
+configuration (ignore, severity overrides, rule options) and pragmas are
+applied here, once, so rules only say what is wrong.
 """
 
 from __future__ import annotations
@@ -9,26 +13,43 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
 from octolint.config import Config
-from octolint.dockerfile.expand import expansion_budget
-from octolint.dockerfile.parser import KNOWN_INSTRUCTIONS, Dockerfile, parse
-from octolint.dockerfile.stages import Build, analyse
-from octolint.errors import ConfigError, DockerfileSyntaxError
-from octolint.model import Finding, Problem, Severity, Span
-from octolint.plugin import DockerfileTarget
-from octolint.redact import redact, secret_values
-from octolint.registry import Rule, load_rules
-from octolint.sources import decode, read_bytes
-from octolint.suppress import Suppressions, collect, collect_comments
-
-if TYPE_CHECKING:
-    from octolint.deploy.model import DeployTarget
-    from octolint.image.target import ImageTarget
+from octolint.errors import ConfigError
+from octolint.model import FileLocation, Finding, Location, Problem, Severity
+from octolint.redact import redact
+from octolint.rulebook import Rule, load_rules
+from octolint.suppress import Suppressions
 
 META_RULE = "OCT001"  # reports unknown rule ids and malformed pragmas
+
+
+class Target(Protocol):
+    """What the engine needs of a loaded target, whatever its kind."""
+
+    KIND: ClassVar[str]  # the APPLIES_TO of the rules it is for
+
+    def accepts(self, rule: Rule) -> bool:
+        """Whether the rule can run on it (a Dockerfile that does not parse: only OCT100)."""
+
+    def locate(self, problem: Problem) -> tuple[Location, str | None]:
+        """The problem's location, and the source text to show for it."""
+
+    def stage_of(self, problem: Problem) -> str | None:
+        """The stage to name in the finding, when that helps."""
+
+    def silences(self, keys: tuple[str, str], location: Location) -> bool:
+        """Whether a pragma silences the rule (id, name) at this location."""
+
+    def pragma_files(self) -> Sequence[tuple[str, Suppressions, Sequence[str]]]:
+        """Each file with pragmas: its path, its pragmas and its lines (for OCT001)."""
+
+    def secrets(self) -> Sequence[str]:
+        """Values no finding may show (masked in messages and hints)."""
+
+    def close(self) -> None:
+        """Release what the target holds open (an image's layer stores)."""
 
 
 class Engine:
@@ -56,148 +77,53 @@ class Engine:
         given = self.config.rule_options.get(rule.id, {})
         source = str(self.config.source or "configuration")
         for key, value in given.items():
+            where = f"rules.{rule.id}.{key}"
             if key not in rule.options:
                 known = ", ".join(sorted(rule.options)) or "none"
                 raise ConfigError(
-                    f"{rule.id} has no option '{key}' (options: {known})",
-                    source=source,
-                    key=f"rules.{rule.id}.{key}",
+                    f"{rule.id} has no option '{key}' (options: {known})", source=source, key=where
                 )
-            if not isinstance(value, type(rule.options[key])):
-                expected = type(rule.options[key]).__name__
-                raise ConfigError(
-                    f"must be of type {expected}", source=source, key=f"rules.{rule.id}.{key}"
-                )
-        return {**rule.options, **given}
+            problem = rule.options[key].problem(value)
+            if problem is not None:
+                raise ConfigError(problem, source=source, key=where)
+        return {**{key: spec.default for key, spec in rule.options.items()}, **given}
 
     def active_rules(self, kind: str) -> list[Rule]:
         return [r for r in self.rules if r.applies_to == kind and r.id not in self.ignored]
 
     # -- linting --------------------------------------------------------
-    def lint_file(self, path: Path, display: str) -> list[Finding]:
-        return self.lint_bytes(read_bytes(path, display), display)
+    def run(self, target: Target) -> list[Finding]:
+        """Every finding of the active rules of the target's kind, pragmas applied, sorted.
 
-    def lint_bytes(self, data: bytes, display: str) -> list[Finding]:
-        try:
-            text = decode(data, display)
-        except DockerfileSyntaxError as error:
-            return self._run(DockerfileTarget(display, None, None, error), Suppressions())
-        return self.lint_text(text, display)
-
-    def lint_text(self, text: str, display: str) -> list[Finding]:
-        # One budget of variable expansion per Dockerfile: memory stays bounded however
-        # its ARGs and ENVs feed each other (see octolint.dockerfile.expand).
-        with expansion_budget():
-            return self._run(*self._prepare(text, display))
-
-    def _run(self, target: DockerfileTarget, pragmas: Suppressions) -> list[Finding]:
-        findings: list[Finding] = []
-        for rule in self.active_rules("dockerfile"):
-            if target.build is None and not rule.runs_on_syntax_error:
+        Values the target calls secrets are masked in every message and hint
+        (octolint.redact).
+        """
+        findings = []
+        secrets = target.secrets()
+        for rule in self.active_rules(target.KIND):
+            if not target.accepts(rule):
                 continue
             for problem in rule.check(target, self.options[rule.id]):
                 finding = self._finding(rule, problem, target)
-                if not pragmas.silences((rule.id, rule.name), finding.line):
-                    findings.append(finding)
-        findings += self._pragma_findings(pragmas, target)
+                if not target.silences((rule.id, rule.name), finding.location):
+                    findings.append(_masked(finding, secrets))
+        for path, pragmas, lines in target.pragma_files():
+            findings += self._pragma_notes(pragmas, path, lines)
         return sorted(findings, key=Finding.sort_key)
 
-    def _prepare(self, text: str, display: str) -> tuple[DockerfileTarget, Suppressions]:
-        dockerfile: Dockerfile | None = None
-        try:
-            dockerfile = parse(text, display)
-            build = self._analyse(dockerfile)
-        except DockerfileSyntaxError as error:
-            pragmas = collect(dockerfile) if dockerfile else Suppressions()
-            return DockerfileTarget(display, dockerfile, None, error), pragmas
-        return DockerfileTarget(display, dockerfile, build), collect(dockerfile)
-
-    def _analyse(self, dockerfile: Dockerfile) -> Build:
-        for instruction in dockerfile.instructions:
-            names = [instruction.name] + ([instruction.sub.name] if instruction.sub else [])
-            for name in names:
-                if name not in KNOWN_INSTRUCTIONS:
-                    raise DockerfileSyntaxError(
-                        f"unknown instruction: {name}", instruction.start_line
-                    )
-        return analyse(dockerfile, self.target_stage, self.build_args)
-
-    def _finding(self, rule: Rule, problem: Problem, target: DockerfileTarget) -> Finding:
-        build = target.build
-        # naming the stage only helps when there is more than one
-        several_stages = build is not None and len(build.stages) > 1
-        lines = target.dockerfile.lines if target.dockerfile else []
-        return self._bind(rule, problem, problem.path or target.path, lines, several_stages)
-
-    def _bind(
-        self, rule: Rule, problem: Problem, path: str, lines: Sequence[str], stages: bool
-    ) -> Finding:
-        """A rule's problem as a finding: file, full region, severity after configuration."""
-        span = problem.span or Span(line=1)
-        end_line = max(span.end_line or span.line, span.line)
-        end_column = span.end_column
-        if end_column is None:
-            end_column = max(len(lines[end_line - 1]) if end_line <= len(lines) else 1, 1)
+    def _finding(self, rule: Rule, problem: Problem, target: Target) -> Finding:
+        """A rule's problem as a finding: location, severity after configuration."""
+        location, source = target.locate(problem)
         return Finding(
             rule_id=rule.id,
             rule_name=rule.name,
             severity=self.config.severity.get(rule.id, problem.severity or rule.severity),
             message=problem.message,
-            path=path,
-            line=span.line,
-            column=span.column,
-            end_line=end_line,
-            end_column=end_column + 1,  # exclusive, as SARIF counts
-            stage=problem.stage if stages else None,
+            location=location,
+            stage=target.stage_of(problem),
             hint=problem.hint or rule.hint or None,
-            source="\n".join(lines[span.line - 1 : end_line]) or None,
+            source=source,
         )
-
-    def lint_image(self, target: ImageTarget) -> list[Finding]:
-        """Run the image rules. Findings point at --dockerfile lines where that is known,
-        and that Dockerfile's pragmas apply to them. Values of the image's Env that look
-        like secrets are masked in every message and hint (octolint.redact)."""
-        build = target.dockerfile
-        lines = build.dockerfile.lines if build else []
-        pragmas = collect(build.dockerfile) if build else Suppressions()
-        secrets = secret_values(target.env)
-        findings = []
-        for rule in self.active_rules("image"):
-            for problem in rule.check(target, self.options[rule.id]):
-                finding = self._bind(rule, problem, problem.path or target.reference,
-                                     lines if problem.path else [], False)  # fmt: skip
-                line = finding.line if problem.path else -1
-                if not pragmas.silences((rule.id, rule.name), line):
-                    findings.append(_masked(finding, secrets))
-        return sorted(findings, key=Finding.sort_key)
-
-    def lint_deploy(self, target: DeployTarget) -> list[Finding]:
-        """Run the deploy rules over Compose files and manifests deployed together.
-
-        Findings point at the file a problem names; YAML comment pragmas work as
-        Dockerfile ones do (on the line(s) above the key). Lines are the
-        redacted ones, so no report can show a secret value.
-        """
-        files = {f.path: f for f in target.files}
-        pragmas = {
-            path: collect_comments(f.comments, _content_lines(f.lines, f.comments))
-            for path, f in files.items()
-        }
-        default = target.files[0].path if target.files else "-"
-        findings = []
-        for rule in self.active_rules("deploy"):
-            for problem in rule.check(target, self.options[rule.id]):
-                path = problem.path or default
-                lines = files[path].lines if path in files else []
-                finding = self._bind(rule, problem, path, lines, False)
-                silenced = path in pragmas and pragmas[path].silences(
-                    (rule.id, rule.name), finding.line
-                )
-                if not silenced:
-                    findings.append(finding)
-        for path, found in pragmas.items():
-            findings += self._pragma_notes(found, path, files[path].lines)
-        return sorted(findings, key=Finding.sort_key)
 
     # -- unknown ids and malformed pragmas -------------------------------
     def _meta_finding(self, message: str, path: str, line: int, source: str | None) -> Finding:
@@ -207,19 +133,10 @@ class Engine:
             rule_name=rule.name if rule else "unknown-rule-id",
             severity=self.config.severity.get(META_RULE, Severity.NOTE),
             message=message,
-            path=path,
-            line=line,
-            column=1,
-            end_line=line,
-            end_column=max(len(source or ""), 1) + 1,
+            location=FileLocation(path, line, 1, line, max(len(source or ""), 1) + 1),
             hint=rule.hint if rule else None,
             source=source,
         )
-
-    def _pragma_findings(self, pragmas: Suppressions, target: DockerfileTarget) -> list[Finding]:
-        if target.dockerfile is None:
-            return []
-        return self._pragma_notes(pragmas, target.path, target.dockerfile.lines)
 
     def _pragma_notes(
         self, pragmas: Suppressions, path: str, lines: Sequence[str]
@@ -285,11 +202,6 @@ def _masked(finding: Finding, secrets: Sequence[str]) -> Finding:
     return dataclasses.replace(
         finding, message=redact(finding.message, secrets) or "", hint=redact(finding.hint, secrets)
     )
-
-
-def _content_lines(lines: Sequence[str], comments: Mapping[int, str]) -> set[int]:
-    """Lines holding YAML content (keys, items): what a pragma above can apply to."""
-    return {n for n, text in enumerate(lines, 1) if text.strip() and n not in comments}
 
 
 def _line_of(text: str, word: str) -> int:

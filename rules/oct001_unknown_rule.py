@@ -27,10 +27,9 @@ How to fix: correct the rule id (`octolint rules` lists them all) or delete it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore
 
 ID = "OCT001"
 NAME = "unknown-rule"
@@ -38,9 +37,10 @@ SEVERITY = "note"
 APPLIES_TO = "dockerfile"
 SUMMARY = "A pragma or the configuration names a rule that does not exist."
 HINT = "Correct the rule id (see `octolint rules`) or remove it."
+SARIF_SCORE = SarifScore("1.0", "very-high")  # a rule id that does not exist: a typo
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     # The engine itself reports these, since it is the one that reads pragmas
     # and configuration; this module carries the rule's metadata and docs.
     return iter(())

@@ -30,10 +30,9 @@ the same error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, Span
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, Span
 
 ID = "OCT100"
 NAME = "parse-error"
@@ -41,10 +40,11 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The Dockerfile cannot be parsed."
 HINT = "Fix the syntax at this line; docker build stops here too."
+SARIF_SCORE = SarifScore("8.0", "very-high")  # docker build refuses the file
 RUNS_ON_SYNTAX_ERROR = True
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     error = target.syntax_error
     if error is not None:
         yield Problem(message=error.message, span=Span(line=error.line, column=error.column))

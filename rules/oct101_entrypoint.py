@@ -31,10 +31,9 @@ How to fix: delete the `ENTRYPOINT`. If the base image sets one, add
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT101"
 NAME = "no-entrypoint"
@@ -42,11 +41,10 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The final stage defines an ENTRYPOINT; execution containers must have none."
 HINT = "Remove it; `ENTRYPOINT []` resets one inherited from the base image."
+SARIF_SCORE = SarifScore("8.0", "high")  # ENTRYPOINT: every step fails
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if target.build is None:
-        return
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.last_setting("ENTRYPOINT")
     if found is None:
         return

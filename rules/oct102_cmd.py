@@ -28,10 +28,9 @@ How to fix: delete the `CMD`; add `CMD []` to reset one set in an earlier stage.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT102"
 NAME = "no-cmd"
@@ -39,11 +38,10 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The final stage defines a CMD; execution containers must have none."
 HINT = "Remove the CMD (or reset an inherited one with `CMD []`)."
+SARIF_SCORE = SarifScore("7.0", "high")  # CMD: Octopus documents that the step fails
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if target.build is None:
-        return
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.last_setting("CMD")
     if found is None:
         return

@@ -40,10 +40,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT103"
 NAME = "musl-base"
@@ -51,7 +50,8 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The final base image is musl-based (e.g. Alpine); Calamari needs glibc."
 HINT = "Build on a glibc distribution (Debian, Ubuntu, Fedora, UBI) or octopusdeploy/worker-tools."
-OPTIONS: dict[str, Any] = {"musl-images": []}
+SARIF_SCORE = SarifScore("8.0", "high")  # musl: Calamari cannot start
+OPTIONS = {"musl-images": list_of(str, default=[])}
 
 _MUSL_WORD = re.compile(r"(^|[^a-z])(alpine|musl)", re.IGNORECASE)
 _KNOWN_MUSL = (
@@ -74,9 +74,7 @@ def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if target.build is None:
-        return
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.base_image()
     if found is None:
         return

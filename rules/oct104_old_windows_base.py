@@ -32,10 +32,9 @@ How to fix: rebase the image on `ltsc2019` or newer (`ltsc2022`,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT104"
 NAME = "old-windows-base"
@@ -43,6 +42,7 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The final base image is Windows older than ltsc2019 (build 17763)."
 HINT = "Rebase on ltsc2019 or newer, e.g. mcr.microsoft.com/windows/servercore:ltsc2022."
+SARIF_SCORE = SarifScore("8.0", "high")  # Windows older than ltsc2019: unsupported
 
 # Release names and their builds; everything listed is older than 17763.
 _ALWAYS_WINDOWS = {"ltsc2016": 14393, "sac2016": 14393}
@@ -71,9 +71,7 @@ def windows_build(name: str, tag: str) -> tuple[str, int] | None:
     return None
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if target.build is None:
-        return
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.base_image()
     if found is None or not found[1].tag:
         return

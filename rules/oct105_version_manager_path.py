@@ -55,12 +55,11 @@ as in the table above.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from octolint.dockerfile.shell import commands, program, run_script
-from octolint.plugin import Build, DockerfileTarget, Problem, problem_at
+from octolint.plugin import Build, DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT105"
 NAME = "version-manager-path"
@@ -68,6 +67,7 @@ SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "A version manager (nvm, pyenv, ...) is used but its bin directory is not in ENV PATH."
 HINT = 'Add e.g. ENV PATH="$NVM_DIR/versions/node/v$NODE_VERSION/bin:$PATH".'
+SARIF_SCORE = SarifScore("5.0", "high")  # steps using version-managed tools fail
 
 
 @dataclass(frozen=True)
@@ -195,10 +195,8 @@ def _links(command: list[str], marker: str) -> bool:
     return any(_PATH_DIR.match(w) for w in operands[1:])
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
-    if build is None:
-        return
     entries = build.path_entries()
     reported: set[str] = set()
     for stage, instruction in build.final_instructions():

@@ -32,13 +32,12 @@ How to fix: add the same directory with `ENV PATH="/the/dir:$PATH"`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.shell import run_script, segments
 from octolint.dockerfile.stages import normalise_dir
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT106"
 NAME = "path-in-startup-file"
@@ -46,6 +45,7 @@ SEVERITY = "warning"
 APPLIES_TO = "dockerfile"
 SUMMARY = "A RUN adds a directory to PATH in ~/.bashrc or similar, which is never read."
 HINT = 'Add the directory with ENV PATH="/the/dir:$PATH".'
+SARIF_SCORE = SarifScore("5.0", "medium")  # PATH set only in a start-up file never read
 
 STARTUP_FILE = re.compile(
     r"(?:~|\$HOME|\$\{HOME\}|/root|/home/[^/\s]+)/\.(?:bashrc|profile|bash_profile)\b"
@@ -80,10 +80,8 @@ def _writes(segment: str) -> bool:
     return False
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
-    if build is None:
-        return
     covered = set(build.path_entries())
     known = {k: v for k, v in build.env().items() if v is not None}
     for stage, instruction in build.final_instructions():

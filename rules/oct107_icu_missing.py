@@ -56,11 +56,18 @@ Options:
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.dockerfile.shell import commands, program, run_script
-from octolint.plugin import Build, DockerfileTarget, Problem, problem_at
+from octolint.plugin import (
+    Build,
+    DockerfileTarget,
+    Options,
+    Problem,
+    SarifScore,
+    list_of,
+    problem_at,
+)
 
 ID = "OCT107"
 NAME = "icu-missing"
@@ -71,7 +78,11 @@ HINT = (
     "Install ICU (e.g. apt-get install libicu72) or set "
     "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1; `octolint image` checks the built image."
 )
-OPTIONS: dict[str, Any] = {"bases-without-icu": [], "icu-packages": []}
+SARIF_SCORE = SarifScore("7.0", "medium")  # ICU probably missing: Calamari would not start
+OPTIONS = {
+    "bases-without-icu": list_of(str, default=[]),
+    "icu-packages": list_of(str, default=[]),
+}
 
 # Official images only: someone's "ghcr.io/acme/ubuntu" may well carry ICU.
 _DISTROS = ("debian", "ubuntu", "fedora", "rockylinux", "almalinux", "centos",
@@ -159,10 +170,8 @@ def _known_without_icu(name: str, tag: str | None, extra: list[str]) -> bool:
     return name in SLIM_BASES_WITHOUT_ICU and "slim" in (tag or "")
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
-    if build is None:
-        return
     found = build.base_image()
     if found is None:
         return

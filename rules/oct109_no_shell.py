@@ -26,10 +26,9 @@ rule for that line with `# octolint ignore=OCT109`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.plugin import DockerfileTarget, Problem, problem_at
+from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT109"
 NAME = "no-shell"
@@ -37,6 +36,7 @@ SEVERITY = "warning"
 APPLIES_TO = "dockerfile"
 SUMMARY = "The final base image has no shell (scratch, distroless, chiseled)."
 HINT = "Use a base image variant that includes bash or sh."
+SARIF_SCORE = SarifScore("8.0", "medium")  # no shell: nothing can be started
 
 
 def shell_less(name: str, tag: str | None) -> str | None:
@@ -50,9 +50,7 @@ def shell_less(name: str, tag: str | None) -> str | None:
     return None
 
 
-def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
-    if target.build is None:
-        return
+def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.base_image()
     if found is None:
         return

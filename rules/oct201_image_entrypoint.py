@@ -29,11 +29,10 @@ remove the `ENTRYPOINT` you set.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located, origin
-from octolint.model import Problem
+from octolint.image.target import origin
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 from octolint.redact import masked_command
 
 ID = "OCT201"
@@ -42,16 +41,17 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "The image has an Entrypoint; execution containers must have none."
 HINT = "Add `ENTRYPOINT []` to the final stage of the Dockerfile."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     entrypoint = target.command("Entrypoint")
     if not entrypoint:
         return
     # shown as a shell would be given it, built from masked words (octolint.redact)
     shown = masked_command(entrypoint, target.env)
-    yield Problem(
-        message=f"the image's Entrypoint is `{shown}`{origin(target, 'ENTRYPOINT')}: "
+    yield problem_at(
+        target.at("ENTRYPOINT"),
+        f"the image's Entrypoint is `{shown}`{origin(target, 'ENTRYPOINT')}: "
         "Octopus runs its own command in an execution container and the step would fail",
-        **located(target, "ENTRYPOINT"),
     )

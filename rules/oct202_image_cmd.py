@@ -25,11 +25,10 @@ How to fix: remove the `CMD`, or reset it with `CMD []`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located, origin
-from octolint.model import Problem
+from octolint.image.target import origin
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 from octolint.redact import masked_command
 
 ID = "OCT202"
@@ -38,18 +37,19 @@ SEVERITY = "warning"
 APPLIES_TO = "image"
 SUMMARY = "The image's Cmd is set to something other than a bare shell."
 HINT = "Remove the CMD (or reset it with `CMD []`)."
+SARIF_SCORE = SarifScore("4.0", "high")  # a Cmd other than a shell: usually replaced
 
 BARE_SHELLS = (["bash"], ["sh"], ["/bin/bash"], ["/bin/sh"])
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     cmd = target.command("Cmd")
     if not cmd or cmd in BARE_SHELLS:
         return
     # shown as a shell would be given it, built from masked words (octolint.redact)
     shown = masked_command(cmd, target.env)
-    yield Problem(
-        message=f"the image's Cmd is `{shown}`{origin(target, 'CMD')}: execution containers must "
+    yield problem_at(
+        target.at("CMD"),
+        f"the image's Cmd is `{shown}`{origin(target, 'CMD')}: execution containers must "
         "define no CMD",
-        **located(target, "CMD"),
     )

@@ -24,11 +24,9 @@ How to fix: build on a glibc distribution (Debian, Ubuntu, Fedora, UBI).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT203"
 NAME = "image-libc"
@@ -36,23 +34,24 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "The image's C library is not glibc (musl, or no dynamic loader at all)."
 HINT = "Build on a glibc distribution such as Debian, Ubuntu, Fedora or UBI."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux":
         return
     loader = target.loader()
     if loader is None:
-        yield Problem(
-            message=f"the image has no dynamic loader for {target.machine} (no "
+        yield problem_at(
+            target.at("FROM"),
+            f"the image has no dynamic loader for {target.machine} (no "
             "ld-linux-*.so.*): Calamari, a dynamically linked .NET program, cannot start",
-            **located(target, "FROM"),
         )
         return
     path, kind = loader
     if kind != "glibc":
-        yield Problem(
-            message=f"the image's dynamic loader {target.where(path)} is {kind}, not glibc: "
+        yield problem_at(
+            target.at("FROM", file=path),
+            f"the image's dynamic loader {path} is {kind}, not glibc: "
             "Calamari is built for glibc only",
-            **located(target, "FROM"),
         )

@@ -29,11 +29,9 @@ How to fix: install the distribution's ICU package (`libicu72` on Debian 12,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT204"
 NAME = "image-icu"
@@ -41,6 +39,7 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "No ICU library (libicuuc.so.N) is reachable and invariant globalization is off."
 HINT = "Install libicu, or set ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 MIN_ICU = 50
 _ICU = re.compile(r"^libicuuc\.so\.(\d+)$")
 
@@ -56,15 +55,15 @@ def icu_versions(target: ImageTarget) -> dict[int, str]:
     return versions
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux":
         return
     invariant = target.env.get("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "").strip().lower()
     if invariant in ("1", "true") or icu_versions(target):
         return
-    yield Problem(
-        message="no libicuuc.so.N (N >= 50) is reachable by the dynamic loader and "
+    yield problem_at(
+        target.at("FROM"),
+        "no libicuuc.so.N (N >= 50) is reachable by the dynamic loader and "
         "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT is not set: Calamari would fail with "
         '"Couldn\'t find a valid ICU package installed on the system"',
-        **located(target, "FROM"),
     )

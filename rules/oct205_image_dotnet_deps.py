@@ -25,11 +25,9 @@ How to fix: install the packages the message names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem, Severity
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT205"
 NAME = "image-dotnet-deps"
@@ -37,6 +35,7 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "A .NET native dependency (libstdc++, libgcc_s, zlib, OpenSSL) is missing."
 HINT = "Install the packages named in the message."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 
 REQUIRED = {
     "libstdc++.so.6": ("libstdc++.so.6",),
@@ -73,7 +72,7 @@ def _package_note(target: ImageTarget, missing: list[str]) -> str:
     )
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux" or target.loader() is None:
         return  # no loader at all is OCT203's finding
     missing = [
@@ -81,17 +80,17 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
         if not any(target.library(s) for s in sonames)
     ]  # fmt: skip
     if missing:
-        yield Problem(
-            message="the dynamic loader cannot find "
+        yield problem_at(
+            target.at("FROM"),
+            "the dynamic loader cannot find "
             + ", ".join(missing)
             + ": Calamari would not start"
             + _package_note(target, missing),
-            **located(target, "FROM"),
         )
     if target.library(KERBEROS) is None:
-        yield Problem(
-            message=f"{KERBEROS} is not reachable: only steps that use Kerberos "
+        yield problem_at(
+            target.at("FROM"),
+            f"{KERBEROS} is not reachable: only steps that use Kerberos "
             "authentication need it" + _package_note(target, [KERBEROS]),
             severity=Severity.NOTE,
-            **located(target, "FROM"),
         )

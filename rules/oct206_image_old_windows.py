@@ -21,11 +21,9 @@ How to fix: rebase on ltsc2019 or newer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT206"
 NAME = "image-old-windows"
@@ -33,6 +31,7 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "A Windows image older than ltsc2019 (os.version build < 17763)."
 HINT = "Rebase on ltsc2019 or newer, e.g. mcr.microsoft.com/windows/servercore:ltsc2022."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 SUPPORTED_BUILD = 17763
 
 
@@ -43,13 +42,13 @@ def windows_build(os_version: str | None) -> int | None:
     return None
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.os != "windows":
         return
     build = windows_build(target.os_version)
     if build is not None and build < SUPPORTED_BUILD:
-        yield Problem(
-            message=f"the image is Windows {target.os_version} (build {build}): Octopus "
+        yield problem_at(
+            target.at("FROM"),
+            f"the image is Windows {target.os_version} (build {build}): Octopus "
             f"supports Windows execution containers from ltsc2019 (build {SUPPORTED_BUILD}) on",
-            **located(target, "FROM"),
         )

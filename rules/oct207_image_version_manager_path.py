@@ -30,12 +30,10 @@ How to fix: add the directory the message names to `ENV PATH`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from octolint.image.fs import ImageFS
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT207"
 NAME = "image-version-manager-path"
@@ -43,6 +41,7 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "Executables installed by a version manager (nvm, pyenv, ...) are not on PATH."
 HINT = "Add the directory to ENV PATH in the Dockerfile."
+SARIF_SCORE = SarifScore("5.0", "very-high")
 
 # Where each version manager keeps the executables it means to put on PATH, by the
 # name of its directory (found anywhere in the image: /root/.nvm, /usr/local/nvm...).
@@ -73,7 +72,7 @@ def manager_bin_dirs(fs: ImageFS) -> list[str]:
     return sorted(by_real.values())
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     fs = target.fs
     if fs is None:
         return
@@ -86,10 +85,10 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
         if not tools:
             continue
         listed = ", ".join(tools[:_MAX_LISTED]) + (", ..." if len(tools) > _MAX_LISTED else "")
-        yield Problem(
-            message=f"{target.where(directory)} holds executables ({listed}) but no "
+        yield problem_at(
+            target.at("FROM", file=directory),
+            f"{directory} holds executables ({listed}) but no "
             "directory of the image's PATH reaches it: execution containers never read "
             ".bashrc, so these tools are not found",
             hint=f'Add ENV PATH="{directory}:$PATH" to the Dockerfile.',
-            **located(target, "FROM"),
         )

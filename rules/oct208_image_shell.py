@@ -22,11 +22,9 @@ bash`, `dnf install bash`) for Bash steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem, Severity
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT208"
 NAME = "image-shell"
@@ -34,19 +32,21 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "The image has no /bin/sh (error) or no bash on PATH (warning)."
 HINT = "Use a base image with a shell, and install bash for Bash script steps."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     fs = target.fs
     if fs is None or target.os != "linux":
         return
     if not fs.is_executable("/bin/sh"):
-        yield Problem(message="the image has no /bin/sh: Octopus cannot start anything in it",
-                      **located(target, "FROM"))  # fmt: skip
+        yield problem_at(
+            target.at("FROM"), "the image has no /bin/sh: Octopus cannot start anything in it"
+        )
     if target.which("bash") is None:
-        yield Problem(
-            message=f"no bash on the image's PATH ({':'.join(target.path_dirs) or 'unset'}): "
+        yield problem_at(
+            target.at("FROM"),
+            f"no bash on the image's PATH ({':'.join(target.path_dirs) or 'unset'}): "
             "Bash script steps would fail",
             severity=Severity.WARNING,
-            **located(target, "FROM"),
         )

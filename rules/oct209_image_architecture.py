@@ -14,11 +14,9 @@ linux/amd64`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT209"
 NAME = "image-architecture"
@@ -26,13 +24,14 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "The image's architecture is not one Calamari is built for (amd64, arm64, arm)."
 HINT = "Build the image for linux/amd64, linux/arm64 or linux/arm."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 SUPPORTED = ("amd64", "arm64", "arm")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.architecture not in SUPPORTED:
-        yield Problem(
-            message=f"the image is for {target.os}/{target.architecture}: Calamari is built "
+        yield problem_at(
+            target.at("FROM"),
+            f"the image is for {target.os}/{target.architecture}: Calamari is built "
             f"for {', '.join(SUPPORTED)} only",
-            **located(target, "FROM"),
         )

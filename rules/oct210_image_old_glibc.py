@@ -21,13 +21,11 @@ How to fix: use a newer distribution release (Debian 9+, Ubuntu 16.04+, RHEL 8+)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from packaging.version import InvalidVersion, Version
 
-from octolint.image.target import ImageTarget, located
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT210"
 NAME = "image-old-glibc"
@@ -35,10 +33,11 @@ SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "glibc older than 2.23 (the minimum for .NET 8)."
 HINT = "Use a newer distribution release."
+SARIF_SCORE = SarifScore("8.0", "very-high")
 MINIMUM = Version("2.23")
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     fs = target.fs
     if fs is None or target.os != "linux":
         return
@@ -51,8 +50,8 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
             return
     except InvalidVersion:
         return
-    yield Problem(
-        message=f"glibc {version} ({target.where(libc)}) is older than {MINIMUM}, the "
+    yield problem_at(
+        target.at("FROM", file=libc),
+        f"glibc {version} ({libc}) is older than {MINIMUM}, the "
         ".NET 8 minimum: Calamari cannot run",
-        **located(target, "FROM"),
     )

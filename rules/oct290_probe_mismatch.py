@@ -27,11 +27,9 @@ please report the image so the static reading can be fixed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.image.target import ImageTarget
-from octolint.model import Problem
+from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT290"
 NAME = "probe-mismatch"
@@ -39,6 +37,7 @@ SEVERITY = "warning"
 APPLIES_TO = "image"
 SUMMARY = "With --probe: running the image disagrees with the static reading."
 HINT = "Trust the probe: make the library loadable, or report the image if its layers look right."
+SARIF_SCORE = SarifScore("3.0", "high")  # a cross-check disagreeing, not a failure itself
 
 CHECKED = {
     "ICU": re.compile(r"^libicuuc\.so\.\d+$"),
@@ -49,14 +48,17 @@ CHECKED = {
 }
 
 
-def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     probe = target.probe
     if probe is None or target.fs is None:
         return
     static_id, probed_id = target.distro, probe.os_release.get("ID", "").lower()
     if probed_id and static_id != probed_id:
-        yield Problem(message=f"the image says it is '{probed_id}' when run, but its layers' "
-                      f"/etc/os-release says '{static_id or 'nothing'}'")  # fmt: skip
+        yield problem_at(
+            target.at(None),
+            f"the image says it is '{probed_id}' when run, but its layers' "
+            f"/etc/os-release says '{static_id or 'nothing'}'",
+        )
     if not probe.loader_checked:  # no dynamic loader answered (static shell): nothing to compare
         return
     for label, pattern in CHECKED.items():
@@ -65,9 +67,12 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
         static = {s: p for s, p in target.libraries_matching(pattern.pattern).items()
                   if s in probe.loadable}  # fmt: skip
         if bool(probed) != bool(static):
-            shown = ", ".join(f"{s} at {target.where(p)}" for s, p in sorted(static.items()))
-            yield Problem(
-                message=f"{label}: in the running image the dynamic loader loads "
+            shown = ", ".join(f"{s} at {p}" for s, p in sorted(static.items()))
+            # the first library the layers show (and its layer) is where to look
+            first = min(static.items())[1] if static else None
+            yield problem_at(
+                target.at(None, file=first),
+                f"{label}: in the running image the dynamic loader loads "
                 f"{', '.join(probed) or 'none of them'}, but the layers show "
-                f"{shown or 'none'}"
+                f"{shown or 'none'}",
             )

@@ -32,11 +32,9 @@ in Compose files; define variables that are marked required.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import DeployTarget
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT300"
 NAME = "deploy-parse-error"
@@ -44,10 +42,11 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "A Compose file, .env file or Kubernetes manifest cannot be read."
 HINT = "Fix the file at the line shown; Compose and kubectl refuse it as it is."
+SARIF_SCORE = SarifScore("8.0", "very-high")  # docker compose / kubectl refuse the file
 RUNS_ON_SYNTAX_ERROR = True
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for file in target.broken_files():
         what = {"compose": "Compose file", "dotenv": ".env file"}.get(file.kind, "manifest")
         yield Problem(message=f"{what} cannot be read: {file.error}", span=file.error_span,

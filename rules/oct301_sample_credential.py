@@ -47,11 +47,10 @@ The option `sample-values` adds values of your own to refuse.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import Container, DeployTarget, Value, problem_at
-from octolint.model import Problem
+from octolint.deploy.target import Container, Value
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT301"
 NAME = "sample-credential"
@@ -59,7 +58,8 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "A password or DB connection string is empty or a value published in the examples."
 HINT = "Use a generated secret (a Kubernetes Secret, an uncommitted .env), never a sample."
-OPTIONS: dict[str, Any] = {"sample-values": []}
+SARIF_SCORE = SarifScore("8.8", "high", security=True)  # published passwords open SQL/Octopus
+OPTIONS = {"sample-values": list_of(str, default=[])}
 
 # Published in the Octopus Server container examples (Compose .env, Kubernetes YAML).
 PUBLISHED = ("N0tS3cr3t!", "Passw0rd123", "Password01!")
@@ -67,7 +67,7 @@ PASSWORDS = ("SA_PASSWORD", "MSSQL_SA_PASSWORD", "ADMIN_PASSWORD")
 _CONNECTION_PASSWORD = re.compile(r"(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)", re.I)
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     samples = {*PUBLISHED, *(str(v) for v in options.get("sample-values", []))}
     for container in target.containers:
         for name in PASSWORDS:

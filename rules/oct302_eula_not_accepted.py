@@ -41,11 +41,9 @@ and the SQL Server one, then set `ACCEPT_OCTOPUS_EULA=Y` and `ACCEPT_EULA=Y`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import DeployTarget, problem_at
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT302"
 NAME = "eula-not-accepted"
@@ -53,9 +51,10 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "ACCEPT_EULA is not Y for Octopus Server or SQL Server: the container exits."
 HINT = "Read the EULA, then set ACCEPT_EULA (ACCEPT_OCTOPUS_EULA in the Compose .env) to Y."
+SARIF_SCORE = SarifScore("8.0", "very-high")  # the containers exit at once
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for product, containers in (("Octopus Server", target.octopus_servers()),
                                 ("SQL Server", target.sql_servers())):  # fmt: skip
         for container in containers:

@@ -53,11 +53,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import DeployTarget, problem_at
-from octolint.model import Problem, Severity
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT303"
 NAME = "master-key"
@@ -65,11 +63,12 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "MASTER_KEY is empty (the database is lost with the container) or the published sample."
 HINT = "Generate a key (openssl rand -base64 16), keep it in a Secret and back it up."
+SARIF_SCORE = SarifScore("7.5", "high", security=True)  # published master key protects nothing
 
 PUBLISHED = ("6EdU6IWsCtMEwk0kPKflQQ==",)
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
         value = container.env.get("MASTER_KEY")
         if value is None or value.text == "":

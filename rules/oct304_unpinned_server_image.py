@@ -31,11 +31,9 @@ with a database backup.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import DeployTarget, problem_at
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT304"
 NAME = "unpinned-server-image"
@@ -43,9 +41,10 @@ SEVERITY = "warning"
 APPLIES_TO = "deploy"
 SUMMARY = "The Octopus Server image has no version tag (or latest): restarts may upgrade it."
 HINT = "Pin the version: octopusdeploy/octopusdeploy:2024.1.12345."
+SARIF_SCORE = SarifScore("5.0", "very-high")  # a restart may upgrade irreversibly
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
         ref = container.image_ref
         if ref is None or container.image is None or ref.digest:

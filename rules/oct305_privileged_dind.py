@@ -38,11 +38,10 @@ you use execution containers on the built-in worker; otherwise set
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import DeployTarget, is_true, is_yes, problem_at
-from octolint.model import Problem, Severity
+from octolint.deploy.target import is_true, is_yes
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT305"
 NAME = "privileged-dind"
@@ -50,9 +49,10 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "Docker-in-Docker is on but the container is not privileged, or off but privileged."
 HINT = "privileged: true for Docker-in-Docker; or DISABLE_DIND=Y without privileged."
+SARIF_SCORE = SarifScore("7.0", "high")  # execution containers fail, or host control
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
         disable = container.env.get("DISABLE_DIND")
         if disable is not None and not disable.known:

@@ -63,11 +63,10 @@ NFS), list them under the pod's `volumes`, and mount them at `/repository`,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import Container, DeployTarget, Workload
-from octolint.model import Problem
+from octolint.deploy.target import Container, Workload
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT306"
 NAME = "ha-shared-volumes"
@@ -75,11 +74,12 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "Replicas > 1 without ReadWriteMany claims at /repository, /artifacts, /taskLogs."
 HINT = "Mount ReadWriteMany PersistentVolumeClaims at /repository, /artifacts and /taskLogs."
+SARIF_SCORE = SarifScore("7.0", "high")  # nodes lose packages, logs, artifacts
 
 SHARED = ("/repository", "/artifacts", "/taskLogs")
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for workload, server in target.octopus_workloads():
         if workload.replicas <= 1:
             continue

@@ -60,11 +60,9 @@ the new version. Deployment: `strategy: {type: Recreate}`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import DeployTarget
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT307"
 NAME = "rolling-update"
@@ -72,9 +70,10 @@ SEVERITY = "error"
 APPLIES_TO = "deploy"
 SUMMARY = "The Octopus Server is updated with RollingUpdate: two versions share one schema."
 HINT = "StatefulSet: updateStrategy type OnDelete; Deployment: strategy type Recreate."
+SARIF_SCORE = SarifScore("7.0", "high")  # two versions on one schema
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for workload, _server in target.octopus_workloads():
         if workload.kind == "StatefulSet" and workload.replicas <= 1:
             continue  # one pod is stopped before the new one starts: no overlap

@@ -61,11 +61,10 @@ server takes to start.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import KUBERNETES, DeployTarget, problem_at
-from octolint.model import Problem
+from octolint.deploy.target import KUBERNETES
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT308"
 NAME = "missing-probes"
@@ -73,11 +72,12 @@ SEVERITY = "warning"
 APPLIES_TO = "deploy"
 SUMMARY = "The Octopus container has no startup/readiness/liveness probe or preStop drain hook."
 HINT = "Add startupProbe, readinessProbe, livenessProbe and a preStop hook that drains the node."
+SARIF_SCORE = SarifScore("4.0", "high")
 
 EXPECTED = ("startupProbe", "readinessProbe", "livenessProbe", "preStop")
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
         if container.kind != KUBERNETES:
             continue

@@ -64,11 +64,10 @@ How to fix: add one Service per replica (`octopus-0`, `octopus-1`, ...) with
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import Container, DeployTarget, Service
-from octolint.model import Problem
+from octolint.deploy.target import Container, Service
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT309"
 NAME = "polling-port-per-node"
@@ -76,13 +75,14 @@ SEVERITY = "warning"
 APPLIES_TO = "deploy"
 SUMMARY = "Replicas > 1 but polling port 10943 is not exposed by a Service for each node."
 HINT = "One Service per pod (statefulset.kubernetes.io/pod-name: NAME-N) exposing 10943."
+SARIF_SCORE = SarifScore("5.0", "high")  # polling Tentacles wait forever
 
 POLLING_PORT = 10943
 POD_NAME = "statefulset.kubernetes.io/pod-name"
 POD_INDEX = "apps.kubernetes.io/pod-index"
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for workload, server in target.octopus_workloads():
         if workload.replicas <= 1 or workload.kind not in ("StatefulSet", "Deployment"):
             continue

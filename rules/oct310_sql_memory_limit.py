@@ -37,11 +37,9 @@ container memory limit a little above it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from octolint.deploy.model import DeployTarget, problem_at
-from octolint.model import Problem
+from octolint.plugin import DeployTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT310"
 NAME = "sql-memory-limit"
@@ -49,9 +47,10 @@ SEVERITY = "warning"
 APPLIES_TO = "deploy"
 SUMMARY = "SQL Server has no memory limit: it takes 80% of the host and starves Octopus."
 HINT = "Set MSSQL_MEMORY_LIMIT_MB and a container memory limit."
+SARIF_SCORE = SarifScore("4.0", "medium")
 
 
-def check(target: DeployTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
+def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.sql_servers():
         if container.memory_limit is not None or "MSSQL_MEMORY_LIMIT_MB" in container.env:
             continue

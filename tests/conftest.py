@@ -13,7 +13,7 @@ import pytest
 from octolint import lint_text
 from octolint.config import Config
 from octolint.engine import Engine
-from octolint.registry import load_rules
+from octolint.rulebook import load_rules
 
 # The registry, engine and daemon fixtures; a plugin (not a plain import) so that its
 # asserts are rewritten like the tests' own.

@@ -77,7 +77,12 @@ def test_explicit_config_flag(tmp_path: Path, write) -> None:  # type: ignore[no
         ("fail-on = 'sometimes'\n", "fail-on", "must be one of"),
         ("severity = { OCT107 = 'fatal' }\n", "severity.OCT107", "unknown severity"),
         ("[rules.OCT103]\nmusl-image = []\n", "rules.OCT103.musl-image", "has no option"),
-        ("[rules.OCT103]\nmusl-images = 'x'\n", "rules.OCT103.musl-images", "must be of type list"),
+        ("[rules.OCT103]\nmusl-images = 'x'\n", "rules.OCT103.musl-images", "must be a list"),
+        # element types are checked too: a list of numbers is a config error, not a crash
+        ("[rules.OCT103]\nmusl-images = [1]\n", "rules.OCT103.musl-images",
+         "must be a list of str values: item 1 is 1 (int)"),
+        ("[rules.OCT107]\nicu-packages = ['a', true]\n", "rules.OCT107.icu-packages",
+         "item 2 is True (bool)"),
         ("ignore = [\n", None, "invalid TOML"),
     ],
 )

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from octolint.config import Config
 from octolint.deploy import lint_deploy_paths
 from octolint.deploy.load import load_deploy
-from octolint.deploy.model import is_true
+from octolint.deploy.target import is_true
 from octolint.engine import Engine
 from octolint.model import Finding
 

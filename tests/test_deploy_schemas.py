@@ -24,7 +24,7 @@ from octolint.deploy import lint_deploy_paths
 from octolint.deploy.kube import objects
 from octolint.deploy.yamlsource import load_yaml
 from octolint.engine import Engine
-from octolint.registry import Rule, load_rules
+from octolint.rulebook import Rule, load_rules
 
 DEPLOY = FIXTURES / "deploy"
 KUBE_FIXTURES = sorted(DEPLOY.glob("*/kubernetes/*.yaml"))

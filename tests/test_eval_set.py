@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, REPO
 
-from octolint.registry import load_rules
+from octolint.rulebook import load_rules
 
 EVAL = FIXTURES / "eval"
 LABELS: dict[str, Any] = json.loads((EVAL / "labels.json").read_text(encoding="utf-8"))

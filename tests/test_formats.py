@@ -13,6 +13,7 @@ npm packages are fetched once into the test cache (tests/realroots.py ``cache_ro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -33,10 +34,10 @@ from imagebuild import build_image, tar_layer, write_oci_archive
 from realroots import _locked, cache_root, missing_infra, require_tool
 
 from octolint.escape import escape_text
-from octolint.model import Finding, Report, Severity
-from octolint.registry import Rule
+from octolint.model import FileLocation, Finding, ImageLocation, Report, Severity
 from octolint.reporters import render
 from octolint.reporters._ci import relative_path
+from octolint.rulebook import Rule
 
 HERE = Path(__file__).resolve().parent
 BAD = (
@@ -215,7 +216,8 @@ def finding(**fields: Any) -> Finding:
         "end_line": 3, "end_column": 24, "source": 'ENTRYPOINT ["/app/run"]',
     }  # fmt: skip
     values.update(fields)
-    return Finding(**values)
+    region = [values.pop(key) for key in ("path", "line", "column", "end_line", "end_column")]
+    return Finding(location=FileLocation(*region), **values)
 
 
 def image_archive(tmp_path: Path) -> Path:
@@ -292,6 +294,8 @@ def test_github_escaping_is_actions_core_escaping(
     read back by the runner's rules as the original text, control characters escaped."""
     found = finding(message=message, hint=hint, path=path, rule_id=rule_id, severity=severity,
                     line=line, end_line=line + span)  # fmt: skip
+    if subject == "image":  # an image finding without a --dockerfile line has no file
+        found = dataclasses.replace(found, location=ImageLocation(path, "linux/amd64"))
     text = render("github", Report([found]), {}, tool_version=VERSION, subject=subject)
     assert text.count("\n") == 1 and text.endswith("\n")  # CR and LF never end it early
     assert "\r" not in text
@@ -301,7 +305,8 @@ def test_github_escaping_is_actions_core_escaping(
         assert properties["file"] == escape_text(relative_path(path))
         assert got == escape_text(message + (f"\nFix: {hint}" if hint else ""))
     else:
-        shown = "<stdin>" if path == "-" else path
+        shown = "<stdin>" if path == "-" and subject == "dockerfile" else path
+        shown += " (linux/amd64)" if subject == "image" else ""
         assert "file" not in properties and got.startswith(escape_text(f"{shown}: {message}"))
     assert text[:-1] == actions_core.annotate(name, got, core_properties(properties))
 
@@ -513,10 +518,10 @@ def test_image_findings_without_a_file(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     got = annotations(result.stdout)
     assert got and all("file" not in p and "line" not in p for _, p, _ in got)
-    assert all(message.startswith("app.tar: ") for _, _, message in got)
+    assert all(message.startswith("app.tar (linux/amd64): ") for _, _, message in got)
     issues = json.loads((tmp_path / "gl.json").read_text(encoding="utf-8"))
     gitlab_validator().validate(issues)
-    assert {i["location"]["path"] for i in issues} == {"app.tar"}
+    assert {i["location"]["path"] for i in issues} == {"app.tar (linux/amd64)"}
     junit_schema().validate(str(tmp_path / "junit.xml"))
     (suite,) = JUnitXml.fromfile(str(tmp_path / "junit.xml"))
     assert suite.name == "app.tar (linux/amd64)" and suite.failures >= 1
@@ -532,6 +537,32 @@ def test_image_findings_at_the_dockerfile(tmp_path: Path) -> None:
     result = image_cli(tmp_path, "app.tar", "--dockerfile", "Dockerfile", "-f", "github")
     got = {p["title"]: p for _, p, _ in annotations(result.stdout)}
     assert got["OCT201"]["file"] == "Dockerfile" and got["OCT201"]["line"] == "2"
+
+
+def test_image_findings_name_the_image_and_platform(tmp_path: Path) -> None:
+    """Human output shows where in the image, never a made-up 'app.tar:1:1'; JSON says
+    the location's kind."""
+    image_archive(tmp_path)
+    result = image_cli(tmp_path, "app.tar", "--no-color", "-f", "json", "-o", "r.json",
+                       "-f", "human")  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "app.tar:1:1" not in result.stdout
+    headlines = [line for line in result.stdout.splitlines() if "  OCT2" in line]
+    assert headlines and all(line.startswith("app.tar (linux/amd64)") for line in headlines)
+    assert any(line.startswith("app.tar (linux/amd64)  error    OCT201") for line in headlines)
+    document = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    for found in document["findings"]:
+        assert found["file"] is None and found["line"] is None
+        where = found["location"]
+        assert where["kind"] == "image" and where["reference"] == "app.tar"
+        assert where["platform"] == "linux/amd64" and where["dockerfile"] is None
+    assert document["files"] == ["app.tar (linux/amd64)"]
+    (tmp_path / "Dockerfile").write_text(
+        'FROM debian:12\nENTRYPOINT ["/app/run"]\nCMD ["bash"]\n', encoding="utf-8"
+    )
+    result = image_cli(tmp_path, "app.tar", "--no-color", "--dockerfile", "Dockerfile")
+    assert "Dockerfile:2:1  error    OCT201" in result.stdout  # under the image's heading
+    assert result.stdout.splitlines()[0] == "app.tar (linux/amd64)"
 
 
 # --- --format / --output pairing --------------------------------------------------------
@@ -594,3 +625,30 @@ def test_sarif_category_reaches_the_sarif_report(tmp_path: Path) -> None:
     result = lint(tmp_path, "-f", "sarif", "--sarif-category", "octolint/team-a", "Dockerfile")
     (run,) = json.loads(result.stdout)["runs"]
     assert run["automationDetails"]["id"].startswith("octolint/team-a")
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+
+def test_reports_are_deterministic_across_runs_and_hash_seeds(tmp_path: Path) -> None:
+    """The same inputs give byte-identical human, JSON and SARIF reports, whatever the
+    hash seed (set and dict order) and the state of the caches: what lets
+    bench/compare_reports.py compare two revisions byte for byte."""
+    from conftest import FIXTURES, corpus_dir
+
+    corpus = corpus_dir()
+    files = sorted(str(p) for p in corpus.iterdir() if p.is_file())[:6] if corpus else []
+    cases = [["lint", str(FIXTURES / "sample" / "Dockerfile"), *files],
+             ["deploy", str(FIXTURES / "deploy" / "published" / "kubernetes")]]  # fmt: skip
+    for number, args in enumerate(cases):
+        outputs = []
+        for seed in ("1", "2"):
+            out = tmp_path / f"{number}-{seed}"
+            out.mkdir()
+            formats = [arg for fmt in ("json", "sarif") for arg in
+                       ("-f", fmt, "-o", str(out / fmt))]  # fmt: skip
+            result = run_cli([*args, *formats, "-f", "human"], cwd=tmp_path,
+                             env={"PYTHONHASHSEED": seed, "OCTOLINT_CACHE_DIR": str(out)})
+            assert result.returncode == 1, result.stderr
+            outputs.append([result.stdout, *((out / f).read_text() for f in ("json", "sarif"))])
+        assert outputs[0] == outputs[1]

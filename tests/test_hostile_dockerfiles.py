@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from octolint.api import lint_bytes
 from octolint.config import Config
 from octolint.dockerfile.expand import MAX_TOTAL, expand, expansion_budget
 from octolint.dockerfile.parser import Dockerfile, parse
@@ -37,8 +38,8 @@ from octolint.dockerfile.stages import analyse
 from octolint.engine import Engine
 from octolint.errors import InputError
 from octolint.model import Report
-from octolint.registry import load_rules, rules_by_id
 from octolint.reporters import FORMATS, render
+from octolint.rulebook import load_rules, rules_by_id
 from octolint.schemas import load_schema
 from octolint.suppress import collect
 
@@ -52,7 +53,7 @@ CLI_BOUND = 60.0  # seconds, per file and format, start-up included: 10x the slo
 def lint(data: bytes) -> Report | None:
     """The report for a Dockerfile's bytes; None for bytes that are not text (exit 3)."""
     try:
-        findings = ENGINE.lint_bytes(data, "Dockerfile")
+        findings = lint_bytes(data, "Dockerfile", ENGINE)
     except InputError as error:
         assert str(error).startswith("Dockerfile: ")
         return None

@@ -67,4 +67,4 @@ def test_shared_layer_is_downloaded_once(images, plain_registry, fault_proxy, tm
     alone = [scan([ref], tmp_path / f"alone{n}") for n, ref in enumerate(refs)]
     assert ordered(together) == ordered(alone[0][1] + alone[1][1])
     assert code == max(c for c, _ in alone)
-    assert {f["file"] for f in together} == set(refs)
+    assert {f["location"]["reference"] for f in together} == set(refs)

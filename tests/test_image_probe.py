@@ -141,7 +141,9 @@ def test_probe_reports_a_library_that_cannot_load(loaded, base_tar, icu_ssl_tar,
     assert mismatch["severity"] == "warning" and code == 1
     message = mismatch["message"]
     assert message.startswith("ICU:") and "loads none" in message, message
-    assert "libicuuc.so.72" in message and "layer " in message, message
+    assert "libicuuc.so.72" in message, message
+    where = mismatch["location"]  # the library the layers show, and its layer
+    assert where["path"].endswith("libicuuc.so.72") and where["layer"].startswith("sha256:")
     # The probe adds OCT290 only: the static findings stay as they were.
     assert [f for f in probed if f["rule_id"] != "OCT290"] == findings
 

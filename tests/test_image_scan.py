@@ -168,6 +168,28 @@ def test_musl_only_image(tmp_path, musl_tar, cache_env):
     _, findings = scan([str(archive(tmp_path, image))], cache_env)
     [libc] = of(findings, "OCT203")
     assert libc["severity"] == "error" and "musl" in libc["message"]
+    # the loader and its layer are the location, not words in the message
+    where = libc["location"]
+    assert where["kind"] == "image" and where["path"] == "/lib64/ld-linux-x86-64.so.2"
+    assert where["layer"] == image.layers[1].digest and "(layer " not in libc["message"]
+
+
+def test_a_scan_closes_the_layer_stores_it_opened(tmp_path, monkeypatch):
+    """Also after a clean scan: each image's layer stores (SQLite files) are released."""
+    import sqlite3
+
+    from octolint.engine import Engine
+    from octolint.image.scan import ScanOptions, scan_images
+    from octolint.image.store import CorruptStoreError
+
+    monkeypatch.setenv("OCTOLINT_CACHE_DIR", str(tmp_path / "cache"))
+    image = image_of([layer_tar([("etc/os-release", "file", b"ID=debian\n")], None)])
+    result = scan_images([str(archive(tmp_path, image))], Engine(), ScanOptions())
+    (target,) = result.targets
+    assert target.fs is not None and target.fs.layers
+    for layer in target.fs.layers:
+        with pytest.raises((sqlite3.ProgrammingError, CorruptStoreError), match="closed"):
+            layer.node("/etc")
 
 
 def test_no_loader_at_all(tmp_path, cache_env):

@@ -283,7 +283,7 @@ def test_a_recently_modified_entry_is_checked_at_every_open(
 
 @pytest.mark.parametrize("damage", ["flip", "flip-last", "truncate", "empty", "append"])
 def test_a_damaged_entry_is_detected_deleted_and_rebuilt(cache: LayerCache, damage: str) -> None:
-    blob = layer_tar([("etc/debian_version", "file", b"12.5\n")], None)
+    blob = layer_tar([("etc/os-release", "file", b"12.5\n")], None)
     descriptor = Descriptor(sha256(blob), "")
     cache.index(descriptor, lambda: io.BytesIO(blob))
     path = entry_file(cache, descriptor.digest)
@@ -305,9 +305,9 @@ def test_a_damaged_entry_is_detected_deleted_and_rebuilt(cache: LayerCache, dama
         reads.append(1)
         return io.BytesIO(blob)
 
-    assert cache.index(descriptor, reopen).file("/etc/debian_version") == b"12.5\n"
+    assert cache.index(descriptor, reopen).file("/etc/os-release") == b"12.5\n"
     assert reads == [1]
-    assert cache.get(descriptor.digest).file("/etc/debian_version") == b"12.5\n"
+    assert cache.get(descriptor.digest).file("/etc/os-release") == b"12.5\n"
 
 
 def planted(cache: LayerCache, *statements: str) -> Path:
@@ -444,3 +444,26 @@ def test_concurrent_writers_and_readers_never_see_half_an_entry(tmp_path: Path) 
     assert all(same(cache.get(d), sample_index(d)) for d in digests)
     assert sorted(os.listdir(cache.directory)) == sorted(entry_name(d) for d in digests)
     # no temporary file left behind
+
+
+def test_the_files_rules_read_are_part_of_the_cache_key(tmp_path: Path) -> None:
+    """An index cached before a rule asked for a file (READS_FILES) lacks its contents:
+    a cache wanting that file must not take it, and its own entry keeps the file."""
+    blob = layer_tar([("etc/acme.conf", "file", b"acme\n"),
+                      ("etc/os-release", "file", b"ID=debian\n")], None)  # fmt: skip
+    descriptor = Descriptor(sha256(blob), "")
+    plain = LayerCache(tmp_path)
+    assert plain.index(descriptor, lambda: io.BytesIO(blob)).file("/etc/acme.conf") is None
+    wanting = LayerCache(tmp_path, kept=layers.kept_files([("/etc/acme.conf",)]))
+    assert wanting.get(descriptor.digest) is None
+    reads: list[int] = []
+
+    def blob_stream() -> BinaryIO:
+        reads.append(1)
+        return io.BytesIO(blob)
+
+    assert wanting.index(descriptor, blob_stream).file("/etc/acme.conf") == b"acme\n"
+    assert wanting.get(descriptor.digest) is not None and reads == [1]
+    # the same set of files is the same key, whatever order the rules gave them in
+    again = LayerCache(tmp_path, kept=layers.kept_files([("/etc/os-release", "/etc/acme.conf")]))
+    assert again.get(descriptor.digest) is not None

@@ -12,8 +12,8 @@ from octolint import lint_text
 from octolint.dockerfile.expand import MAX_VALUE, expand, expand_or_raw, expansion_budget
 from octolint.imageref import parse_image_ref
 from octolint.model import Severity
-from octolint.registry import rules_by_id
 from octolint.reporters import render
+from octolint.rulebook import rules_by_id
 from octolint.schemas import load_schema
 
 NAMES = st.sampled_from(["A", "BASE", "TAG", "X_1"])

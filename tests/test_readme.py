@@ -6,7 +6,7 @@ import re
 
 from conftest import REPO, run_cli
 
-from octolint.registry import load_rules
+from octolint.rulebook import load_rules
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -20,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from octolint.errors import ConfigError
-from octolint.model import Finding, Problem, Report, Severity
-from octolint.registry import Rule
+from octolint.model import FileLocation, Finding, ImageLocation, Problem, Report, Severity
 from octolint.reporters import FORMATS, render
 from octolint.reporters.sarif import full_description
+from octolint.rulebook import Rule
+from octolint.rulefacts import SarifScore
 from octolint.schemas import load_schema
 
 VERSION = "1.2.3"
@@ -66,15 +68,17 @@ def make_finding(**overrides: Any) -> Finding:
         "source": 'ENTRYPOINT ["/app/run"]',
     }
     fields.update(overrides)
-    return Finding(**fields)
+    region = [fields.pop(key) for key in ("path", "line", "column", "end_line", "end_column")]
+    return Finding(location=FileLocation(*region), **fields)
 
 
 RULES = {
-    "OCT101": make_rule(),
+    "OCT101": make_rule(sarif_score=SarifScore("8.0", "high")),  # a rule module's SARIF_SCORE
     "OCT102": make_rule(
         "OCT102", name="cmd", severity=Severity.WARNING, summary="CMD", hint="", doc=""
     ),
-    "OCT103": make_rule("OCT103", name="musl", severity=Severity.NOTE, applies_to="image"),
+    "OCT103": make_rule("OCT103", name="musl", severity=Severity.NOTE, applies_to="image",
+                        sarif_score=SarifScore("8.0", "very-high")),
 }
 
 
@@ -269,6 +273,32 @@ def test_human_long_source_is_cut_to_five_lines_and_clipped() -> None:
     assert len(source_line) < 140
 
 
+def test_human_renders_each_kind_of_image_location() -> None:
+    """By the location's type: the image and platform, the file and its layer or the
+    history step; at a --dockerfile line, that line, with the file in the image below."""
+    image = "reg.example/app:1"
+    loader = ImageLocation(image, "linux/arm64", "/lib/ld-musl-aarch64.so.1",
+                           "sha256:" + "ab" * 32)  # fmt: skip
+    step = ImageLocation(image, "linux/arm64", history_step=7)
+    at_line = ImageLocation(image, "linux/arm64", "/lib/ld-musl-aarch64.so.1",
+                            dockerfile=FileLocation("Dockerfile", 1, 1, 1, 15))  # fmt: skip
+    found = [make_finding(rule_id="OCT203"), make_finding(rule_id="OCT201"),
+             make_finding(rule_id="OCT205")]  # fmt: skip
+    found = [dataclasses.replace(f, location=where, source=None)
+             for f, where in zip(found, (loader, step, at_line))]  # fmt: skip
+    text = human(Report(found, [loader.image], ["OCT201", "OCT203", "OCT205"]))
+    lines = text.splitlines()
+    assert lines[0] == "reg.example/app:1 (linux/arm64)"
+    assert any(line.startswith("reg.example/app:1 (linux/arm64) /lib/ld-musl-aarch64.so.1 "
+                               "(layer abababababab)  error    OCT203") for line in lines)
+    assert any(line.startswith("reg.example/app:1 (linux/arm64), history step 7  error    "
+                               "OCT201") for line in lines)
+    assert any(line.startswith("Dockerfile:1:1  error    OCT205") for line in lines)
+    assert "    in image: reg.example/app:1 (linux/arm64) /lib/ld-musl-aarch64.so.1" in lines
+    assert "1 problem" not in text and "3 problems (3 errors) in 1 file" in text
+    assert ":1:1  error    OCT20" not in text.replace("Dockerfile:1:1", "")
+
+
 # --- json ----------------------------------------------------------------------------
 
 
@@ -292,7 +322,7 @@ def test_json_document() -> None:
         make_finding(rule_id="OCT103", rule_name="musl", severity=Severity.NOTE, hint=None),
     ]
     document = as_json(Report(findings, ["Dockerfile", "-", "x"], ["OCT101", "OCT103"]))
-    assert document["version"] == 1
+    assert document["version"] == 2
     assert document["tool"] == {"name": "octolint", "version": VERSION}
     assert document["summary"] == {"files": 3, "errors": 1, "warnings": 0, "notes": 1}
     assert document["files"] == ["Dockerfile", "<stdin>", "x"]
@@ -301,6 +331,8 @@ def test_json_document() -> None:
         "rule_id": "OCT103", "rule_name": "musl", "severity": "note",
         "message": "ENTRYPOINT [] is set", "file": "Dockerfile", "line": 3, "column": 1,
         "end_line": 3, "end_column": 14, "stage": None, "hint": "Remove the ENTRYPOINT.",
+        "location": {"kind": "file", "path": "Dockerfile", "line": 3, "column": 1,
+                     "end_line": 3, "end_column": 14},
     }  # fmt: skip
     assert second["file"] == "<stdin>"
     assert second["stage"] == "build"
@@ -364,7 +396,7 @@ def test_sarif_driver_and_rules() -> None:
     assert oct101["help"]["markdown"].startswith(RULES["OCT101"].doc + "\n\n")
     assert "`# octolint ignore=OCT101`" in oct101["help"]["markdown"]
     assert oct101["help"]["text"] == oct101["help"]["markdown"]
-    assert oct101["properties"]["security-severity"] == "8.0"  # a built-in rule's own score
+    assert oct101["properties"]["security-severity"] == "8.0"  # the rule's own SARIF_SCORE
     assert oct101["defaultConfiguration"] == {"level": "error"}
     assert oct101["properties"]["precision"] == "high"
     assert "dockerfile" in oct101["properties"]["tags"]
@@ -498,17 +530,22 @@ paths = st.sampled_from(
      "C:\\win\\Dockerfile", "ünï/cödé", "dir/[x]/%20#?", "", "."]
 ) | st.text(min_size=1, max_size=20)  # fmt: skip
 
+file_locations = st.builds(
+    FileLocation, path=paths, line=numbers, column=numbers, end_line=numbers,
+    end_column=numbers,
+)  # fmt: skip
+image_locations = st.builds(
+    ImageLocation, reference=paths, platform=texts, path=st.none() | paths,
+    layer=st.none() | texts, history_step=st.none() | st.integers(1, 300),
+    dockerfile=st.none() | file_locations,
+)  # fmt: skip
 findings = st.builds(
     Finding,
     rule_id=rule_ids,
     rule_name=texts,
     severity=st.sampled_from(Severity),
     message=texts,
-    path=paths,
-    line=numbers,
-    column=numbers,
-    end_line=numbers,
-    end_column=numbers,
+    location=file_locations | image_locations,
     stage=maybe_text,
     hint=maybe_text,
     source=st.none() | st.text(max_size=300),

@@ -7,7 +7,7 @@ import re
 import pytest
 from conftest import rule_ids
 
-from octolint.registry import Rule, load_rules
+from octolint.rulebook import Rule, load_rules
 
 _EXAMPLE = re.compile(r"^(Fails|Passes):\s*\n\s*```dockerfile\n(.*?)\n```", re.M | re.S)
 RULES = [r for r in load_rules() if r.applies_to == "dockerfile"]

@@ -36,9 +36,9 @@ from realroots import require_tool
 from test_rule_docs import examples
 
 from octolint.errors import ConfigError
-from octolint.model import Finding, Report, Severity
-from octolint.registry import load_rules
+from octolint.model import FileLocation, Finding, ImageLocation, Report, Severity
 from octolint.reporters import render, sarif
+from octolint.rulebook import load_rules
 from octolint.schemas import load_schema
 
 LEVELS = ("error", "warning", "note")
@@ -289,8 +289,9 @@ def test_image_scan_sarif_without_dockerfile(tmp_path: Path, multitool: Path) ->
     assert {"OCT201", "OCT202", "OCT203", "OCT204"} <= found
     for result in run["results"]:  # the documented stand-in: the archive, line 1
         assert location_of(result) == ("build/image.tar", (1, 1, 1, 2))
-        assert result["message"]["text"].startswith("build/image.tar: ")
+        assert result["message"]["text"].startswith("build/image.tar (linux/amd64): ")
         assert result["properties"]["image"] == "build/image.tar"
+        assert result["properties"]["platform"] == "linux/amd64"
 
     # Rebuilt with other layer digests and dates: the same alerts.
     write_image(repo / "build" / "image.tar", extra_file="/etc/build-id")
@@ -319,13 +320,14 @@ def test_image_scan_sarif_with_dockerfile(tmp_path: Path, multitool: Path) -> No
 
 def registry_report(tag: str, layer: str) -> Report:
     reference = f"localhost:5000/team/app:{tag}"
+    where = ImageLocation(reference, "linux/amd64", "/lib/ld-musl-x86_64.so.1", f"sha256:{layer}")
     finding = Finding(
         rule_id="OCT203", rule_name="image-libc", severity=Severity.ERROR,
-        message=f"the image's dynamic loader /lib/ld-musl-x86_64.so.1 (layer {layer}) is "
+        message="the image's dynamic loader /lib/ld-musl-x86_64.so.1 is "
         "musl, not glibc: Calamari is built for glibc only",
-        path=reference, line=1, column=1, end_line=1, end_column=2,
+        location=where,
     )  # fmt: skip
-    return Report([finding], [f"{reference} (linux/amd64)"], ["OCT201", "OCT203"])
+    return Report([finding], [where.image], ["OCT201", "OCT203"], images=[reference])
 
 
 def test_registry_image_gets_a_stand_in_path_and_a_stable_fingerprint(
@@ -341,14 +343,16 @@ def test_registry_image_gets_a_stand_in_path_and_a_stable_fingerprint(
     (result,) = run["results"]
     # "localhost:5000/..." would read as a URI with the scheme "localhost"
     assert location_of(result)[0] == "localhost_5000/team/app"
-    assert result["message"]["text"].startswith("localhost:5000/team/app:1.0: ")
+    assert result["message"]["text"].startswith("localhost:5000/team/app:1.0 (linux/amd64): ")
+    assert result["properties"]["layer"] == "sha256:0123456789ab"  # evidence, out of the message
     # A new tag and new layer digests do not make a new alert; another image does.
     again = json.loads(render("sarif", registry_report("1.1", "fedcba987654"), RULES,
                               tool_version="1.0.0", subject="image"))  # fmt: skip
     assert fingerprint_of(again["runs"][0]["results"][0]) == fingerprint_of(result)
     other = registry_report("1.0", "0123456789ab")
-    other.findings[0] = dataclasses.replace(other.findings[0], path="ubuntu:22.04")
-    other.files = ["ubuntu:22.04 (linux/amd64)"]
+    moved = dataclasses.replace(other.findings[0].location, reference="ubuntu:22.04")
+    other.findings[0] = dataclasses.replace(other.findings[0], location=moved)
+    other.files, other.images = ["ubuntu:22.04 (linux/amd64)"], ["ubuntu:22.04"]
     elsewhere = json.loads(render("sarif", other, RULES, tool_version="1.0.0", subject="image"))
     assert fingerprint_of(elsewhere["runs"][0]["results"][0]) != fingerprint_of(result)
     assert elsewhere["runs"][0]["automationDetails"]["id"] == "octolint/image/ubuntu/"
@@ -374,7 +378,9 @@ def test_deploy_check_sarif(tmp_path: Path, multitool: Path) -> None:
     assert run["automationDetails"]["id"] == "octolint/deploy/"
     assert run["results"]
     for rule in run["tool"]["driver"]["rules"]:
-        assert ("security" in rule["properties"]["tags"]) is sarif.RULE_SCORES[rule["id"]].security
+        score = RULES[rule["id"]].sarif_score
+        assert score is not None
+        assert ("security" in rule["properties"]["tags"]) is score.security
     assert "N0tS3cr3t!" not in json.dumps(run["results"])  # the password stays redacted
 
 
@@ -429,7 +435,8 @@ def test_files_outside_the_repository_get_absolute_uris(
 ) -> None:
     monkeypatch.chdir(git_repo(tmp_path / "repo"))
     outside = tmp_path / "elsewhere" / "Dockerfile"
-    finding = Finding("OCT102", "no-cmd", Severity.ERROR, "CMD", str(outside), 2, 1, 2, 6)
+    where = FileLocation(str(outside), 2, 1, 2, 6)
+    finding = Finding("OCT102", "no-cmd", Severity.ERROR, "CMD", where)
     log = json.loads(render("sarif", Report([finding], [str(outside)], ["OCT102"]), RULES,
                             tool_version="0.1.0"))  # fmt: skip
     artifact = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
@@ -442,12 +449,13 @@ def test_files_outside_the_repository_get_absolute_uris(
 def test_every_builtin_rule_has_a_chosen_score() -> None:
     builtin = [rule for rule in RULES.values() if rule.origin.startswith("octolint_rules.")]
     assert builtin
-    missing = sorted(rule.id for rule in builtin if rule.id not in sarif.RULE_SCORES)
-    assert not missing, f"choose a security-severity and precision in RULE_SCORES: {missing}"
+    missing = sorted(rule.id for rule in builtin if rule.sarif_score is None)
+    assert not missing, f"give these rule modules a SARIF_SCORE: {missing}"
     for rule in builtin:
         descriptor = sarif.rule_descriptor(rule)
         descriptor_ready(descriptor)
-        chosen = sarif.RULE_SCORES[rule.id]
+        chosen = rule.sarif_score
+        assert chosen is not None
         assert descriptor["properties"]["security-severity"] == chosen.security_severity
         assert ("security" in descriptor["properties"]["tags"]) is chosen.security
         assert descriptor["help"]["markdown"].startswith(rule.doc)
@@ -456,7 +464,8 @@ def test_every_builtin_rule_has_a_chosen_score() -> None:
 
 
 def test_plugin_rules_get_a_score_from_their_level() -> None:
-    plugin = dataclasses.replace(RULES["OCT101"], id="ACME1", severity=Severity.WARNING)
+    plugin = dataclasses.replace(RULES["OCT101"], id="ACME1", severity=Severity.WARNING,
+                                 sarif_score=None)  # fmt: skip
     descriptor = sarif.rule_descriptor(plugin)
     assert descriptor["properties"]["security-severity"] == "4.0"
     assert descriptor["properties"]["precision"] == "medium"
@@ -475,8 +484,9 @@ def test_full_description_fits_github(doc: str) -> None:
 
 def findings(count: int, severity: Severity, message: Callable[[int], str]) -> list[Finding]:
     return [
-        Finding("OCT101", "no-entrypoint", severity, message(i), f"d{i % 50}/Dockerfile",
-                i + 1, 1, i + 1, 5, source=f"ENTRYPOINT {i}")
+        Finding("OCT101", "no-entrypoint", severity, message(i),
+                FileLocation(f"d{i % 50}/Dockerfile", i + 1, 1, i + 1, 5),
+                source=f"ENTRYPOINT {i}")
         for i in range(count)
     ]  # fmt: skip
 

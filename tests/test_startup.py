@@ -54,7 +54,7 @@ def test_dockerfile_lint_imports_only_dockerfile_rules(tmp_path: Path) -> None:
     names, report = imported_modules(args, tmp_path / "cache", tmp_path)
     assert '"OCT102"' in report
     assert "octolint.image.target" not in names
-    assert "octolint.deploy.model" not in names
+    assert "octolint.deploy.target" not in names
 
 
 def test_editing_a_rule_file_refreshes_its_memoised_metadata(tmp_path: Path) -> None:

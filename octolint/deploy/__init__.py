@@ -30,7 +30,7 @@ def lint_deploy_paths(
                          root=engine.config.root)  # fmt: skip
     report = Report(findings=engine.config_findings() if config_notes else [])
     # a value a service inherits through `extends` is reported once, not per service
-    report.findings += list(dict.fromkeys(engine.lint_deploy(target)))
+    report.findings += list(dict.fromkeys(engine.run(target)))
     report.files = list(dict.fromkeys(f.path for f in target.files))  # `extends` reads some twice
     report.rules_run = [r.id for r in engine.active_rules("deploy")]
     return report

@@ -34,7 +34,7 @@ from octolint.deploy.merge import (
     merge_services,
     mode_of,
 )
-from octolint.deploy.model import COMPOSE, DeployFile, DeployTarget, Value
+from octolint.deploy.target import COMPOSE, DeployFile, DeployTarget, Value
 from octolint.deploy.yamlsource import (
     YamlError,
     YamlFile,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from octolint.deploy.compose import SENSITIVE, redact
-from octolint.deploy.model import (
+from octolint.deploy.target import (
     KUBERNETES,
     Claim,
     Container,

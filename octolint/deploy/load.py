@@ -18,12 +18,12 @@ from typing import Any
 
 from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
 from octolint.deploy.kube import read_kubernetes
-from octolint.deploy.model import COMPOSE, KUBERNETES, DeployFile, DeployTarget
+from octolint.deploy.target import COMPOSE, KUBERNETES, DeployFile, DeployTarget
 from octolint.deploy.yamlsource import YamlError, YamlFile, YamlLimit, comment_lines, load_yaml
 from octolint.discover import YAML_SUFFIXES, walk
 from octolint.errors import InputError
+from octolint.inputs import MAX_BYTES, read_bytes, read_stdin
 from octolint.model import Span
-from octolint.sources import MAX_BYTES, read_bytes, read_stdin
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"

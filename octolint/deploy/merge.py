@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
-from octolint.deploy.model import COMPOSE, Container, Value
+from octolint.deploy.target import COMPOSE, Container, Value
 from octolint.model import Span
 
 RESET_TAG = "!reset"

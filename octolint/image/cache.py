@@ -3,8 +3,10 @@
 Entries live in ``<cache dir>/layers/``, where the cache dir is
 ``$OCTOLINT_CACHE_DIR``, else ``$XDG_CACHE_HOME/octolint``, else
 ``~/.cache/octolint``. One file per layer digest, analyser version
-(``layers.ANALYSER_VERSION``) and store format (``store.FORMAT``), so a new
-analysis never reads an old index.
+(``layers.ANALYSER_VERSION``), store format (``store.FORMAT``) and set of kept
+files beyond the core ones (``layers.KeptFiles.key``: a rule that asks for a new
+file with READS_FILES gets a fresh index), so a new analysis never reads an old
+index.
 
 Each entry is a ``store.LayerStore``: a SQLite file queried path by path, so a
 warm scan reads only the rows it needs, whatever the layer's size. Loading one
@@ -56,11 +58,13 @@ default_cache_dir = cache_root
 class LayerCache:
     """Layer indexes on disk. ``enabled=False`` (``--no-cache``) never reads or writes."""
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None, *, enabled: bool = True):
+    def __init__(self, directory: str | os.PathLike[str] | None = None, *, enabled: bool = True,
+                 kept: layers.KeptFiles = layers.DEFAULT_KEPT):  # fmt: skip
         self.root = Path(directory) if directory is not None else default_cache_dir()
         self.directory = self.root / "layers"
         self.enabled = enabled
         self._trusted = False  # once both directories passed (only we can change them)
+        self.kept = kept  # the files whose contents indexes keep
 
     # -- public -------------------------------------------------------------------
     def get(self, digest: str) -> LayerStore | None:
@@ -120,6 +124,7 @@ class LayerCache:
             fresh = layers.index_layer(
                 stream, descriptor.digest, descriptor.media_type,
                 expected_size=descriptor.size, verify=descriptor.verify, image=image,
+                kept=self.kept,
             )  # fmt: skip
         return self.store(fresh)
 
@@ -163,6 +168,8 @@ class LayerCache:
             return None
         algorithm, hexdigest = (group for group in match.groups() if group)
         version = f"v{layers.ANALYSER_VERSION}-f{FORMAT}"
+        if self.kept.key:
+            version += f"-k{self.kept.key}"
         return self.directory / f"{algorithm}-{hexdigest}-{version}{_SUFFIX}"
 
     def _ready(self, *, create: bool) -> bool:

@@ -76,7 +76,7 @@ class MergedView(ABC):
 
     @abstractmethod
     def _kept(self, position: int, path: str) -> bytes | None:
-        """The contents a layer kept of path (``layers.KEPT_FILES``)."""
+        """The contents a layer kept of path (``layers.KeptFiles``)."""
 
     @abstractmethod
     def _fact(self, position: int, path: str, key: str) -> str | None:
@@ -181,7 +181,7 @@ class MergedView(ABC):
         return entry is not None and entry.kind == FILE and bool(entry.mode & 0o111)
 
     def read(self, path: str) -> bytes | None:
-        """The contents of a file, if its layer kept them (layers.KEPT_FILES); else None."""
+        """The contents of a file, if its layer kept them (layers.KeptFiles); else None."""
         found = self._file(path)
         if found is None or found[0] == NO_LAYER or found[2].kind != FILE:
             return None

@@ -5,11 +5,12 @@ digest is verified without a second read), decompressed on the fly (gzip,
 zstd or none) and walked as a tar stream. What the image rules need is
 recorded in a :class:`~octolint.image.model.LayerIndex`: every entry's
 metadata, the OCI whiteouts, the contents of a few small configuration files
-(:data:`KEPT_FILES`) and *facts* found by scanning a few binaries (the glibc
-version of ``libc.so.6``, musl, the ELF machine of shared objects).
+(:data:`CORE_FILES`, and what the active rules ask for in ``READS_FILES``) and
+*facts* found by scanning a few binaries (the glibc version of ``libc.so.6``,
+musl, the ELF machine of shared objects).
 
 Memory stays bounded whatever the layer size: member data is read in chunks
-of :data:`CHUNK` bytes, only files listed in :data:`KEPT_FILES` (at most
+of :data:`CHUNK` bytes, only the kept files (at most
 :data:`MAX_KEPT_SIZE` bytes each) are held in memory, and data nobody reads is
 skipped by the tar reader in chunks too. Nothing is ever written to disk and
 no member path is ever used against the host's filesystem.
@@ -34,7 +35,7 @@ import re
 import tarfile
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Literal, Protocol, cast
 
 from octolint.errors import InputError
@@ -53,22 +54,21 @@ from octolint.image.model import (
 if TYPE_CHECKING:
     from hashlib import _Hash
 
-# Bump whenever LayerIndex's content or the analysis changes (a new kept file,
-# a new fact...): cached indexes of an older version are then ignored.
+# Bump whenever LayerIndex's content or the analysis changes (a new fact...):
+# cached indexes of an older version are then ignored. Which files are kept is
+# not the analyser's version: it is part of the cache key (KeptFiles.key).
 ANALYSER_VERSION = 2
 
-# Absolute paths whose contents are kept in LayerIndex.files. A trailing "/*"
-# keeps every file directly inside that directory.
-KEPT_FILES = (
+# Absolute paths whose contents are kept in LayerIndex.files whatever the rules:
+# what ImageTarget itself reads (os-release, the library search path). A
+# trailing "/*" keeps every file directly inside that directory. Rules add
+# theirs with READS_FILES.
+CORE_FILES = (
     "/etc/os-release",
     "/usr/lib/os-release",
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
     "/etc/ld.so.conf.d/*",
-    "/etc/alpine-release",
-    "/etc/debian_version",
-    "/etc/redhat-release",
-    "/etc/lsb-release",
 )
 MAX_KEPT_SIZE = 1 << 20  # a kept file larger than this is recorded but not read
 CHUNK = 1 << 20  # read size for blobs and member data
@@ -114,8 +114,29 @@ MAX_PATH_BYTES = 4096
 # so a large one makes layers with many small members slow (1 MiB: 10x slower).
 _TAR_BUFFER = 32 << 10
 
-_KEPT_EXACT = frozenset(p for p in KEPT_FILES if not p.endswith("/*"))
-_KEPT_DIRS = frozenset(p[:-2] for p in KEPT_FILES if p.endswith("/*"))
+
+
+class KeptFiles:
+    """The files whose contents a layer index keeps: exact paths and ``/dir/*``."""
+
+    def __init__(self, patterns: Iterable[str] = ()):
+        self.patterns = tuple(sorted({*CORE_FILES, *patterns}))
+        self.exact = frozenset(p for p in self.patterns if not p.endswith("/*"))
+        self.dirs = frozenset(p[:-2] for p in self.patterns if p.endswith("/*"))
+        # What the cache key adds: the core set alone keeps the key it always had.
+        extra = sorted(set(self.patterns) - set(CORE_FILES))
+        self.key = hashlib.sha256("\0".join(extra).encode()).hexdigest()[:12] if extra else ""
+
+    def keeps(self, path: str) -> bool:
+        return path in self.exact or (path.rpartition("/")[0] or "/") in self.dirs
+
+
+def kept_files(per_rule: Iterable[Iterable[str]]) -> KeptFiles:
+    """What to keep for these rules' READS_FILES (plus CORE_FILES)."""
+    return KeptFiles(path for paths in per_rule for path in paths)
+
+
+DEFAULT_KEPT = KeptFiles()
 
 # C libraries and dynamic loaders, by basename: their bytes are scanned for the
 # glibc version or the musl signature. Besides libc.so.6 & co., the loaders
@@ -231,6 +252,7 @@ def index_layer(
     expected_size: int = -1,
     verify: str = VERIFY_DIGEST,
     image: ImageBudget | None = None,
+    kept: KeptFiles = DEFAULT_KEPT,
 ) -> LayerIndex:
     """Stream one layer blob once and index it.
 
@@ -244,6 +266,8 @@ def index_layer(
     The compression (gzip, zstd or none) is recognised by its magic bytes, as
     Docker does; ``media_type`` may be "" (docker-archive layers have none).
 
+    The contents of the files ``kept`` names are kept in the index.
+
     Raises DigestMismatchError when the content does not match, LayerError when
     the blob is not a (compressed) tar. Both are InputErrors. The caller closes
     ``stream``.
@@ -254,7 +278,7 @@ def index_layer(
     raw = _Tap(stream, hashlib.new(algorithm) if verify == VERIFY_DIGEST else None,
                limit=expected_size)  # fmt: skip
     try:
-        index = _index_raw(raw, digest, media_type, algorithm, verify, image)
+        index = _index_raw(raw, digest, media_type, algorithm, verify, image, kept)
     except _SizeExceeded:
         raise DigestMismatchError.size(digest, expected_size, "more") from None
     except _Expanded:
@@ -273,7 +297,7 @@ def index_layer(
 
 
 def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: str,
-               image: ImageBudget | None) -> LayerIndex:  # fmt: skip
+               image: ImageBudget | None, kept: KeptFiles) -> LayerIndex:  # fmt: skip
     compression = _compression(raw.peek(len(_ZSTD_MAGIC)))
     content = _Tap(
         _decompressor(raw, compression, digest),
@@ -285,7 +309,7 @@ def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: 
     # would call that "end of file header" before the first member.
     end = None
     if content.peek(tarfile.BLOCKSIZE).strip(b"\x00"):
-        end = _walk_tar(content, index, digest, media_type, image)
+        end = _walk_tar(content, index, digest, media_type, image, kept)
     content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
     # tarfile takes a tar cut inside a member for a finished one; Go's
     # archive/tar, and so Docker, refuses it. The tar must end at a header
@@ -494,7 +518,7 @@ class _ZstdReader:
 
 
 def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str,
-              image: ImageBudget | None) -> int:  # fmt: skip
+              image: ImageBudget | None, kept: KeptFiles) -> int:  # fmt: skip
     """Record every member; return the offset where the archive's members end."""
     budget = _Budget(image)
     try:
@@ -504,7 +528,7 @@ def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str,
                 if count > MAX_ENTRIES:
                     raise LayerError(digest, f"lists more than {MAX_ENTRIES} entries: refused "
                                      "(a layer this large would exhaust memory)")  # fmt: skip
-                _record(tar, member, index, budget)
+                _record(tar, member, index, budget, kept)
             budget.flush()
             index.kept_bytes, index.members = budget.used, budget.members
             return tar.offset
@@ -698,7 +722,7 @@ def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 
 
 def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex,
-            budget: _Budget) -> None:  # fmt: skip
+            budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
     if len(member.name) > _SHORT or len(member.linkname) > _SHORT:
         _check_length(member.name, "name")
         _check_length(member.linkname, "link target")
@@ -716,7 +740,7 @@ def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex,
     index.entries[path] = entry
     if entry.kind == FILE and not member.issparse():
         # (a sparse member's holes are made up by tarfile, not read: never scanned)
-        _read_member(tar, member, path, index, budget)
+        _read_member(tar, member, path, index, budget, kept)
 
 
 _SHORT = MAX_PATH_BYTES // 4  # characters: no UTF-8 character takes more than 4 bytes
@@ -758,10 +782,10 @@ def _entry_of(member: tarfile.TarInfo) -> Entry:
 
 
 def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-                 index: LayerIndex, budget: _Budget) -> None:  # fmt: skip
+                 index: LayerIndex, budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
     """Read what the index needs of one regular file; tarfile skips the rest."""
-    parent, _, name = path.rpartition("/")
-    keep = member.size <= MAX_KEPT_SIZE and (path in _KEPT_EXACT or (parent or "/") in _KEPT_DIRS)
+    name = path.rpartition("/")[2]
+    keep = member.size <= MAX_KEPT_SIZE and kept.keeps(path)
     scanner = _LibcScanner() if _LIBC_NAME.fullmatch(name) else None
     probe_elf = bool(_SHARED_OBJECT_NAME.search(name)) or scanner is not None
     if not (keep or scanner or probe_elf) or member.size == 0:

@@ -24,6 +24,7 @@ from octolint.engine import Engine
 from octolint.image import layers
 from octolint.image.cache import LayerCache
 from octolint.image.fs import ImageFS
+from octolint.image.layers import kept_files
 from octolint.image.model import Descriptor, Platform, ResolvedImage
 from octolint.image.probe import ProbeResult
 from octolint.image.sources.base import (
@@ -75,7 +76,9 @@ def scan_images(references: Sequence[str], engine: Engine, options: ScanOptions)
 
 
 def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions) -> ScanResult:
-    cache = LayerCache(enabled=options.use_cache)
+    # Layers keep the contents of what octolint and the active image rules read.
+    kept = kept_files(r.reads_files for r in engine.active_rules("image"))
+    cache = LayerCache(enabled=options.use_cache, kept=kept)
     result = ScanResult()
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=max(1, min(len(references), 4))) as pool:
@@ -85,14 +88,11 @@ def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions
             with lock:
                 result.targets += targets
                 result.report.findings += findings
-                result.report.files += [t.reference + _platform_suffix(t) for t in targets]
+                result.report.files += [t.at(None).image for t in targets]
+                result.report.images += [t.reference for t in targets]
                 result.used_sources.append(used)
     result.report.rules_run = [r.id for r in engine.active_rules("image")]
     return result
-
-
-def _platform_suffix(target: ImageTarget) -> str:
-    return f" ({target.image.platform})"
 
 
 def _scan_one(
@@ -129,21 +129,21 @@ def _checked(
     cache: LayerCache,
     probe: ProbeResult | None,
 ) -> tuple[ImageTarget, list[Finding]]:
-    """The image's target and findings. A cached layer index found corrupt while the
-    rules read it (a file planted with a valid checksum) is deleted and the layer read
-    again: a layer read afresh is never corrupt, so one attempt per layer is enough,
-    and the last bypasses the cache, so this ends whatever else writes there."""
+    """The image's target (closed) and findings. A cached layer index found corrupt while
+    the rules read it (a file planted with a valid checksum) is deleted and the layer
+    read again: a layer read afresh is never corrupt, so one attempt per layer is
+    enough, and the last bypasses the cache, so this ends whatever else writes there."""
     attempts = len(set(image.layers)) + 2
     for attempt in range(attempts):
-        use = cache if attempt < attempts - 1 else LayerCache(enabled=False)
+        use = cache if attempt < attempts - 1 else LayerCache(enabled=False, kept=cache.kept)
         target = ImageTarget(image, _filesystem(source, image, options, use),
                              options.dockerfile, probe)  # fmt: skip
         try:
-            return target, engine.lint_image(target)
+            return target, engine.run(target)
         except CorruptStoreError as exc:
             cache.discard(exc)
-            if target.fs is not None:
-                target.fs.close()
+        finally:
+            target.close()  # also after a clean run: its layer stores stay open otherwise
     raise AssertionError("unreachable: the last attempt reads no cache")
 
 

@@ -10,7 +10,7 @@ Schema (``_SCHEMA``): one ``node`` row per path the layer mentions, keyed by
 whether the layer whites it out or makes it opaque; ``kind`` ``"i"`` marks an
 *implicit* directory, a parent the tar never listed (``lib`` for ``lib/x``),
 whose merged entry depends on the layers below. ``file`` holds the contents of
-the few small files rules read (``layers.KEPT_FILES``), ``fact`` the facts
+the few small files rules read (``layers.KeptFiles``), ``fact`` the facts
 found in binaries (glibc version, ELF machine). Paths are stored as bytes
 (UTF-8 with surrogate escapes): tar names need not be UTF-8.
 

@@ -1,19 +1,31 @@
-"""What an image rule's ``check()`` receives: the image's config and merged filesystem."""
+"""What an image rule's ``check()`` receives: the image's config and merged filesystem.
+
+Rules point at a place with :meth:`ImageTarget.at`: an :class:`ImageLocation`
+naming the image and platform, the file and its layer or the history step, and
+the ``--dockerfile`` region that made it when one was given. The Dockerfile's
+pragmas apply to findings at its lines.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from octolint.dockerfile.stages import Build
 from octolint.image.fs import ImageFS
 from octolint.image.libraries import dynamic_loader, find_libraries_matching, find_library
 from octolint.image.model import ResolvedImage
 from octolint.image.probe import ProbeResult
-from octolint.model import Span
+from octolint.model import FileLocation, ImageLocation, Location, Problem, Span
 from octolint.plugin import span_of
+from octolint.redact import secret_values
+from octolint.suppress import Suppressions, collect
+
+if TYPE_CHECKING:
+    from octolint.rulebook import Rule
 
 # config.architecture -> the machine name the dynamic loader and ld.so.cache use
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "386": "i386"}
@@ -23,10 +35,64 @@ MACHINES = {"amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "386": "i386"}
 class ImageTarget:
     """One image for one platform. ``fs`` is None for images that are not Linux."""
 
+    KIND: ClassVar[str] = "image"
+
     image: ResolvedImage
     fs: ImageFS | None
     dockerfile: Build | None = None  # from --dockerfile, to point findings at source lines
     probe: ProbeResult | None = None  # from --probe: what running the image showed
+    pragmas: Suppressions = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pragmas = collect(self.dockerfile.dockerfile) if self.dockerfile else Suppressions()
+
+    # -- where ----------------------------------------------------------------
+    def at(self, setting: str | None = "FROM", *, file: str | None = None) -> ImageLocation:
+        """This image, at what set ``setting`` (ENTRYPOINT, CMD; FROM: the base image;
+        None: the image as a whole), and at a ``file`` in it (with the layer holding it)."""
+        step = None
+        if setting in ("ENTRYPOINT", "CMD") and self.dockerfile is None:
+            found = self.history_step(rf"\b{setting}\b")
+            step = found[0] if found else None
+        layer = self.fs.layer_of(file) if file is not None and self.fs is not None else None
+        source = self.source_of(setting) if setting is not None else None
+        dockerfile = FileLocation.of(source[0], source[1], self._lines) if source else None
+        return ImageLocation(self.reference, str(self.image.platform), file, layer, step,
+                             dockerfile)  # fmt: skip
+
+    @property
+    def _lines(self) -> Sequence[str]:
+        return self.dockerfile.dockerfile.lines if self.dockerfile else ()
+
+    # -- what the engine asks of every target ---------------------------------
+    def accepts(self, rule: Rule) -> bool:
+        return True
+
+    def locate(self, problem: Problem) -> tuple[Location, str | None]:
+        location = problem.image or ImageLocation(self.reference, str(self.image.platform))
+        region = location.dockerfile
+        if region is None:
+            return location, None
+        return location, "\n".join(self._lines[region.line - 1 : region.end_line]) or None
+
+    def stage_of(self, problem: Problem) -> str | None:
+        return None
+
+    def silences(self, keys: tuple[str, str], location: Location) -> bool:
+        region = location.dockerfile if isinstance(location, ImageLocation) else location
+        line = region.line if region is not None else -1  # global pragmas still apply
+        return self.pragmas.silences(keys, line)
+
+    def pragma_files(self) -> list[tuple[str, Suppressions, Sequence[str]]]:
+        return []  # the --dockerfile's own notes come from linting it
+
+    def secrets(self) -> Sequence[str]:
+        """Values of the image's Env that look like secrets (octolint.redact)."""
+        return secret_values(self.env)
+
+    def close(self) -> None:
+        if self.fs is not None:
+            self.fs.close()
 
     # -- config -------------------------------------------------------------
     @property
@@ -139,11 +205,6 @@ class ImageTarget:
                 return candidate
         return None
 
-    def where(self, path: str) -> str:
-        """'path (layer 0123456789ab)' so users can check a finding by hand."""
-        layer = self.fs.layer_of(path) if self.fs is not None else None
-        return f"{path} (layer {layer.split(':', 1)[-1][:12]})" if layer else path
-
     @cached_property
     def os_release(self) -> dict[str, str]:
         """/etc/os-release (or /usr/lib/os-release) as a dict; empty when absent."""
@@ -173,22 +234,11 @@ class ImageTarget:
 
 
 def origin(target: ImageTarget, instruction: str) -> str:
-    """Where the setting came from, as precisely as the image and Dockerfile tell."""
+    """Where the setting came from, when the --dockerfile tells (the image's history step
+    is in the finding's location)."""
     inherited = target.inherited(instruction)
     if inherited is True:
         return ", inherited from the base image"
     if inherited is False:
         return ", set in the Dockerfile"
-    step = target.history_step(rf"\b{instruction}\b")
-    if step is None:
-        return ""
-    number, entry = step
-    created = str(entry.get("created", ""))[:10]
-    when = f", created {created}" if created else ""
-    return f" (history step {number} of {len(target.history)}{when})"
-
-
-def located(target: ImageTarget, instruction: str) -> dict[str, Any]:
-    """Problem keyword arguments pointing at the Dockerfile, when --dockerfile was given."""
-    source = target.source_of(instruction)
-    return {"path": source[0], "span": source[1]} if source else {}
+    return ""

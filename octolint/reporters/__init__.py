@@ -9,9 +9,10 @@ without findings); write it as is (``click.echo(text, nl=False)``).
 
 Options beyond ``color`` and ``tool_version`` are passed to every reporter,
 which uses those it knows and ignores the rest: ``category`` (SARIF
-``runAutomationDetails.id``), ``subject`` (``"dockerfile"`` or ``"image"``),
-``dockerfile`` (the ``--dockerfile`` of an image check) and ``fail_threshold``
-(the ``--fail-on`` severity, None for never).
+``runAutomationDetails.id``), ``subject`` (``"dockerfile"``, ``"image"`` or
+``"deploy"``: what the command checked, for SARIF's default category) and
+``fail_threshold`` (the ``--fail-on`` severity, None for never). Where a finding
+is comes from its own location (``octolint.model``), never from these.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from octolint.errors import ConfigError
 
 if TYPE_CHECKING:
     from octolint.model import Report
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
 # format name -> reporter module, in the order `--help` lists them
 _MODULES = {

@@ -1,10 +1,9 @@
 """What the CI formats (github, junit, gitlab) share: where a finding is and its fingerprint.
 
-The CLI tells reporters what was checked with two options: ``subject`` is
-``"dockerfile"`` (``octolint lint``) or ``"image"`` (``octolint image``), and for
-images ``dockerfile`` is the ``--dockerfile`` path. An image finding whose path
-is not that file names the image, not a file: CI systems must not be told it is
-a path in the repository.
+A finding's file is its file region (``Finding.file``): its own for a Dockerfile
+or deployment finding, the ``--dockerfile`` region for an image finding that has
+one. Any other image finding names the image, not a file: CI systems must not be
+told it is a path in the repository.
 """
 
 from __future__ import annotations
@@ -16,18 +15,14 @@ from collections import Counter
 from octolint.model import Finding
 from octolint.reporters._common import STDIN_PATH, normalised_source, relative_posix
 
-DOCKERFILE = "dockerfile"
-IMAGE = "image"
 
-
-def file_of(finding: Finding, *, subject: str, dockerfile: str | None) -> str | None:
+def file_of(finding: Finding) -> str | None:
     """The finding's file relative to the working directory, or None when it has no file
     (standard input, or an image finding that does not point at the ``--dockerfile``)."""
-    if finding.path == STDIN_PATH:
+    region = finding.file
+    if region is None or region.path == STDIN_PATH:
         return None
-    if subject == IMAGE and finding.path != dockerfile:
-        return None
-    return relative_path(finding.path)
+    return relative_path(region.path)
 
 
 def relative_path(path: str) -> str:
@@ -47,7 +42,7 @@ def fingerprints(findings: list[Finding]) -> list[str]:
     seen: Counter[str] = Counter()
     result = []
     for finding in findings:
-        key = f"{finding.path}\0{finding.rule_id}\0{normalised_source(finding)}"
+        key = f"{finding.subject}\0{finding.rule_id}\0{normalised_source(finding)}"
         seen[key] += 1
         payload = f"{key}\0{seen[key]}".encode("utf-8", "surrogatepass")
         result.append(hashlib.sha256(payload).hexdigest())

@@ -6,10 +6,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from octolint.model import Finding, Report, Severity
+from octolint.model import FileLocation, Finding, ImageLocation, Report, Severity
 
 if TYPE_CHECKING:
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
 STDIN_PATH = "-"
 STDIN_DISPLAY = "<stdin>"
@@ -47,17 +47,17 @@ def ordered_findings(report: Report) -> list[Finding]:
     unknown = len(rank)
 
     def key(finding: Finding) -> tuple[int, tuple[str, int, int, str], str]:
-        return (rank.get(finding.path, unknown), finding.sort_key(), finding.message)
+        return (rank.get(finding.subject, unknown), finding.sort_key(), finding.message)
 
     return sorted(report.findings, key=key)
 
 
 def grouped_by_file(report: Report) -> list[tuple[str, list[Finding]]]:
-    """``ordered_findings`` split into one ``(path, findings)`` pair per file."""
+    """``ordered_findings`` split into one ``(subject, findings)`` pair per file or image."""
     groups: list[tuple[str, list[Finding]]] = []
     for finding in ordered_findings(report):
-        if not groups or groups[-1][0] != finding.path:
-            groups.append((finding.path, []))
+        if not groups or groups[-1][0] != finding.subject:
+            groups.append((finding.subject, []))
         groups[-1][1].append(finding)
     return groups
 
@@ -75,7 +75,7 @@ def effective_hint(finding: Finding, rules: Mapping[str, Rule]) -> str | None:
     return rule.hint if rule is not None and rule.hint else None
 
 
-def clamped_region(finding: Finding) -> tuple[int, int, int, int]:
+def clamped_region(finding: FileLocation) -> tuple[int, int, int, int]:
     """``(line, column, end_line, end_column)``, all >= 1, never ending before it starts.
 
     ``end_column`` is exclusive, so a region on one line always covers at least
@@ -88,3 +88,20 @@ def clamped_region(finding: Finding) -> tuple[int, int, int, int]:
     if end_line == line:
         end_column = max(end_column, column + 1)
     return line, column, end_line, end_column
+
+
+def image_place(location: ImageLocation) -> str:
+    """``ref (os/arch)``, then the file (and its layer) or the history step it is about."""
+    text = location.image
+    if location.path:
+        text += f" {location.path}"
+        if location.layer:
+            text += f" (layer {short_digest(location.layer)})"
+    if location.history_step is not None:
+        text += f", history step {location.history_step}"
+    return text
+
+
+def short_digest(digest: str) -> str:
+    """The first 12 hex digits, as ``docker images`` shows an id."""
+    return digest.split(":", 1)[-1][:12]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from octolint.escape import escape_text
 from octolint.model import Finding, Report, Severity
-from octolint.reporters._ci import DOCKERFILE, file_of
+from octolint.reporters._ci import file_of
 from octolint.reporters._common import (
     clamped_region,
     display_path,
@@ -35,7 +35,7 @@ from octolint.reporters._common import (
 )
 
 if TYPE_CHECKING:
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
@@ -46,28 +46,21 @@ def render(
     *,
     color: bool = False,
     tool_version: str,
-    subject: str = DOCKERFILE,
-    dockerfile: str | None = None,
     **_options: Any,
 ) -> str:
     """One workflow command per finding, each on its own line; empty without findings."""
-    return "".join(
-        annotation(finding, rules, subject=subject, dockerfile=dockerfile) + "\n"
-        for finding in ordered_findings(report)
-    )
+    return "".join(annotation(finding, rules) + "\n" for finding in ordered_findings(report))
 
 
-def annotation(
-    finding: Finding, rules: Mapping[str, Rule], *, subject: str, dockerfile: str | None
-) -> str:
+def annotation(finding: Finding, rules: Mapping[str, Rule]) -> str:
     """The ``::level properties::message`` line for one finding (no newline)."""
     properties: dict[str, object] = {"title": finding.rule_id}
     message = finding.message
-    path = file_of(finding, subject=subject, dockerfile=dockerfile)
-    if path is None:
-        message = f"{display_path(finding.path)}: {message}"
+    path = file_of(finding)
+    if path is None or finding.file is None:
+        message = f"{display_path(finding.subject)}: {message}"
     else:
-        line, column, end_line, end_column = clamped_region(finding)
+        line, column, end_line, end_column = clamped_region(finding.file)
         properties |= {"file": path, "line": line, "endLine": end_line}
         if end_line == line:
             properties |= {"col": column, "endColumn": end_column - 1}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from octolint.escape import escape_strings
 from octolint.model import Finding, Report, Severity
-from octolint.reporters._ci import DOCKERFILE, file_of, fingerprints
+from octolint.reporters._ci import file_of, fingerprints
 from octolint.reporters._common import (
     clamped_region,
     display_path,
@@ -34,7 +34,7 @@ from octolint.reporters._common import (
 )
 
 if TYPE_CHECKING:
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
 ENGINE = "octolint"
 CATEGORY = "Compatibility"  # every rule is about whether the image works with Octopus
@@ -47,14 +47,12 @@ def render(
     *,
     color: bool = False,
     tool_version: str,
-    subject: str = DOCKERFILE,
-    dockerfile: str | None = None,
     **_options: Any,
 ) -> str:
     """The Code Quality issues as an indented JSON array (ASCII) followed by a newline."""
     findings = ordered_findings(report)
     issues = [
-        _issue(finding, fingerprint, rules, subject=subject, dockerfile=dockerfile)
+        _issue(finding, fingerprint, rules)
         for finding, fingerprint in zip(findings, fingerprints(findings))
     ]
     return json.dumps(escape_strings(issues), indent=2, ensure_ascii=True) + "\n"
@@ -64,15 +62,12 @@ def _issue(
     finding: Finding,
     fingerprint: str,
     rules: Mapping[str, Rule],
-    *,
-    subject: str,
-    dockerfile: str | None,
 ) -> dict[str, Any]:
-    path = file_of(finding, subject=subject, dockerfile=dockerfile)
-    if path is None:
-        path, begin, end = display_path(finding.path), 1, 1
+    path = file_of(finding)
+    if path is None or finding.file is None:
+        path, begin, end = display_path(finding.subject), 1, 1
     else:
-        begin, _column, end, _end_column = clamped_region(finding)
+        begin, _column, end, _end_column = clamped_region(finding.file)
     issue: dict[str, Any] = {
         "type": "issue",
         "engine_name": ENGINE,

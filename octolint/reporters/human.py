@@ -26,17 +26,18 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from octolint.escape import defuse_commands
-from octolint.model import Finding, Report, Severity
+from octolint.model import Finding, ImageLocation, Location, Report, Severity
 from octolint.reporters._common import (
     display_path,
     effective_hint,
     grouped_by_file,
+    image_place,
     ordered_findings,
     severity_counts,
 )
 
 if TYPE_CHECKING:
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 MAX_SOURCE_LINES = 5
@@ -97,6 +98,9 @@ def _report_lines(report: Report, rules: Mapping[str, Rule]) -> Iterator[Line]:
 
 def _finding_lines(finding: Finding, rules: Mapping[str, Rule]) -> Iterator[Line]:
     yield _headline(finding)
+    location = finding.location
+    if isinstance(location, ImageLocation) and location.dockerfile and location.path:
+        yield [(INDENT, ""), ("in image:", "dim"), (" " + printable(image_place(location)), "")]
     yield from _source_lines(finding)
     hint = effective_hint(finding, rules)
     if hint:
@@ -104,7 +108,7 @@ def _finding_lines(finding: Finding, rules: Mapping[str, Rule]) -> Iterator[Line
 
 
 def _headline(finding: Finding) -> Line:
-    where = f"{display_path(finding.path)}:{finding.line}:{finding.column}"
+    where = _where(finding.location)
     details = finding.rule_name
     if finding.stage:
         details += f', stage "{finding.stage}"'
@@ -119,14 +123,25 @@ def _headline(finding: Finding) -> Line:
     ]
 
 
+def _where(location: Location) -> str:
+    """``path:line:column``; an image finding at its --dockerfile line reads the same,
+    any other names the image and platform, and what in it (see image_place)."""
+    if isinstance(location, ImageLocation):
+        if location.dockerfile is None:
+            return image_place(location)
+        location = location.dockerfile
+    return f"{display_path(location.path)}:{location.line}:{location.column}"
+
+
 def _source_lines(finding: Finding) -> Iterator[Line]:
     """Up to MAX_SOURCE_LINES numbered lines of the offending source, then '...'."""
+    first = finding.file.line if finding.file else 1
     lines = [line.rstrip() for line in (finding.source or "").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     shown = lines[:MAX_SOURCE_LINES]
-    width = len(str(finding.line + max(len(shown) - 1, 0)))
-    for number, line in enumerate(shown, start=finding.line):
+    width = len(str(first + max(len(shown) - 1, 0)))
+    for number, line in enumerate(shown, start=first):
         yield [(f"{INDENT}{number:>{width}} | {clip(printable(line))}", "dim")]
     if len(lines) > len(shown):
         more = len(lines) - len(shown)
@@ -146,7 +161,7 @@ def summary_line(report: Report) -> Line:
             parts.append((", ", ""))
         if count:
             parts.append((_plural(count, severity.label), SEVERITY_STYLE[severity]))
-    with_findings = _plural(len({f.path for f in report.findings}), "file")
+    with_findings = _plural(len({f.subject for f in report.findings}), "file")
     return [
         (_plural(len(report.findings), "problem"), "bold"),
         (" (", ""),

@@ -1,12 +1,15 @@
-"""octolint's own JSON format (``--format json``), version 1.
+"""octolint's own JSON format (``--format json``), version 2.
 
 The format is described by ``octolint/schemas/octolint-report.schema.json``
 and documented in ``docs/json-format.md``. Its shape::
 
-    {"version": 1,
+    {"version": 2,
      "tool": {"name": "octolint", "version": "0.1.0"},
      "findings": [{"rule_id", "rule_name", "severity", "message", "file", "line",
-                   "column", "end_line", "end_column", "stage", "hint"}, ...],
+                   "column", "end_line", "end_column", "stage", "hint",
+                   "location": {"kind": "file", "path", "line", ...}
+                             | {"kind": "image", "reference", "platform", "path",
+                                "layer", "history_step", "dockerfile"}}, ...],
      "summary": {"files", "errors", "warnings", "notes"},
      "files": ["Dockerfile", ...]}
 
@@ -24,7 +27,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from octolint.escape import escape_strings
-from octolint.model import Finding, Report, Severity
+from octolint.model import FileLocation, Finding, Location, Report, Severity
 from octolint.reporters._common import (
     clamped_region,
     display_path,
@@ -33,9 +36,9 @@ from octolint.reporters._common import (
 )
 
 if TYPE_CHECKING:
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: "location"; an image finding's "file" is null without --dockerfile
 TOOL_NAME = "octolint"
 
 
@@ -70,17 +73,38 @@ def build(report: Report, rules: Mapping[str, Rule], *, tool_version: str) -> di
 
 
 def _finding(finding: Finding, rules: Mapping[str, Rule]) -> dict[str, Any]:
-    line, column, end_line, end_column = clamped_region(finding)
+    region = _region(finding.file) if finding.file else dict.fromkeys(_REGION_KEYS)
     return {
         "rule_id": finding.rule_id,
         "rule_name": finding.rule_name,
         "severity": finding.severity.label,
         "message": finding.message,
-        "file": display_path(finding.path),
-        "line": line,
-        "column": column,
-        "end_line": end_line,
-        "end_column": end_column,
+        **region,
         "stage": finding.stage,
         "hint": effective_hint(finding, rules),
+        "location": _location(finding.location),
+    }
+
+
+_REGION_KEYS = ("file", "line", "column", "end_line", "end_column")
+
+
+def _region(region: FileLocation) -> dict[str, Any]:
+    line, column, end_line, end_column = clamped_region(region)
+    return dict(zip(_REGION_KEYS, (display_path(region.path), line, column, end_line,
+                                   end_column)))  # fmt: skip
+
+
+def _location(location: Location) -> dict[str, Any]:
+    if isinstance(location, FileLocation):
+        return {"kind": "file", **{("path" if k == "file" else k): v
+                                   for k, v in _region(location).items()}}  # fmt: skip
+    return {
+        "kind": "image",
+        "reference": location.reference,
+        "platform": location.platform,
+        "path": location.path,
+        "layer": location.layer,
+        "history_step": location.history_step,
+        "dockerfile": _location(location.dockerfile) if location.dockerfile else None,
     }

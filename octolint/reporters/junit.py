@@ -11,10 +11,10 @@ rule that ran (``classname`` the file, ``name`` "OCT101 no-entrypoint")::
 A testcase fails when it has a finding at or above the ``--fail-on`` threshold
 (so the report agrees with the exit code); its one ``<failure>`` lists all its
 findings, one per line with location, severity, message and fix. Findings below
-the threshold are listed in ``<system-out>`` of a passing testcase. Image
-findings that point at the ``--dockerfile`` belong to the image's suite when
-one image was checked. Control characters (those XML cannot carry, and those a
-terminal or log viewer would obey: ESC, C1, bidi overrides; see
+the threshold are listed in ``<system-out>`` of a passing testcase. An image
+finding belongs to its image's suite (``reference (os/arch)``), also when it
+points at a ``--dockerfile`` line. Control characters (those XML cannot carry,
+and those a terminal or log viewer would obey: ESC, C1, bidi overrides; see
 :mod:`octolint.escape`) are written escaped as ``\\x1b``, and a line of text
 that would start with ``::`` (a GitHub Actions workflow command when the report
 is printed in a CI log) has that colon written ``&#58;``. The output is ASCII,
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from octolint.escape import defuse_commands, escape_text
 from octolint.model import Finding, Report, Severity
-from octolint.reporters._ci import DOCKERFILE, file_of
+from octolint.reporters._ci import file_of
 from octolint.reporters._common import (
     clamped_region,
     display_path,
@@ -39,7 +39,7 @@ from octolint.reporters._common import (
 )
 
 if TYPE_CHECKING:
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 # Characters XML 1.0 cannot contain, even as character references.
@@ -54,8 +54,6 @@ def render(
     *,
     color: bool = False,
     tool_version: str,
-    subject: str = DOCKERFILE,
-    dockerfile: str | None = None,
     fail_threshold: Severity | None = Severity.NOTE,
     **_options: Any,
 ) -> str:
@@ -71,7 +69,7 @@ def render(
                 name=xml_text(_case_name(rule_id, rules, findings)),
                 time="0",
             )
-            _outcome(case, findings, rules, fail_threshold, subject, dockerfile)
+            _outcome(case, findings, rules, fail_threshold)
         _count(suite, extra={"skipped": "0"})
     _count(root)
     ET.indent(root)
@@ -93,7 +91,7 @@ def suites(report: Report) -> Suites:
     result: Suites = {name: {} for name in files}
     stray: set[str] = set()
     for finding in ordered_findings(report):
-        name = _suite_of(finding.path, files)
+        name = finding.subject
         if name not in files:
             stray.add(finding.rule_id)
         result.setdefault(name, {}).setdefault(finding.rule_id, []).append(finding)
@@ -101,19 +99,6 @@ def suites(report: Report) -> Suites:
         for rule_id in set(report.rules_run) - stray:
             result[name].setdefault(rule_id, [])
     return {name: dict(sorted(cases.items())) for name, cases in result.items()}
-
-
-def _suite_of(path: str, files: list[str]) -> str:
-    """The checked file or image a finding belongs to; its own path when unclear."""
-    if path in files:
-        return path
-    # image findings name the reference; the checked image is "reference (platform)"
-    platforms = [name for name in files if name.startswith(path + " (")]
-    if len(platforms) == 1:
-        return platforms[0]
-    if len(files) == 1 and not platforms:  # e.g. an image finding at its --dockerfile
-        return files[0]
-    return path
 
 
 def _case_name(rule_id: str, rules: Mapping[str, Rule], findings: list[Finding]) -> str:
@@ -127,12 +112,10 @@ def _outcome(
     findings: list[Finding],
     rules: Mapping[str, Rule],
     threshold: Severity | None,
-    subject: str,
-    dockerfile: str | None,
 ) -> None:
     if not findings:
         return
-    details = "\n".join(_describe(f, rules, subject, dockerfile) for f in findings)
+    details = "\n".join(_describe(f, rules) for f in findings)
     worst = max(findings, key=lambda finding: finding.severity)
     if threshold is None or worst.severity < threshold:
         ET.SubElement(case, "system-out").text = xml_text(details)
@@ -144,14 +127,12 @@ def _outcome(
     failure.text = xml_text(details)
 
 
-def _describe(
-    finding: Finding, rules: Mapping[str, Rule], subject: str, dockerfile: str | None
-) -> str:
+def _describe(finding: Finding, rules: Mapping[str, Rule]) -> str:
     """``Dockerfile:3:1: error OCT101: message`` and, on the next line, the fix."""
-    where = display_path(finding.path)
-    if file_of(finding, subject=subject, dockerfile=dockerfile) is not None:
-        line, column, _end_line, _end_column = clamped_region(finding)
-        where += f":{line}:{column}"
+    where = display_path(finding.subject)
+    if finding.file is not None and file_of(finding) is not None:
+        line, column, _end_line, _end_column = clamped_region(finding.file)
+        where = f"{display_path(finding.file.path)}:{line}:{column}"
     text = f"{where}: {finding.severity.label} {finding.rule_id}: {finding.message}"
     hint = effective_hint(finding, rules)
     return text + (f"\n  fix: {hint}" if hint else "")

@@ -13,8 +13,9 @@ alerts of an earlier one, and a new tag does not start a new set of alerts.
 **Rules.** ``tool.driver.rules`` holds the rules that ran, sorted by id, with
 their documentation (the rule module's docstring) as help text and markdown,
 its prose before the first example as fullDescription (at most 1024
-characters), and a ``precision`` and ``security-severity`` chosen per rule in
-:data:`RULE_SCORES` (see docs/decisions.md). Only rules about secrets are
+characters), and a ``precision`` and ``security-severity`` from the rule
+module's ``SARIF_SCORE`` (see docs/decisions.md; :data:`DEFAULT_SCORES` for a
+rule without one). Only rules about secrets are
 tagged ``security``; GitHub shows the others with their error/warning/note
 level. ``helpUri`` is left out: octolint has no public documentation site yet.
 
@@ -23,20 +24,22 @@ the repository root (the nearest directory at or above the working directory
 that holds ``.git``), else the working directory. A file outside it gets an
 absolute ``file://`` URI (valid SARIF, but GitHub cannot place it); standard
 input is ``stdin``. The region spans the whole instruction. An image finding
-that no ``--dockerfile`` line explains points at a stand-in: the image's name
-as above, with ``:`` (a registry port) written ``_`` so that it cannot read as
-a URI scheme, at line 1 (for an archive inside the repository, the archive
-itself); its message starts with the image reference.
+(an ``ImageLocation``) without a ``--dockerfile`` region points at a stand-in:
+the image's name as above, with ``:`` (a registry port) written ``_`` so that it
+cannot read as a URI scheme, at line 1 (for an archive inside the repository,
+the archive itself); its message starts with the image and platform, and its
+properties hold ``image``, ``platform`` and, when known, ``path``, ``layer`` and
+``historyStep``.
 
 **Fingerprints.** ``partialFingerprints.primaryLocationLineHash`` is
 ``<hash>:<n>``: the first 16 hex digits of a SHA-256, and the how-many-th result
 with that hash in its file (1, 2, ... in document order). The hash covers the
 rule id and, for a Dockerfile finding, its source text with whitespace
 normalised, never a line number: a finding keeps its fingerprint when
-unrelated lines move. For an image finding, the evidence (its message with
-what changes on every rebuild masked: layer digests, dates, history step
-numbers) is added, and, without a Dockerfile line, the image name instead of
-the source text.
+unrelated lines move. For an image finding, its message is added (what changes
+on every rebuild, layer digests and history steps, is in its location, never in
+its message), and, without a Dockerfile line, the image name instead of the
+source text.
 
 **Text.** Control characters in any text (ESC, C1, bidi overrides; see
 :mod:`octolint.escape`) are written as the visible text ``\\x1b``: code
@@ -63,12 +66,12 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from octolint.errors import ConfigError, OctolintError
 from octolint.escape import escape_line, escape_strings
-from octolint.model import Finding, Report, Severity
+from octolint.model import Finding, ImageLocation, Report, Severity
 from octolint.reporters._common import (
     STDIN_PATH,
     clamped_region,
@@ -77,9 +80,10 @@ from octolint.reporters._common import (
     ordered_findings,
     relative_posix,
 )
+from octolint.rulefacts import SarifScore
 
 if TYPE_CHECKING:
-    from octolint.registry import Rule
+    from octolint.rulebook import Rule
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = (  # the "id" of the official schema, vendored in octolint/schemas
@@ -105,67 +109,13 @@ MAX_GZIP_BYTES = 10_000_000
 MAX_TAGS = 20
 
 
-class Score(NamedTuple):
-    """How GitHub should rank a rule's alerts (see RULE_SCORES)."""
-
-    security_severity: str  # "0.0" to "10.0"
-    precision: str  # very-high, high, medium or low
-    security: bool = False  # tagged "security": a security alert on GitHub
-
-
-# Chosen per built-in rule (docs/decisions.md). security-severity rates what the
-# problem does to the deployment, on GitHub's scale: 7.0-8.9 (high) every step in
-# the container fails, or the server does not start or loses data; 4.0-6.9
-# (medium) some steps or tools fail; 0.1-3.9 (low) nothing fails by itself.
-# GitHub uses the score only for rules tagged "security": here only the two
-# about published credentials and keys. Precision: very-high for what is read
-# from the built image or is exact syntax, high for following a build or a
-# manifest, medium for heuristics.
-RULE_SCORES: dict[str, Score] = {
-    "OCT001": Score("1.0", "very-high"),  # a rule id that does not exist: a typo
-    "OCT100": Score("8.0", "very-high"),  # docker build refuses the file
-    "OCT101": Score("8.0", "high"),  # ENTRYPOINT: every step fails
-    "OCT102": Score("7.0", "high"),  # CMD: Octopus documents that the step fails
-    "OCT103": Score("8.0", "high"),  # musl: Calamari cannot start
-    "OCT104": Score("8.0", "high"),  # Windows older than ltsc2019: unsupported
-    "OCT105": Score("5.0", "high"),  # steps using version-managed tools fail
-    "OCT106": Score("5.0", "medium"),  # PATH set only in a start-up file never read
-    "OCT107": Score("7.0", "medium"),  # ICU probably missing: Calamari would not start
-    "OCT109": Score("8.0", "medium"),  # no shell: nothing can be started
-    "OCT201": Score("8.0", "very-high"),
-    "OCT202": Score("4.0", "high"),  # a Cmd other than a shell: usually replaced
-    "OCT203": Score("8.0", "very-high"),
-    "OCT204": Score("8.0", "very-high"),
-    "OCT205": Score("8.0", "very-high"),
-    "OCT206": Score("8.0", "very-high"),
-    "OCT207": Score("5.0", "very-high"),
-    "OCT208": Score("8.0", "very-high"),
-    "OCT209": Score("8.0", "very-high"),
-    "OCT210": Score("8.0", "very-high"),
-    "OCT290": Score("3.0", "high"),  # a cross-check disagreeing, not a failure itself
-    "OCT300": Score("8.0", "very-high"),  # docker compose / kubectl refuse the file
-    "OCT301": Score("8.8", "high", security=True),  # published passwords open SQL/Octopus
-    "OCT302": Score("8.0", "very-high"),  # the containers exit at once
-    "OCT303": Score("7.5", "high", security=True),  # published master key protects nothing
-    "OCT304": Score("5.0", "very-high"),  # a restart may upgrade irreversibly
-    "OCT305": Score("7.0", "high"),  # execution containers fail, or host control
-    "OCT306": Score("7.0", "high"),  # nodes lose packages, logs, artifacts
-    "OCT307": Score("7.0", "high"),  # two versions on one schema
-    "OCT308": Score("4.0", "high"),
-    "OCT309": Score("5.0", "high"),  # polling Tentacles wait forever
-    "OCT310": Score("4.0", "medium"),
-}
 # Plugin rules, which octolint cannot judge: a score from their default level.
 DEFAULT_SCORES = {
-    Severity.ERROR: Score("7.0", "medium"),
-    Severity.WARNING: Score("4.0", "medium"),
-    Severity.NOTE: Score("1.0", "medium"),
+    Severity.ERROR: SarifScore("7.0", "medium"),
+    Severity.WARNING: SarifScore("4.0", "medium"),
+    Severity.NOTE: SarifScore("1.0", "medium"),
 }
 
-# What changes between two builds of the same image, masked in image fingerprints.
-_VOLATILE = re.compile(
-    r"\b[0-9a-f]{12,}\b|\b\d{4}-\d{2}-\d{2}\b|\bhistory step \d+ of \d+", re.IGNORECASE
-)
 _EXAMPLE_START = re.compile(r"^(```|~~~|(Fails|Passes)\b.*:$)")
 
 JSON = dict[str, Any]
@@ -177,8 +127,7 @@ class _Context:
 
     root: pathlib.Path
     subject: str  # "dockerfile", "image" or "deploy"
-    dockerfile: str | None
-    images: tuple[str, ...]  # the references scanned, as findings name them
+    images: tuple[str, ...]  # the references scanned
 
 
 def render(
@@ -189,20 +138,17 @@ def render(
     tool_version: str,
     category: str | None = None,
     subject: str | None = None,
-    dockerfile: str | None = None,
     **_options: object,
 ) -> str:
     """The report as an indented SARIF log followed by a newline (ASCII only).
 
     ``category`` is ``--sarif-category``. ``subject`` (``"dockerfile"``, ``"image"``
     or ``"deploy"``) says what the command checked; the kind of the rules that ran
-    overrides it when they are all of one kind. ``dockerfile`` is an image check's
-    ``--dockerfile``. Results dropped to stay within GitHub's limits are reported
-    on stderr.
+    overrides it when they are all of one kind. Results dropped to stay within
+    GitHub's limits are reported on stderr.
     """
     text, dropped = serialised_within_limits(report, rules, tool_version=tool_version,
-                                             category=category, subject=subject,
-                                             dockerfile=dockerfile)  # fmt: skip
+                                             category=category, subject=subject)  # fmt: skip
     if dropped:
         print(f"octolint: warning: {escape_line(dropped)}", file=sys.stderr)
     return text
@@ -219,10 +165,9 @@ def build(
     tool_version: str,
     category: str | None = None,
     subject: str | None = None,
-    dockerfile: str | None = None,
 ) -> JSON:
     """The SARIF log as Python data, with every finding (no limits applied)."""
-    context = _context(report, rules, subject, dockerfile)
+    context = _context(report, rules, subject)
     findings = ordered_findings(report)
     descriptors = _descriptors(report, rules, findings)
     if len(descriptors) > MAX_RULES:
@@ -253,11 +198,10 @@ def serialised_within_limits(
     tool_version: str,
     category: str | None = None,
     subject: str | None = None,
-    dockerfile: str | None = None,
 ) -> tuple[str, str]:
     """The SARIF text within GitHub's limits, and a message saying what was dropped ('')."""
     log = build(report, rules, tool_version=tool_version, category=category,
-                subject=subject, dockerfile=dockerfile)  # fmt: skip
+                subject=subject)  # fmt: skip
     results: list[JSON] = log["runs"][0]["results"]
     total = len(results)
     keep = min(total, MAX_RESULTS)
@@ -330,28 +274,23 @@ def _driver(tool_version: str, descriptors: list[JSON]) -> JSON:
 
 
 def _context(
-    report: Report, rules: Mapping[str, Rule], subject: str | None, dockerfile: str | None
+    report: Report, rules: Mapping[str, Rule], subject: str | None
 ) -> _Context:
     """What was checked: the kind of the rules that ran when they agree, else ``subject``."""
     kinds = {rules[r].applies_to for r in report.rules_run if r in rules}
     if len(kinds) == 1:
         (subject,) = kinds
     subject = subject or "dockerfile"
-    images = tuple(_reference_of(entry) for entry in report.files) if subject == "image" else ()
-    return _Context(source_root(), subject, dockerfile, images)
+    images = tuple(report.images) if subject == "image" else ()
+    return _Context(source_root(), subject, images)
 
 
-def _reference_of(file_entry: str) -> str:
-    """An image report lists each image as ``reference (os/arch)``."""
-    reference, paren, _platform = file_entry.rpartition(" (")
-    return reference if paren and file_entry.endswith(")") else file_entry
-
-
-def _is_image_finding(finding: Finding, context: _Context) -> bool:
-    """True for an image finding that no Dockerfile line explains."""
-    if context.subject != "image" or finding.path == context.dockerfile:
-        return False
-    return finding.path in context.images or not os.path.isfile(finding.path)
+def _image_only(finding: Finding) -> ImageLocation | None:
+    """The location of an image finding that no Dockerfile line explains, else None."""
+    location = finding.location
+    if isinstance(location, ImageLocation) and location.dockerfile is None:
+        return location
+    return None
 
 
 def automation_id(category: str | None, context: _Context) -> str:
@@ -416,7 +355,7 @@ def rule_descriptor(rule: Rule) -> JSON:
     """A SARIF reportingDescriptor for one rule."""
     summary = rule.summary or rule.name or rule.id
     doc = rule.doc.strip() or summary
-    score = RULE_SCORES.get(rule.id) or DEFAULT_SCORES[rule.severity]
+    score = rule.sarif_score or DEFAULT_SCORES[rule.severity]
     footer = (
         f"Default severity: {rule.severity.label}. Applies to: {rule.applies_to}. "
         f"Silence it with `# octolint ignore={rule.id}` on the line above the instruction."
@@ -437,7 +376,7 @@ def rule_descriptor(rule: Rule) -> JSON:
     }
 
 
-def rule_tags(rule: Rule, score: Score) -> list[str]:
+def rule_tags(rule: Rule, score: SarifScore) -> list[str]:
     """``octopus-deploy``, what the rule checks, and ``security`` for security rules."""
     tags = ["octopus-deploy"]
     if rule.applies_to in ("dockerfile", "image"):
@@ -493,35 +432,44 @@ def _result(
     finding: Finding, rule_index: int, fingerprint: str, rules: Mapping[str, Rule],
     context: _Context,
 ) -> JSON:  # fmt: skip
-    image = _is_image_finding(finding, context)
-    line, column, end_line, end_column = (1, 1, 1, 2) if image else clamped_region(finding)
+    image = _image_only(finding)
+    region_of = finding.file
+    line, column, end_line, end_column = (
+        clamped_region(region_of) if region_of is not None else (1, 1, 1, 2)
+    )
     region: JSON = {
         "startLine": line,
         "startColumn": column,
         "endLine": end_line,
         "endColumn": end_column,
     }
-    if finding.source and not image:
+    if finding.source and region_of is not None:
         region["snippet"] = {"text": finding.source}
     message = result_message(finding, effective_hint(finding, rules))
     location = (
-        _image_location(finding.path, context.root) if image
-        else artifact_location(finding.path, context.root)
+        _image_location(image.reference, context.root) if image is not None
+        else artifact_location(region_of.path if region_of else finding.subject, context.root)
     )  # fmt: skip
     result: JSON = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
-        "message": {"text": f"{finding.path}: {message}" if image else message},
+        "message": {"text": f"{image.image}: {message}" if image else message},
         "locations": [{"physicalLocation": {"artifactLocation": location, "region": region}}],
         "partialFingerprints": {"primaryLocationLineHash": fingerprint},
     }
-    properties = {"stage": finding.stage} if finding.stage else {}
-    if image:
-        properties["image"] = finding.path
+    properties: JSON = {"stage": finding.stage} if finding.stage else {}
+    if isinstance(finding.location, ImageLocation):
+        properties |= _image_properties(finding.location)
     if properties:
         result["properties"] = properties
     return result
+
+
+def _image_properties(location: ImageLocation) -> JSON:
+    found = {"image": location.reference, "platform": location.platform, "path": location.path,
+             "layer": location.layer, "historyStep": location.history_step}  # fmt: skip
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def result_message(finding: Finding, hint: str | None) -> str:
@@ -549,7 +497,9 @@ def artifact_location(path: str, root: pathlib.Path) -> JSON:
 
 def _image_location(reference: str, root: pathlib.Path) -> JSON:
     """The stand-in file for an image finding (see the module docstring)."""
-    name = image_name(reference, root).replace(":", "_").lstrip("/") or "image"
+    # never outside %SRCROOT%: a name (or an archive outside it) has no "..", no "/" first
+    parts = image_name(reference, root).replace(":", "_").replace("\\", "/").split("/")
+    name = "/".join(part for part in parts if part not in ("", ".", "..")) or "image"
     return {"uri": quote(name), "uriBaseId": SRCROOT}
 
 
@@ -561,11 +511,6 @@ def _directory_uri(directory: pathlib.Path) -> str:
 # --- fingerprints -----------------------------------------------------------------------
 
 
-def image_evidence(finding: Finding) -> str:
-    """The message with what changes between builds of the same image masked."""
-    return _VOLATILE.sub("#", " ".join(finding.message.split()))
-
-
 def primary_location_line_hashes(
     findings: Sequence[Finding], context: _Context
 ) -> list[str]:
@@ -575,17 +520,18 @@ def primary_location_line_hashes(
     for finding in findings:
         payload = f"{finding.rule_id}\0{_fingerprint_text(finding, context)}"
         digest = hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        seen[(finding.path, digest)] += 1
-        fingerprints.append(f"{digest}:{seen[(finding.path, digest)]}")
+        seen[(finding.subject, digest)] += 1
+        fingerprints.append(f"{digest}:{seen[(finding.subject, digest)]}")
     return fingerprints
 
 
 def _fingerprint_text(finding: Finding, context: _Context) -> str:
     """What identifies a finding besides its rule (see the module docstring)."""
-    if context.subject != "image":
+    if not isinstance(finding.location, ImageLocation):
         return normalised_source(finding)
-    if _is_image_finding(finding, context):
-        return f"image\0{image_name(finding.path, context.root)}\0{image_evidence(finding)}"
+    evidence = " ".join(finding.message.split())
+    if finding.location.dockerfile is None:
+        return f"image\0{image_name(finding.location.reference, context.root)}\0{evidence}"
     # An image rule pointing at a --dockerfile line: several problems of one rule
     # (OCT205's missing libraries and Kerberos) can share the FROM line.
-    return f"{normalised_source(finding)}\0{image_evidence(finding)}"
+    return f"{normalised_source(finding)}\0{evidence}"

@@ -9,9 +9,14 @@ A rule is any object (usually a module) registered in the entry-point group
 ``APPLIES_TO``  ``"dockerfile"``, ``"image"`` or ``"deploy"`` (Compose/Kubernetes)
 ``SUMMARY``     one line for ``octolint rules`` and SARIF shortDescription
 ``HINT``        one-line fix hint shown under each finding
-``OPTIONS``     optional dict of option name -> default value
+``OPTIONS``     optional dict of option name -> ``list_of(str, default=[...])``,
+                ``option(int, default=3)`` or a plain default (octolint.rulefacts)
+``SARIF_SCORE`` optional ``SarifScore(security_severity, precision, security)``
+``READS_FILES`` image rules: absolute paths (``/dir/*``: its files) whose contents
+                the rule reads with ``target.fs.read``; only those are kept
 ``RUNS_ON_SYNTAX_ERROR``  optional; True to be run on files that do not parse
-``check(target, options)``  yields :class:`octolint.model.Problem`
+``check(target, options)``  yields :class:`octolint.model.Problem`; ``target`` is
+                the kind's target class (``octolint.plugin``), checked at load
 
 The module docstring is the rule's documentation (``octolint explain``,
 SARIF help). See ``rules/`` for the built-in ones.
@@ -37,10 +42,12 @@ from typing import Any
 from octolint.cachedir import NOFOLLOW, cache_root, open_trusted, usable_directory
 from octolint.errors import ConfigError
 from octolint.model import Problem, Severity
+from octolint.rulefacts import Option, SarifScore, options_from
 
 ENTRY_POINT_GROUP = "octolint.rules"
 RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*[0-9]+$")
 TARGET_KINDS = ("dockerfile", "image", "deploy")
+MEMO_FORMAT = "2"  # what the memo keeps of a rule; a new field makes old memos stale
 
 
 @dataclass(frozen=True)
@@ -53,9 +60,11 @@ class Rule:
     hint: str
     doc: str
     check: Callable[[Any, Mapping[str, Any]], Iterable[Problem]]
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Option] = field(default_factory=dict)
     origin: str = ""  # the entry point's value, for error messages
     runs_on_syntax_error: bool = False  # only the parse-error rule wants broken files
+    sarif_score: SarifScore | None = None  # None: from its severity (reporters.sarif)
+    reads_files: tuple[str, ...] = ()  # image rules: files whose contents they read
 
 
 class RuleLoadError(ConfigError):
@@ -83,6 +92,7 @@ def rule_from_object(obj: Any, origin: str) -> Rule:
     check = attr("check")
     if not callable(check):
         raise RuleLoadError("check is not callable", source=origin)
+    _check_target_type(check, applies_to, origin)
     return Rule(
         id=rule_id,
         name=str(attr("NAME")),
@@ -92,10 +102,58 @@ def rule_from_object(obj: Any, origin: str) -> Rule:
         hint=str(getattr(obj, "HINT", "")),
         doc=inspect.cleandoc(getattr(obj, "__doc__", None) or ""),
         check=check,
-        options=dict(getattr(obj, "OPTIONS", {}) or {}),
+        options=_options(obj, origin),
         origin=origin,
         runs_on_syntax_error=bool(getattr(obj, "RUNS_ON_SYNTAX_ERROR", False)),
+        sarif_score=_score(getattr(obj, "SARIF_SCORE", None), origin),
+        reads_files=_reads_files(getattr(obj, "READS_FILES", ()), applies_to, origin),
     )
+
+
+_TARGET_CLASSES = {"dockerfile": "DockerfileTarget", "image": "ImageTarget",
+                   "deploy": "DeployTarget"}  # fmt: skip
+
+
+def _check_target_type(check: Any, applies_to: str, origin: str) -> None:
+    """A ``check`` annotated with another kind's target is a plugin error, not a crash later."""
+    try:
+        annotation = next(iter(inspect.signature(check).parameters.values())).annotation
+    except (StopIteration, TypeError, ValueError):
+        return
+    if annotation is inspect.Parameter.empty:
+        return
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    name = str(name).rsplit(".", 1)[-1]
+    others = set(_TARGET_CLASSES.values()) - {_TARGET_CLASSES[applies_to]}
+    if name in others:
+        raise RuleLoadError(
+            f"APPLIES_TO is '{applies_to}' but check() takes a {name}", source=origin
+        )
+
+
+def _options(obj: Any, origin: str) -> dict[str, Option]:
+    try:
+        return options_from(dict(getattr(obj, "OPTIONS", {}) or {}))
+    except (TypeError, ValueError) as exc:
+        raise RuleLoadError(f"invalid OPTIONS: {exc}", source=origin) from None
+
+
+def _score(value: Any, origin: str) -> SarifScore | None:
+    if value is None or isinstance(value, SarifScore):
+        return value
+    raise RuleLoadError("SARIF_SCORE must be a SarifScore", source=origin)
+
+
+def _reads_files(value: Any, applies_to: str, origin: str) -> tuple[str, ...]:
+    paths = (value,) if isinstance(value, str) else tuple(value or ())
+    if paths and applies_to != "image":
+        raise RuleLoadError("READS_FILES is for image rules only", source=origin)
+    for path in paths:
+        if not isinstance(path, str) or not path.startswith("/") or "*" in path.rstrip("*")[:-1]:
+            raise RuleLoadError(
+                f"READS_FILES: '{path}' is not an absolute path (or /dir/*)", source=origin
+            )
+    return tuple(sorted(set(paths)))
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +171,8 @@ def load_rules() -> tuple[Rule, ...]:
     rules: dict[str, Rule] = {}
     for value in values:
         meta = described.get(value)
-        rule = _rule_from_memo(meta, value) if meta else rule_from_object(_load(value), value)
+        rule = _rule_from_memo(meta, value) if meta else None
+        rule = rule or rule_from_object(_load(value), value)
         if rule.id in rules and rules[rule.id].origin != rule.origin:
             raise RuleLoadError(
                 f"rule id {rule.id} is registered twice ({rules[rule.id].origin})", source=value
@@ -147,7 +206,15 @@ class _DeferredCheck:
         return self._check(target, options)
 
 
-def _rule_from_memo(meta: Mapping[str, Any], value: str) -> Rule:
+def _rule_from_memo(meta: Mapping[str, Any], value: str) -> Rule | None:
+    """The rule as the memo describes it; None when the memo cannot say (load it then)."""
+    try:
+        return _memoised(meta, value)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _memoised(meta: Mapping[str, Any], value: str) -> Rule:
     return Rule(
         id=meta["id"],
         name=meta["name"],
@@ -157,9 +224,11 @@ def _rule_from_memo(meta: Mapping[str, Any], value: str) -> Rule:
         hint=meta["hint"],
         doc=meta["doc"],
         check=_DeferredCheck(value),
-        options=meta["options"],
+        options={str(k): Option.from_json(v) for k, v in meta["options"].items()},
         origin=value,
         runs_on_syntax_error=meta["runs_on_syntax_error"],
+        sarif_score=SarifScore.from_json(meta["sarif_score"]),
+        reads_files=tuple(str(path) for path in meta["reads_files"]),
     )
 
 
@@ -168,14 +237,15 @@ def _describe(value: str) -> dict[str, Any] | None:
     obj = _load(value)
     rule = rule_from_object(obj, value)
     source = getattr(sys.modules.get(value.partition(":")[0].strip()), "__file__", None)
-    options = dict(rule.options)
+    options = {name: spec.to_json() for name, spec in rule.options.items()}
     if not source or json.loads(json.dumps(options)) != options:
         return None  # no file to watch, or options JSON would change (tuples): load eagerly
     return {
         "id": rule.id, "name": rule.name, "severity": rule.severity.name.lower(),
         "applies_to": rule.applies_to, "summary": rule.summary, "hint": rule.hint,
         "doc": rule.doc, "options": options, "runs_on_syntax_error": rule.runs_on_syntax_error,
-        "file": source, "stamp": _stamp(source),
+        "sarif_score": list(rule.sarif_score) if rule.sarif_score else None,
+        "reads_files": list(rule.reads_files), "file": source, "stamp": _stamp(source),
     }  # fmt: skip
 
 
@@ -254,7 +324,7 @@ def _installed_entry_points() -> tuple[str, list[str]]:
     """(a fingerprint of the distributions on sys.path with their mtimes, the values of
     their ``octolint.rules`` entry points), read from the metadata directories as
     importlib.metadata does: the first distribution of a name on sys.path wins."""
-    parts = [sys.version, ENTRY_POINT_GROUP]
+    parts = [sys.version, ENTRY_POINT_GROUP, MEMO_FORMAT]
     values: list[str] = []
     seen: set[str] = set()
     for entry in sys.path:

@@ -1,4 +1,4 @@
-"""Reading Dockerfiles from disk or stdin, with clear errors for bad input."""
+"""Reading inputs (Dockerfiles, Compose files, manifests) from disk or stdin, with clear errors."""
 
 from __future__ import annotations
 

@@ -7,11 +7,17 @@ one rule covers both.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
 
 from octolint.imageref import ImageRef, parse_image_ref
-from octolint.model import Problem, Span
+from octolint.model import FileLocation, Location, Problem, Span
+from octolint.suppress import Suppressions, collect_comments
+
+if TYPE_CHECKING:
+    from octolint.rulebook import Rule
 
 COMPOSE = "compose"
 KUBERNETES = "kubernetes"
@@ -139,11 +145,53 @@ class DeployTarget:
     claims, the Services that expose its pods), so rules see them all at once.
     """
 
+    KIND: ClassVar[str] = "deploy"
+
     files: list[DeployFile] = field(default_factory=list)
     containers: list[Container] = field(default_factory=list)
     workloads: list[Workload] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
     claims: dict[str, Claim] = field(default_factory=dict)
+
+    # -- what the engine asks of every target ---------------------------------
+    # Findings point at the file a problem names; YAML comment pragmas work as
+    # Dockerfile ones do (on the line(s) above the key). Lines are the redacted
+    # ones, so no report can show a secret value.
+    @cached_property
+    def _by_path(self) -> dict[str, DeployFile]:
+        return {f.path: f for f in self.files}
+
+    @cached_property
+    def _pragmas(self) -> dict[str, Suppressions]:
+        return {path: collect_comments(f.comments, _content_lines(f.lines, f.comments))
+                for path, f in self._by_path.items()}  # fmt: skip
+
+    def accepts(self, rule: Rule) -> bool:
+        return True
+
+    def locate(self, problem: Problem) -> tuple[Location, str | None]:
+        path = problem.path or (self.files[0].path if self.files else "-")
+        known = self._by_path.get(path)
+        lines = known.lines if known else []
+        location = FileLocation.of(path, problem.span, lines)
+        return location, "\n".join(lines[location.line - 1 : location.end_line]) or None
+
+    def stage_of(self, problem: Problem) -> str | None:
+        return None
+
+    def silences(self, keys: tuple[str, str], location: Location) -> bool:
+        if not isinstance(location, FileLocation) or location.path not in self._pragmas:
+            return False
+        return self._pragmas[location.path].silences(keys, location.line)
+
+    def pragma_files(self) -> list[tuple[str, Suppressions, Sequence[str]]]:
+        return [(path, found, self._by_path[path].lines) for path, found in self._pragmas.items()]
+
+    def secrets(self) -> Sequence[str]:
+        return ()  # the files' lines are redacted as they are read
+
+    def close(self) -> None:
+        """Nothing to release: the files are in memory."""
 
     def octopus_servers(self) -> list[Container]:
         return [c for c in self.containers if c.is_octopus]
@@ -164,14 +212,14 @@ class DeployTarget:
         return [f for f in self.files if f.error is not None]
 
 
-def problem_at(where: Value | Container | Workload, message: str, **extra: Any) -> Problem:
-    """A Problem at a value's key, a container's name or a workload's kind, in its file."""
-    return Problem(message=message, span=where.span, path=where.path, **extra)
-
-
 def is_yes(value: Value | None) -> bool:
     return value is not None and value.text == "Y"
 
 
 def is_true(value: Value | None) -> bool:
     return value is not None and value.text is not None and value.text.lower() == "true"
+
+
+def _content_lines(lines: Sequence[str], comments: Mapping[int, str]) -> set[int]:
+    """Lines holding YAML content (keys, items): what a pragma above can apply to."""
+    return {n for n, text in enumerate(lines, 1) if text.strip() and n not in comments}
