@@ -8,10 +8,13 @@ CRLF, a UTF-8 BOM, JSON (exec) form, and heredocs (``RUN <<EOF``, ``<<-EOF``,
 quoted delimiters, several per instruction), whose bodies are never read as
 instructions.
 
-The reference is BuildKit v0.12.5, the version the ``dockerfile`` package used
-by the parity tests is built from. Where BuildKit's behaviour is surprising
-(byte-wise flag parsing, the 64 KiB line limit, the shell lexer's rules for
-heredoc words) we copy it anyway, because that is what ``docker build`` does.
+The reference is BuildKit v0.32.2 (Dockerfile frontend 1.26.0): its own test
+data (fixtures/buildkit/) is the oracle, and the ``dockerfile`` package (a
+binding of v0.12.5) checks everything the two releases read alike. Where
+BuildKit's behaviour is surprising (byte-wise flag parsing, the 64 KiB line
+limit, the shell lexer's rules for heredoc words, ``<<- EOF`` not being a
+heredoc while ``<<  EOF`` is) we copy it anyway, because that is what
+``docker build`` does. Text that is not UTF-8 is read byte for byte, as Go does.
 
 We do not use dockerfile-parse for the structure because it does not know
 heredocs, drops comment lines inside continuations differently from BuildKit
@@ -43,10 +46,11 @@ _DISPATCH = {name.lower(): name for name in KNOWN_INSTRUCTIONS}
 # `^#\s*(name)\s*=\s*(.+?)\s*$` is computed by hand in _directive_value: as a
 # Python regex the lazy group backtracks quadratically on long lines.
 _GO_RE_SPACE = "\t\n\f\r "
-_DIRECTIVE_HEAD = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*")
-# BuildKit v0.12.5 knows only these two; "check" came later and ends the directives here.
-_VALID_DIRECTIVES = frozenset({"escape", "syntax"})
-_HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)([^<]*)")
+# After the "#" and any unicode.IsSpace run (stripped in _maybe_directive).
+_DIRECTIVE_HEAD = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*")
+_VALID_DIRECTIVES = frozenset({"escape", "syntax", "check"})
+# Since BuildKit v0.22.0 spaces may follow "<<" or "<<-" (Go's \s, ASCII only).
+_HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)")
 # Go's regexp [\t\v\f\r ]: what BuildKit splits a command from its arguments on.
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 # Go's unicode.IsSpace, which differs from str.isspace for \x1c-\x1f.
@@ -59,6 +63,10 @@ _GO_SPACE_BYTES = frozenset(ch for ch in _GO_SPACES if ch < "\u0100")
 # bufio.Scanner's default limit: BuildKit fails on a line this long or longer.
 _MAX_LINE_BYTES = 64 * 1024
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
+# Bytes that are not UTF-8 reach the parser as surrogates (Python's surrogateescape).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BYTE_SURROGATE = re.compile("[\udc80-\udcff]")
+_OTHER_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 class _NotStringArray(Exception):
@@ -118,6 +126,8 @@ class Dockerfile:
     escape: str = "\\"
     directives: dict[str, str] = field(default_factory=dict)
     comments: dict[int, str] = field(default_factory=dict)  # line -> text after '#'
+    # (line, column, byte) of the first byte that is not UTF-8, when there is one
+    invalid_utf8: tuple[int, int, int] | None = None
 
     def source(self, start_line: int, end_line: int) -> str:
         return "\n".join(self.lines[start_line - 1 : end_line])
@@ -151,14 +161,25 @@ def _kind(keyword: str) -> str:
     return _DISPATCH.get(_go_lower(keyword), "")
 
 
+def _utf8(text: str) -> bytes:
+    """The bytes of the file: a byte that was not UTF-8 is a surrogate (see parse)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _as_bytes(text: str) -> str:
     """One character per UTF-8 byte: how Go code that indexes a string sees it."""
-    return text.encode("utf-8").decode("latin-1")
+    return _utf8(text).decode("latin-1")
 
 
 def _from_bytes(text: str) -> str:
-    # A byte-wise cut can split a character; Go keeps the broken bytes, we cannot.
-    return text.encode("latin-1").decode("utf-8", "replace")
+    # A byte-wise cut can split a character: Go keeps the broken bytes, and so
+    # do we, as surrogates, until parse() cleans its result.
+    return text.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+def _replace_bytes(text: str) -> str:
+    """What Go's UTF-8 decoding (range, DecodeRune, text/scanner) makes of a stray byte."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def _split_lines(text: str) -> tuple[list[str], list[str]]:
@@ -173,7 +194,7 @@ def _split_lines(text: str) -> tuple[list[str], list[str]]:
         raw.append(pieces[-1])
     for number, line in enumerate(raw, start=1):
         # A cheap length test first: a line needs this many characters to be too long.
-        if len(line) > _MAX_LINE_BYTES // 4 and len(line.rstrip("\n").encode()) >= _MAX_LINE_BYTES:
+        if len(line) > _MAX_LINE_BYTES // 4 and len(_utf8(line.rstrip("\n"))) >= _MAX_LINE_BYTES:
             raise DockerfileSyntaxError(
                 f"dockerfile line greater than max allowed size of {_MAX_LINE_BYTES - 1}", number
             )
@@ -189,7 +210,7 @@ def _directive_value(line: str, head_end: int) -> str | None:
         return value
     # Only spaces follow "=": the lazy group then takes the last of them, so
     # "# syntax= " sets syntax to " ". A bare "# syntax=" is no directive.
-    return line[-1] if line[head_end - 1] in _GO_RE_SPACE else None
+    return line[-1] if head_end and line[head_end - 1] in _GO_RE_SPACE else None
 
 
 class _Parser:
@@ -204,8 +225,9 @@ class _Parser:
     def _maybe_directive(self, line: str, number: int) -> None:
         if self._directives_done:
             return
-        match = _DIRECTIVE_HEAD.match(line)
-        value = _directive_value(line, match.end()) if match else None
+        body = _go_lstrip(line[1:]) if line.startswith("#") else ""
+        match = _DIRECTIVE_HEAD.match(body)
+        value = _directive_value(body, match.end()) if match else None
         key = match.group(1).lower() if match else ""
         if value is None or key not in _VALID_DIRECTIVES:
             self._directives_done = True
@@ -234,6 +256,9 @@ class _Parser:
 
     # -- main loop --------------------------------------------------------
     def parse(self) -> Dockerfile:
+        check = _check_option_error(self.lines)
+        if check is not None:
+            raise DockerfileSyntaxError(f"failed to parse check options: {check[0]}", check[1])
         while self.pos < len(self.lines):
             self._parse_logical_line()
         if not self.dockerfile.instructions:
@@ -307,7 +332,7 @@ class _Parser:
 
     # -- one logical line -------------------------------------------------
     def _node(self, logical: str, number: int) -> Instruction:
-        keyword, flags, rest = split_command(logical)
+        keyword, flags, rest = split_command(logical, self.escape)
         value, is_json, sub = self._arguments(_kind(keyword), rest, number)
         return Instruction(
             keyword=keyword,
@@ -366,16 +391,16 @@ def _simple_arguments(
     return ("",), False  # unknown instruction: BuildKit keeps it, dispatch rejects it
 
 
-def split_command(line: str) -> tuple[str, tuple[str, ...], str]:
+def split_command(line: str, escape: str = "\\") -> tuple[str, tuple[str, ...], str]:
     """Split a logical line into keyword, builder flags and the remaining text."""
     parts = _WHITESPACE.split(_go_strip(line), maxsplit=1)
     if len(parts) < 2:
         return parts[0], (), ""
-    rest, flags = _extract_flags(_as_bytes(parts[1]))
+    rest, flags = _extract_flags(_as_bytes(parts[1]), escape)
     return parts[0], tuple(flags), _go_strip(_from_bytes(rest))
 
 
-def _extract_flags(line: str) -> tuple[str, list[str]]:
+def _extract_flags(line: str, escape: str) -> tuple[str, list[str]]:
     """Leading ``--name=value`` words, quotes removed, as BuildKit's extractBuilderFlags.
 
     BuildKit walks this text byte by byte, so ``line`` holds one character per
@@ -391,7 +416,7 @@ def _extract_flags(line: str) -> tuple[str, list[str]]:
             return "", words
         if not line.startswith("--", pos):
             return line[pos:], words
-        word, pos, blank_ok = _flag_word(line, pos)
+        word, pos, blank_ok = _flag_word(line, pos, escape)
         if word == "--" and pos < n:
             return line[pos:], words
         if word != "--" and (blank_ok or word):
@@ -400,7 +425,8 @@ def _extract_flags(line: str) -> tuple[str, list[str]]:
             return "", words
 
 
-def _flag_word(line: str, pos: int) -> tuple[str, int, bool]:
+def _flag_word(line: str, pos: int, escape: str) -> tuple[str, int, bool]:
+    """One flag word; the escape token is the file's (BuildKit v0.13.0 on)."""
     chars: list[str] = []
     quote = ""
     blank_ok = False
@@ -419,7 +445,7 @@ def _flag_word(line: str, pos: int) -> tuple[str, int, bool]:
             blank_ok = True
             pos += 1
             continue
-        if ch == "\\":
+        if ch == escape:
             if pos + 1 == n:
                 pos += 1
                 quote = ""
@@ -443,7 +469,9 @@ def _reject_constant(name: str) -> None:
     raise ValueError(name)  # Go's encoding/json knows no NaN or Infinity
 
 
-# BuildKit decodes with json.NewDecoder(...).Decode: one value, trailing text ignored.
+# BuildKit decodes with json.Unmarshal (since v0.16.0): the whole text must be
+# one JSON value, so '["a"] b' is shell form (v0.12.5 ignored the trailing text).
+_JSON_TRAILER = re.compile("[ \t\n\r]*")
 _JSON = json.JSONDecoder(
     parse_float=_go_number, parse_int=_go_number, parse_constant=_reject_constant
 )
@@ -455,7 +483,7 @@ def _parse_json_array(rest: str) -> tuple[str, ...] | None:
     if not text.startswith("["):
         return None
     try:
-        data, _end = _JSON.raw_decode(text)
+        data, end = _JSON.raw_decode(text)
     except ValueError:
         return None
     except RecursionError:
@@ -463,7 +491,7 @@ def _parse_json_array(rest: str) -> tuple[str, ...] | None:
         # and would then reject the non-string element; nobody writes that by
         # hand, so we accept the difference rather than write a JSON parser.
         return None
-    if not isinstance(data, list):
+    if not isinstance(data, list) or _JSON_TRAILER.fullmatch(text, end) is None:
         return None
     if not all(isinstance(item, str) for item in data):
         raise _NotStringArray
@@ -517,7 +545,11 @@ def _name_values(rest: str, name: str, escape: str, number: int) -> tuple[str, .
 
 
 def _words(rest: str, escape: str) -> list[str]:
-    """BuildKit's parseWords: split on spaces outside quotes, keeping quotes and escapes."""
+    """BuildKit's parseWords: split on spaces outside quotes, keeping quotes and escapes.
+
+    It decodes runes and writes them back, so a stray byte becomes U+FFFD.
+    """
+    rest = _replace_bytes(rest)
     words: list[str] = []
     word: list[str] = []
     quote = ""
@@ -574,17 +606,31 @@ _Frame = Generator["_Frame", str, str]
 
 
 def _run(top: _Frame) -> str:
-    """Drive nested steps with an explicit stack: ${...} may nest thousands deep."""
+    """Drive nested steps with an explicit stack: ${...} may nest thousands deep.
+
+    An error in a nested step is thrown into the step that started it, which
+    may turn it into another error, as BuildKit's processDollar does.
+    """
     stack: list[_Frame] = []
     frame: _Frame = top
     sent: str | None = None  # None: the frame has not started yet
+    error: _LexError | None = None
     while True:
         try:
-            child = next(frame) if sent is None else frame.send(sent)
+            if error is not None:
+                child = frame.throw(error)
+            else:
+                child = next(frame) if sent is None else frame.send(sent)
+            error = None
         except StopIteration as done:
             if not stack:
                 return str(done.value)
-            frame, sent = stack.pop(), str(done.value)
+            frame, sent, error = stack.pop(), str(done.value), None
+            continue
+        except _LexError as failure:
+            if not stack:
+                raise
+            frame, sent, error = stack.pop(), None, failure
             continue
         stack.append(frame)
         frame, sent = child, None
@@ -619,6 +665,11 @@ class _WordSplitter:
         for ch in text:
             self.add_char(ch)
 
+    def drop_word(self) -> None:
+        """What a nested scan does to the word being built: BuildKit shares one
+        buffer between all scans of a line and every scan starts by emptying it."""
+        self.word, self.size = [], 0
+
     def result(self) -> list[str]:
         if self.size:
             self.words.append("".join(self.word))
@@ -631,19 +682,21 @@ class _ShellLexer:
 
     Every variable reference therefore stays as written, but quoting and
     ``${...}`` syntax are checked, and words split, exactly as BuildKit does
-    when it looks for heredoc markers (escape token always ``\\``).
+    when it looks for heredoc markers (escape token always ``\\``). text/scanner
+    reads a byte that is not UTF-8 as U+FFFD, so a marker holding one never
+    matches its terminator line, as in BuildKit.
     """
 
     def __init__(self, text: str, raw_quotes: bool, raw_escapes: bool):
-        self.text = text
+        self.text = _replace_bytes(text)
         self.pos = 1 if text.startswith("\ufeff") else 0  # text/scanner skips a leading BOM
         self.raw_quotes = raw_quotes
         self.raw_escapes = raw_escapes
+        self.splitter = _WordSplitter()
 
     def words(self) -> list[str]:
-        splitter = _WordSplitter()
-        _run(self._scan("", splitter))
-        return splitter.result()
+        _run(self._scan("", self.raw_escapes))
+        return self.splitter.result()
 
     def _peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -653,22 +706,30 @@ class _ShellLexer:
         self.pos += 1 if ch else 0
         return ch
 
-    def _scan(self, stop: str, words: _WordSplitter | None) -> _Frame:
+    def _scan(self, stop: str, raw_escapes: bool) -> _Frame:
         """processStopOn: read up to ``stop`` (or the end when ``stop`` is "").
 
-        Nested scans pass no splitter: BuildKit splits their text into words
-        and throws them away, which costs quadratic time on deep nesting.
+        Only the outermost scan splits words. A nested one (``stop`` set)
+        empties the word being built, as BuildKit's shared buffer does, and
+        reads escapes raw or not as its ``${...}`` form says.
         """
+        words = None if stop else self.splitter
+        if stop:
+            self.splitter.drop_word()
+        saved, self.raw_escapes = self.raw_escapes, raw_escapes
         out: list[str] = []
         while self.pos < len(self.text):
             ch = self.text[self.pos]
             if ch == stop:
                 self.pos += 1
+                self.raw_escapes = saved
                 return "".join(out)
             if ch == "'":
                 piece = self._single_quote()
             elif ch == '"':
                 piece = yield self._double_quote()
+            elif ch == "<":
+                piece = self._possible_heredoc()
             elif ch == "$":
                 piece = yield self._dollar()
                 out.append(piece)
@@ -682,7 +743,7 @@ class _ShellLexer:
             if words is not None:
                 words.add_raw(piece)
         if stop:
-            raise _LexError(f"syntax error: missing '{stop}'")
+            raise _LexError(f"unexpected end of statement while looking for matching {stop}")
         return "".join(out)
 
     def _plain(self, words: _WordSplitter | None) -> str:
@@ -697,6 +758,19 @@ class _ShellLexer:
         if words is not None and escaped:
             words.add_raw(escaped)
         return (ch if self.raw_escapes else "") + escaped
+
+    def _possible_heredoc(self) -> str:
+        """processPossibleHeredoc (BuildKit v0.22.0 on): ``<<`` keeps the tabs,
+        carriage returns and spaces after it in its word, so ``<<  EOF`` is one
+        word; a single ``<`` is plain text. Nothing else (not ``<<- EOF``) joins."""
+        self.pos += 1
+        if self._peek() != "<":
+            return "<"
+        self.pos += 1
+        start = self.pos
+        while self._peek() in ("\t", "\r", " "):
+            self.pos += 1
+        return "<<" + self.text[start : self.pos]
 
     def _single_quote(self) -> str:
         end = self.text.find("'", self.pos + 1)
@@ -745,15 +819,38 @@ class _ShellLexer:
         if ch in "{}:":
             raise _LexError("syntax error: bad substitution")
         name = self._name()
-        ch = self._next()
+        ch = self._next() or "\ufffd"  # Go's string(scanner.EOF)
         if ch == "}":
             return "${" + name + "}"
+        if ch == "/":
+            return (yield self._replacement(name))
+        modifier = ch
         if ch == ":":
-            ch += self._next()
-        elif ch not in ("+", "-", "?"):
-            raise _LexError(f"unsupported modifier ({ch}) in substitution")
-        word = yield self._scan("}", None)
-        return "${" + name + ch + word + "}"
+            ch = self._next() or "\ufffd"
+            modifier += ch
+            if ch in "#%":
+                raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        elif ch not in "+-?#%":
+            raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        word = yield self._nested("}", ch in "#%", "syntax error: missing '}'")
+        return "${" + name + modifier + word + "}"
+
+    def _replacement(self, name: str) -> _Frame:
+        """${name/pattern/string} and ${name//pattern/string} (BuildKit v0.19.0 on)."""
+        if self._peek() == "/":
+            self.pos += 1
+        pattern = yield self._nested("/", True, "syntax error: missing '/' in ${}")
+        string = yield self._nested("}", True, "syntax error: missing '}'")
+        return "${" + name + "/" + pattern + "/" + string + "}"
+
+    def _nested(self, stop: str, raw_escapes: bool, at_end: str) -> _Frame:
+        """A nested scan; any error it meets at the end of the text becomes ``at_end``."""
+        try:
+            return (yield self._scan(stop, raw_escapes))
+        except _LexError:
+            if self.pos >= len(self.text):
+                raise _LexError(at_end) from None
+            raise
 
     def _name(self) -> str:
         start = self.pos
@@ -802,8 +899,7 @@ def _heredoc_from_word(word: str) -> Heredoc | None:
             return None
         raw = _ShellLexer(rest, raw_quotes=True, raw_escapes=False).words()
     except _LexError as error:
-        # json.dumps quotes much like Go's %q, which BuildKit's message uses.
-        raise _LexError(f"failed to process {json.dumps(rest)}: {error}") from None
+        raise _LexError(f"failed to process {go_quote(rest)}: {error}") from None
     if len(raw) != 1:
         raise _LexError(f"internal lexing of heredoc produced inconsistent results: {rest}")
     quotes = words[0].count("'") + words[0].count('"')
@@ -833,5 +929,143 @@ def heredocs_in_line(line: str) -> list[Heredoc]:
 
 
 def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
-    """Parse Dockerfile text; raise DockerfileSyntaxError where BuildKit would fail."""
-    return _Parser(text, path).parse()
+    """Read Dockerfile text as BuildKit's Dockerfile frontend does before it looks at
+    instructions: refuse an empty file and a bad ``# check=`` directive, then run the
+    line parser. Raise DockerfileSyntaxError where the build would stop.
+
+    ``text`` is the file decoded with ``surrogateescape``: a byte that is not UTF-8
+    is a surrogate, which the parser treats as Go treats a stray byte. The result
+    holds no surrogates (each such byte reads U+FFFD) and says where the first was.
+    """
+    if not text:
+        raise DockerfileSyntaxError("the Dockerfile cannot be empty", 1)
+    if not text.isascii():
+        text = _OTHER_SURROGATE.sub("\ufffd", text)  # no byte gives these
+    try:
+        dockerfile = _Parser(text, path).parse()
+    except DockerfileSyntaxError as error:
+        if error.message.isascii():
+            raise
+        raise DockerfileSyntaxError(
+            _replace_bytes(error.message), error.line, error.column
+        ) from None
+    if text.isascii():
+        return dockerfile
+    return _clean(dockerfile, _first_invalid_byte(text))
+
+
+def _first_invalid_byte(text: str) -> tuple[int, int, int] | None:
+    found = _BYTE_SURROGATE.search(text)
+    if found is None:
+        return None
+    start = found.start()
+    line_start = text.rfind("\n", 0, start) + 1
+    column = start - line_start + 1 - (line_start == 0 and text.startswith("\ufeff"))
+    return text.count("\n", 0, start) + 1, column, ord(found.group()) - 0xDC00
+
+
+def _clean(dockerfile: Dockerfile, invalid: tuple[int, int, int] | None) -> Dockerfile:
+    """The parse result with every stray byte as U+FFFD, so no surrogate leaves the parser."""
+    dockerfile.lines[:] = [_replace_bytes(line) for line in dockerfile.lines]
+    dockerfile.comments = {n: _replace_bytes(c) for n, c in dockerfile.comments.items()}
+    dockerfile.directives = {k: _replace_bytes(v) for k, v in dockerfile.directives.items()}
+    dockerfile.instructions = [_clean_instruction(i) for i in dockerfile.instructions]
+    dockerfile.invalid_utf8 = invalid
+    return dockerfile
+
+
+def _clean_instruction(instruction: Instruction) -> Instruction:
+    return replace(
+        instruction,
+        keyword=_replace_bytes(instruction.keyword),
+        rest=_replace_bytes(instruction.rest),
+        value=tuple(map(_replace_bytes, instruction.value)),
+        flags=tuple(map(_replace_bytes, instruction.flags)),
+        original=_replace_bytes(instruction.original),
+        heredocs=tuple(
+            replace(doc, name=_replace_bytes(doc.name), content=_replace_bytes(doc.content))
+            for doc in instruction.heredocs
+        ),
+        sub=_clean_instruction(instruction.sub) if instruction.sub else None,
+    )
+
+
+# -- the # check= directive, as the frontend reads it -------------------------
+
+
+def _check_option_error(lines: list[str]) -> tuple[str, int] | None:
+    """Why the ``# check=`` directive fails the build, and its line; None when it does not.
+
+    The frontend reads it apart from the parser (ParseDirective): past a ``#!``
+    first line, only from lines that start with ``#`` (no leading space), up to
+    the first line that is no directive or repeats one.
+    """
+    seen: set[str] = set()
+    start = 1 if lines and lines[0].startswith("#!") else 0
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if not line.startswith("#"):
+            return None
+        body = _go_lstrip(line[1:])
+        match = _DIRECTIVE_HEAD.match(body)
+        value = _directive_value(body, match.end()) if match else None
+        key = match.group(1).lower() if match else ""
+        if value is None or key not in _VALID_DIRECTIVES or key in seen:
+            return None
+        seen.add(key)
+        if key == "check":
+            error = lint_options_error(value.split(" ", 1)[0])
+            return (error, index + 1) if error else None
+    return None
+
+
+_GO_BOOLS = frozenset(
+    {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
+)
+
+
+def lint_options_error(options: str) -> str | None:
+    """BuildKit's ParseLintOptions: what is wrong with a ``check`` value, or None."""
+    options = _go_strip(options)
+    if not options:
+        return None
+    for part in options.split(";", 2):
+        key, has_value, value = part.partition("=")
+        if not has_value:
+            return f"invalid check option {go_quote(part)}"
+        key = _go_strip(key)
+        if key == "error" and _go_strip(value) not in _GO_BOOLS:
+            return (
+                f"failed to parse check option {go_quote(part)}: "
+                f"strconv.ParseBool: parsing {go_quote(_go_strip(value))}: invalid syntax"
+            )
+        if key not in ("skip", "experimental", "error"):
+            return f"invalid check option {go_quote(key)}"
+    return None
+
+
+_GO_ESCAPES = {
+    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
+    '"': '\\"', "\\": "\\\\",
+}  # fmt: skip
+
+
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote (fmt's %q), which BuildKit's messages use; a stray byte is \\xNN."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
