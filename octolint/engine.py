@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octolint.config import Config
+from octolint.dockerfile import instructions
 from octolint.dockerfile.expand import expansion_budget
-from octolint.dockerfile.parser import KNOWN_INSTRUCTIONS, Dockerfile, parse
+from octolint.dockerfile.parser import Dockerfile, parse
 from octolint.dockerfile.stages import Build, analyse
 from octolint.errors import ConfigError, DockerfileSyntaxError
 from octolint.model import Finding, Problem, Severity, Span
@@ -113,13 +114,7 @@ class Engine:
         return DockerfileTarget(display, dockerfile, build), collect(dockerfile)
 
     def _analyse(self, dockerfile: Dockerfile) -> Build:
-        for instruction in dockerfile.instructions:
-            names = [instruction.name] + ([instruction.sub.name] if instruction.sub else [])
-            for name in names:
-                if name not in KNOWN_INSTRUCTIONS:
-                    raise DockerfileSyntaxError(
-                        f"unknown instruction: {name}", instruction.start_line
-                    )
+        instructions.check(dockerfile)  # where BuildKit's instruction parser stops the build
         return analyse(dockerfile, self.target_stage, self.build_args)
 
     def _finding(self, rule: Rule, problem: Problem, target: DockerfileTarget) -> Finding:

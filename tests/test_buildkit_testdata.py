@@ -9,13 +9,15 @@ results of BuildKit's Go unit tests transcribed as data. Where BuildKit and the
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from octolint.dockerfile import parser
+from octolint.api import lint_text
+from octolint.dockerfile import instructions, parser
 from octolint.dockerfile.parser import Dockerfile, Instruction, go_quote, heredocs_in_line, parse
 from octolint.errors import DockerfileSyntaxError
 
@@ -188,3 +190,54 @@ def test_check_directive_is_found_as_the_frontend_finds_it(case: dict[str, Any])
     )
     found = parser._check_option_error(case["dockerfile"].splitlines())
     assert found is None  # skip=all is valid
+
+
+# -- the instruction parser's unit tests ----------------------------------------------
+
+REACHABLE = [c for c in CASES["instruction_errors"] if c.get("reachable", True)]
+
+
+@pytest.mark.parametrize("case", REACHABLE, ids=lambda c: c["dockerfile"])
+def test_instruction_errors(case: dict[str, Any]) -> None:
+    # As BuildKit's test: the first instruction of the file, on its own.
+    instruction = parse(case["dockerfile"]).instructions[0]
+    with pytest.raises(instructions._Rejected) as error:
+        instructions.check_instruction(instruction)
+    if case["exact"]:
+        assert str(error.value) == case["error"]
+    else:
+        assert case["error"] in str(error.value)
+
+
+@pytest.mark.parametrize("case", REACHABLE, ids=lambda c: c["dockerfile"])
+def test_instruction_errors_after_a_from_are_oct100_at_their_line(case: dict[str, Any]) -> None:
+    findings = lint_text("FROM scratch\n" + case["dockerfile"] + "\n").findings
+    (finding,) = [f for f in findings if f.rule_id == "OCT100"]
+    assert finding.line == 2 and case["error"] in finding.message
+
+
+def test_unreachable_cases_are_unknown_instructions_as_written() -> None:
+    # TestCommandsTooManyArguments hand-builds a node; its Original text is read as
+    # an unknown instruction, in BuildKit as here.
+    for case in CASES["instruction_errors"]:
+        if not case.get("reachable", True):
+            (instruction,) = parse(case["dockerfile"]).instructions
+            with pytest.raises(instructions._Rejected, match="unknown instruction"):
+                instructions.check_instruction(instruction)
+
+
+@pytest.mark.parametrize("case", CASES["instructions_ok"], ids=lambda c: c["dockerfile"])
+def test_instructions_accepted(case: dict[str, Any]) -> None:
+    dockerfile = parse(case["dockerfile"])
+    if case.get("whole_file"):
+        instructions.check(dockerfile)
+    else:
+        instructions.check_instruction(dockerfile.instructions[0])
+
+
+def test_any_instruction_with_any_few_arguments_never_crashes() -> None:
+    case = CASES["instruction_no_crash"]
+    for command in case["commands"]:
+        for arguments in case["arguments"]:
+            with contextlib.suppress(DockerfileSyntaxError):
+                instructions.check(parse(case["prefix"] + command + arguments))
