@@ -149,3 +149,28 @@ def test_long_unknown_words_are_checked_quickly() -> None:
     (instruction,) = parse("x" * 60_000 + " y\n").instructions
     with pytest.raises(instructions._Rejected, match="unknown instruction"):
         instructions.check_instruction(instruction)
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--interval=" + "9" * 5000 + "s", "time: invalid duration"),
+        ("--interval=1." + "5" * 5000 + "s", None),
+        ("--interval=" + "1s" * 30_000, None),
+        ("--retries=" + "9" * 5000, "value out of range"),
+        ("--retries=-" + "9" * 5000, "value out of range"),
+    ],
+)
+def test_huge_flag_values_are_bounded(flag: str, message: str | None) -> None:
+    # A 60 KB flag value is checked in linear time, and Python's int() digit limit
+    # never surfaces as a crash.
+    found = oct100(f"FROM a\nHEALTHCHECK {flag} CMD true\n")
+    if message is None:
+        assert found is None
+    else:
+        assert found is not None and message in found[1]
+
+
+def test_many_csv_fields_are_linear() -> None:
+    mount = ",".join(["target=/x"] * 6000)  # 60 KB of fields
+    assert oct100(f"FROM a\nRUN --mount={mount} true\n") is None

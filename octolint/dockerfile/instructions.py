@@ -321,16 +321,16 @@ def _check_interval(name: str, value: str) -> None:
 def _go_duration(text: str) -> int:
     """time.ParseDuration, in nanoseconds; _Rejected with Go's message."""
     invalid = _Rejected(f"time: invalid duration {_time_quote(text)}")
-    rest, sign = text, 1
-    if rest[:1] in ("-", "+"):
-        sign, rest = (-1 if rest[0] == "-" else 1), rest[1:]
-    if rest == "0":
+    pos, sign = 0, 1
+    if text[:1] in ("-", "+"):
+        pos, sign = 1, (-1 if text[0] == "-" else 1)
+    if text[pos:] == "0":
         return 0
-    if not rest:
+    if pos == len(text):
         raise invalid
     total = 0
-    while rest:
-        match = _DURATION_PART.match(rest)
+    while pos < len(text):
+        match = _DURATION_PART.match(text, pos)
         assert match is not None  # every part of the pattern may be empty
         whole, fraction, unit = match.group(1), match.group(2), match.group(3)
         if not whole and not fraction:
@@ -340,13 +340,16 @@ def _go_duration(text: str) -> int:
         if unit not in _UNITS:
             quoted = _time_quote(unit)
             raise _Rejected(f"time: unknown unit {quoted} in duration {_time_quote(text)}")
+        if len(whole.lstrip("0")) > 19:
+            raise invalid  # overflows int64 whatever the unit (and int() has a digit limit)
         scale = _UNITS[unit]
         total += int(whole or "0") * scale
         if fraction:
-            total += int(fraction) * scale // 10 ** len(fraction)
+            digits = fraction[:20]  # Go stops adding digits once they no longer count
+            total += int(digits) * scale // 10 ** len(digits)
         if total > 2**63:
             raise invalid
-        rest = rest[match.end() :]
+        pos = match.end()
     if sign > 0 and total == 2**63:
         raise invalid
     return sign * total
@@ -373,7 +376,8 @@ def _text(flag: str) -> str:
 def _check_retries(value: str) -> None:
     if not re.fullmatch(r"[+-]?[0-9]+", value):
         raise _Rejected(f"strconv.ParseInt: parsing {go_quote(_text(value))}: invalid syntax")
-    retries = int(value)
+    digits = value.lstrip("+-").lstrip("0")
+    retries = int(value) if len(digits) <= 12 else 2**40  # int() refuses very long text
     if not -(2**31) <= retries < 2**31:
         raise _Rejected(f"strconv.ParseInt: parsing {go_quote(value)}: value out of range")
     if retries < 0:
