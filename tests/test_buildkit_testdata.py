@@ -241,3 +241,22 @@ def test_any_instruction_with_any_few_arguments_never_crashes() -> None:
         for arguments in case["arguments"]:
             with contextlib.suppress(DockerfileSyntaxError):
                 instructions.check(parse(case["prefix"] + command + arguments))
+
+
+@pytest.mark.parametrize("case", CASES["detect_syntax"]["cases"], ids=lambda c: c["dockerfile"])
+def test_syntax_directive_is_found_as_the_frontend_finds_it(case: dict[str, Any]) -> None:
+    found = parser.detect_syntax(case["dockerfile"])
+    if case["ref"] is None:
+        assert found is None
+        return
+    assert found is not None and found[0] == case["ref"]
+    if "cmdline" in case:
+        assert found[1] == case["cmdline"]
+    if "line" in case:
+        assert found[2] == case["line"]
+
+
+def test_parse_records_the_syntax_the_frontend_reads() -> None:
+    dockerfile = parse("#!/bin/sh\n//syntax=docker/dockerfile:1.4 x\nFROM a\n")
+    assert dockerfile.syntax == ("docker/dockerfile:1.4", "docker/dockerfile:1.4 x", 2)
+    assert "syntax" not in dockerfile.directives  # not a parser directive: a comment

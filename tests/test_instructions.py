@@ -8,10 +8,13 @@ Dockerfile is linted and OCT100 must name the line and BuildKit's message.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from octolint.api import lint_text
 from octolint.dockerfile import instructions
 from octolint.dockerfile.parser import parse
+from octolint.errors import DockerfileSyntaxError
 
 
 def oct100(text: str) -> tuple[int, str] | None:
@@ -174,3 +177,26 @@ def test_huge_flag_values_are_bounded(flag: str, message: str | None) -> None:
 def test_many_csv_fields_are_linear() -> None:
     mount = ",".join(["target=/x"] * 6000)  # 60 KB of fields
     assert oct100(f"FROM a\nRUN --mount={mount} true\n") is None
+
+
+_WORDS = [
+    "FROM", "RUN", "COPY", "ADD", "HEALTHCHECK", "ONBUILD", "ENV", "LABEL", "ARG", "SHELL",
+    "VOLUME", "EXPOSE", "WORKDIR", "USER", "STOPSIGNAL", "MAINTAINER", "CMD", "ENTRYPOINT",
+    "foo", "NONE", "AS", "a", "=", "a=", "=b", "[]", '[""]', '["a"]', "<<EOF", "EOF", "--",
+    "--mount=", '--mount=\\"x', "--mount=from=$x", "--network=x", "--device=a,b", "--link=",
+    "--interval=1.5h", "--interval=", "--retries=9", "--from=a", "--x", "--platform", "\\",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_WORDS), max_size=5), max_size=6))
+def test_instruction_checks_never_crash(lines: list[list[str]]) -> None:
+    text = "\n".join(" ".join(words) for words in lines) + "\n"
+    try:
+        dockerfile = parse(text)
+    except DockerfileSyntaxError:
+        return
+    try:
+        instructions.check(dockerfile)
+    except DockerfileSyntaxError as error:
+        assert error.line >= 1 and error.message

@@ -128,6 +128,8 @@ class Dockerfile:
     comments: dict[int, str] = field(default_factory=dict)  # line -> text after '#'
     # (line, column, byte) of the first byte that is not UTF-8, when there is one
     invalid_utf8: tuple[int, int, int] | None = None
+    # the frontend the file asks for: (reference, whole value, line); see detect_syntax
+    syntax: tuple[str, str, int] | None = None
 
     def source(self, start_line: int, end_line: int) -> str:
         return "\n".join(self.lines[start_line - 1 : end_line])
@@ -215,6 +217,7 @@ def _directive_value(line: str, head_end: int) -> str | None:
 
 class _Parser:
     def __init__(self, text: str, path: str):
+        self.text = text
         self.raw, self.lines = _split_lines(text)
         self.dockerfile = Dockerfile(path=path, lines=self.lines)
         self.escape = "\\"
@@ -256,6 +259,7 @@ class _Parser:
 
     # -- main loop --------------------------------------------------------
     def parse(self) -> Dockerfile:
+        self.dockerfile.syntax = detect_syntax(self.text)
         check = _check_option_error(self.lines)
         if check is not None:
             raise DockerfileSyntaxError(f"failed to parse check options: {check[0]}", check[1])
@@ -969,6 +973,9 @@ def _clean(dockerfile: Dockerfile, invalid: tuple[int, int, int] | None) -> Dock
     dockerfile.lines[:] = [_replace_bytes(line) for line in dockerfile.lines]
     dockerfile.comments = {n: _replace_bytes(c) for n, c in dockerfile.comments.items()}
     dockerfile.directives = {k: _replace_bytes(v) for k, v in dockerfile.directives.items()}
+    if dockerfile.syntax is not None:
+        reference, value, line = dockerfile.syntax
+        dockerfile.syntax = (_replace_bytes(reference), _replace_bytes(value), line)
     dockerfile.instructions = [_clean_instruction(i) for i in dockerfile.instructions]
     dockerfile.invalid_utf8 = invalid
     return dockerfile
@@ -990,7 +997,51 @@ def _clean_instruction(instruction: Instruction) -> Instruction:
     )
 
 
-# -- the # check= directive, as the frontend reads it -------------------------
+# -- the # syntax= and # check= directives, as the frontend reads them ----------
+
+
+def detect_syntax(text: str) -> tuple[str, str, int] | None:
+    """BuildKit's DetectSyntax: the frontend image a file asks for, as (reference,
+    whole value, line), or None. Read apart from the parser: past a ``#!`` first
+    line, from ``# syntax=`` lines, else ``// syntax=`` lines, else a JSON object's
+    ``"syntax"`` string. octolint lints as frontend 1.26.0 whatever it names.
+    """
+    data = text[1:] if text.startswith("\ufeff") else text
+    offset = 0
+    first, _, rest = data.partition("\n")
+    if first.startswith("#!"):
+        data, offset = rest, 1
+    lines = [line.removesuffix("\r") for line in data.split("\n")]
+    for comment in ("#", "//"):
+        found = _directives_from(lines, comment).get("syntax")
+        if found is not None:
+            value, index = found
+            return value.split(" ", 1)[0], value, offset + index + 1
+    try:
+        document, end = _JSON.raw_decode(data.lstrip(" \t\n\r"))
+    except (ValueError, RecursionError):
+        return None
+    trailer_ok = _JSON_TRAILER.fullmatch(data.lstrip(" \t\n\r"), end) is not None
+    if trailer_ok and isinstance(document, dict) and isinstance(document.get("syntax"), str):
+        return document["syntax"], document["syntax"], offset
+    return None
+
+
+def _directives_from(lines: list[str], comment: str) -> dict[str, tuple[str, int]]:
+    """DirectiveParser.ParseAll: each directive's value and line index, up to the first
+    line that is none (no leading spaces allowed) or repeats one."""
+    found: dict[str, tuple[str, int]] = {}
+    for index, line in enumerate(lines):
+        if not line.startswith(comment):
+            break
+        body = _go_lstrip(line[len(comment) :])
+        match = _DIRECTIVE_HEAD.match(body)
+        value = _directive_value(body, match.end()) if match else None
+        key = match.group(1).lower() if match else ""
+        if value is None or key not in _VALID_DIRECTIVES or key in found:
+            break
+        found[key] = (value, index)
+    return found
 
 
 def _check_option_error(lines: list[str]) -> tuple[str, int] | None:
@@ -1000,23 +1051,13 @@ def _check_option_error(lines: list[str]) -> tuple[str, int] | None:
     first line, only from lines that start with ``#`` (no leading space), up to
     the first line that is no directive or repeats one.
     """
-    seen: set[str] = set()
     start = 1 if lines and lines[0].startswith("#!") else 0
-    for index in range(start, len(lines)):
-        line = lines[index]
-        if not line.startswith("#"):
-            return None
-        body = _go_lstrip(line[1:])
-        match = _DIRECTIVE_HEAD.match(body)
-        value = _directive_value(body, match.end()) if match else None
-        key = match.group(1).lower() if match else ""
-        if value is None or key not in _VALID_DIRECTIVES or key in seen:
-            return None
-        seen.add(key)
-        if key == "check":
-            error = lint_options_error(value.split(" ", 1)[0])
-            return (error, index + 1) if error else None
-    return None
+    found = _directives_from(lines[start:], "#").get("check")
+    if found is None:
+        return None
+    value, index = found
+    error = lint_options_error(value.split(" ", 1)[0])
+    return (error, start + index + 1) if error else None
 
 
 _GO_BOOLS = frozenset(

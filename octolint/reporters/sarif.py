@@ -127,6 +127,7 @@ RULE_SCORES: dict[str, Score] = {
     "OCT106": Score("5.0", "medium"),  # PATH set only in a start-up file never read
     "OCT107": Score("7.0", "medium"),  # ICU probably missing: Calamari would not start
     "OCT109": Score("8.0", "medium"),  # no shell: nothing can be started
+    "OCT110": Score("1.0", "very-high"),  # not UTF-8: builds, but text reaches the image as bytes
     "OCT201": Score("8.0", "very-high"),
     "OCT202": Score("4.0", "high"),  # a Cmd other than a shell: usually replaced
     "OCT203": Score("8.0", "very-high"),
