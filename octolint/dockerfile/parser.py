@@ -23,10 +23,11 @@ and cannot report an unterminated heredoc; see docs/decisions.md.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from octolint.errors import DockerfileSyntaxError
@@ -1011,8 +1012,8 @@ def detect_syntax(text: str) -> tuple[str, str, int] | None:
     first, _, rest = data.partition("\n")
     if first.startswith("#!"):
         data, offset = rest, 1
-    lines = [line.removesuffix("\r") for line in data.split("\n")]
     for comment in ("#", "//"):
+        lines = (line.removesuffix("\r") for line in _lines_of(data))
         found = _directives_from(lines, comment).get("syntax")
         if found is not None:
             value, index = found
@@ -1027,7 +1028,19 @@ def detect_syntax(text: str) -> tuple[str, str, int] | None:
     return None
 
 
-def _directives_from(lines: list[str], comment: str) -> dict[str, tuple[str, int]]:
+def _lines_of(text: str) -> Iterator[str]:
+    """The lines of text one by one: directive scans stop at the first lines."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def _directives_from(lines: Iterable[str], comment: str) -> dict[str, tuple[str, int]]:
     """DirectiveParser.ParseAll: each directive's value and line index, up to the first
     line that is none (no leading spaces allowed) or repeats one."""
     found: dict[str, tuple[str, int]] = {}
@@ -1052,7 +1065,7 @@ def _check_option_error(lines: list[str]) -> tuple[str, int] | None:
     the first line that is no directive or repeats one.
     """
     start = 1 if lines and lines[0].startswith("#!") else 0
-    found = _directives_from(lines[start:], "#").get("check")
+    found = _directives_from(itertools.islice(lines, start, None), "#").get("check")
     if found is None:
         return None
     value, index = found
