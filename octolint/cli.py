@@ -4,6 +4,11 @@ Errors are exceptions everywhere else; they are caught once, here, and
 become one line on stderr and a documented exit code (see README):
 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
 configuration error, 3 an input could not be read or analysed.
+
+Every line written to stderr goes through :func:`_say`: it starts with
+``octolint:`` and input-derived text in it is escaped (octolint.escape), so a
+file name, an image's tag or a registry's error message can neither drive
+the terminal nor start a GitHub Actions workflow command (``::add-mask::``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +26,7 @@ import click
 
 from octolint import __version__
 from octolint.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, OctolintError
+from octolint.escape import escape_line
 from octolint.reporters import FORMATS  # cheap: reporter modules load only when used
 
 FAIL_ON = ("error", "warning", "note", "never")
@@ -182,7 +189,7 @@ def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[st
     type=click.FloatRange(min=1),
     default=300,
     show_default=True,
-    help="Seconds allowed for all network operations of one image.",
+    help="Seconds allowed for each network step (a layer download: for each further MiB).",
 )
 @click.option("--probe", is_flag=True,
               help="Also run the image (no network, entrypoint '') to cross-check.")  # fmt: skip
@@ -211,7 +218,7 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
         result = scan_images(references, engine, options)
     if not report["quiet"]:
         for used in result.used_sources:
-            click.echo(f"octolint: {used}", err=True)
+            _say(used)
     _finish(result.report, engine, subject="image",
             dockerfile=str(dockerfile) if dockerfile else None, **report)  # fmt: skip
 
@@ -374,8 +381,37 @@ def install_hook_command(force: bool, uninstall: bool) -> None:
     click.echo(hooks.uninstall(cwd) if uninstall else hooks.install(cwd, force=force))
 
 
+def _say(message: str) -> None:
+    """One line on stderr: ``octolint: message``, with the message escaped."""
+    click.echo(f"octolint: {escape_line(message)}", err=True)
+
+
+# Click 8.2+ shows a command's help as this "error" when it gets no arguments.
+_HELP_AS_ERROR: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _show_click_error(exc: click.ClickException) -> None:
+    """Click's usage error (usage, hint, ``Error: ...``) with its message escaped: it
+    can quote an argument, such as a file name. A help text is ours: shown as is."""
+    if isinstance(exc, _HELP_AS_ERROR):
+        exc.show()
+        return
+    message = escape_line(exc.format_message())
+    if isinstance(exc, click.UsageError):
+        click.UsageError(message, ctx=exc.ctx).show()
+    else:
+        click.ClickException(message).show()
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: Any = None, line: str | None = None) -> None:  # fmt: skip
+    """A library's warning as one escaped line (it can quote its input)."""
+    _say(f"warning: {category.__name__}: {message}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: runs the CLI and turns every error into one line and an exit code."""
+    warnings.showwarning = _show_warning
     try:
         cli.main(
             args=list(argv) if argv is not None else None,
@@ -385,22 +421,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        _show_click_error(exc)
         sys.exit(EXIT_USAGE)
     except click.Abort:
-        click.echo("octolint: interrupted", err=True)
+        _say("interrupted")
         sys.exit(130)
     except OctolintError as exc:
-        click.echo(f"octolint: error: {exc}", err=True)
+        _say(f"error: {exc}")
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(EXIT_OK)
     except Exception as exc:  # never a traceback for users; OCTOLINT_DEBUG=1 shows it
         if os.environ.get("OCTOLINT_DEBUG"):
             raise
-        click.echo(
-            f"octolint: internal error: {type(exc).__name__}: {exc} "
-            "(set OCTOLINT_DEBUG=1 for details, and please report it)",
-            err=True,
+        _say(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set OCTOLINT_DEBUG=1 for details, and please report it)"
         )
         sys.exit(EXIT_INPUT)

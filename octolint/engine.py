@@ -221,15 +221,15 @@ class Engine:
     ) -> list[Finding]:
         if META_RULE in self.ignored:
             return []
+        # One note per pragma line, however many unknown names it holds: a note per
+        # name made 1 MB of "a,a,a,..." pragmas 450,000 findings (30 s, 1.5 GB).
+        unknown: dict[int, dict[str, None]] = {}
+        for ref in pragmas.references:
+            if ref.text.lower() not in self._keys:
+                unknown.setdefault(ref.line, {})[ref.text] = None
         findings = [
-            self._meta_finding(
-                f"unknown rule '{ref.text}' in octolint pragma: it silences nothing",
-                path,
-                ref.line,
-                lines[ref.line - 1],
-            )
-            for ref in pragmas.references
-            if ref.text.lower() not in self._keys
+            self._meta_finding(_unknown_names_message(list(names)), path, line, lines[line - 1])
+            for line, names in unknown.items()
         ]
         findings += [
             self._meta_finding(
@@ -290,3 +290,15 @@ def _content_lines(lines: Sequence[str], comments: Mapping[int, str]) -> set[int
 def _line_of(text: str, word: str) -> int:
     match = re.search(re.escape(word), text)
     return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+_NAMES_SHOWN = 5
+
+
+def _unknown_names_message(names: list[str]) -> str:
+    """The note for a pragma's unknown rule names (a few, then how many more)."""
+    if len(names) == 1:
+        return f"unknown rule '{names[0]}' in octolint pragma: it silences nothing"
+    shown = ", ".join(f"'{name}'" for name in names[:_NAMES_SHOWN])
+    more = f" and {len(names) - _NAMES_SHOWN} more" if len(names) > _NAMES_SHOWN else ""
+    return f"unknown rules {shown}{more} in octolint pragma: they silence nothing"

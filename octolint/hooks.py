@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from octolint.config import CONFIG_FILE, PYPROJECT
 from octolint.discover import is_dockerfile_name
 from octolint.errors import EXIT_USAGE, OctolintError
+from octolint.escape import escape_line
 
 # The line that marks a hook file as ours: only such a file is replaced
 # without --force or removed by --uninstall.
@@ -283,7 +284,7 @@ def lint_pushed(ref: PushedRef, paths: Sequence[str], top: Path) -> int:
     if not dockerfiles:
         return 0
     print(
-        f"octolint pre-push: {ref.local_ref} ({ref.local_sha[:12]}): "
+        f"octolint pre-push: {escape_line(ref.local_ref)} ({ref.local_sha[:12]}): "
         f"checking {len(dockerfiles)} changed Dockerfile(s)",
         file=sys.stderr,
         flush=True,
@@ -379,7 +380,7 @@ def main(argv: Sequence[str]) -> int:
         return run_pre_push(sys.stdin.readlines(), top)
     except OctolintError as exc:
         print(
-            f"octolint pre-push: error: {exc}; push blocked (skip the check with "
+            f"octolint pre-push: error: {escape_line(str(exc))}; push blocked (skip the check with "
             "`git push --no-verify`)",
             file=sys.stderr,
         )

@@ -1,10 +1,16 @@
-"""A terminal progress display for image scans (rich, on stderr, only on a TTY)."""
+"""A terminal progress display for image scans (rich, on stderr, only on a TTY).
+
+An image's reference is input: it is escaped (octolint.escape) and not read as
+rich markup, so ``[link=...]`` or an escape sequence in it is shown as text.
+"""
 
 from __future__ import annotations
 
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
+
+from octolint.escape import escape_line
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -18,7 +24,7 @@ class LayerProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self._progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("layers"),
@@ -44,5 +50,7 @@ class LayerProgress:
         """One of reference's total layers was read ("read") or found in the cache ("cached")."""
         with self._lock:
             if reference not in self._tasks:
-                self._tasks[reference] = self._progress.add_task(reference, total=total)
+                self._tasks[reference] = self._progress.add_task(
+                    escape_line(reference), total=total
+                )
             self._progress.advance(self._tasks[reference])

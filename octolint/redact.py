@@ -14,7 +14,8 @@ everywhere would garble messages and protect nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
 
 MASK = "***"
 MIN_LENGTH = 6
@@ -52,3 +53,15 @@ def redact(text: str | None, secrets: Iterable[str]) -> str | None:
     for secret in secrets:
         text = text.replace(secret, secret[:2] + MASK)
     return text
+
+
+def masked_command(argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """An Entrypoint or Cmd as a shell would be given it (``shlex.join``), each word
+    masked before it is quoted.
+
+    Masking the words, not the quoted text, is what keeps a secret hidden when
+    quoting would change it: a backslash, a quote, a newline or a character a
+    ``repr`` escapes no longer matches the value in the image's ``Env``.
+    """
+    secrets = secret_values(env)
+    return shlex.join(redact(word, secrets) or word for word in argv)

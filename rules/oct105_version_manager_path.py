@@ -59,7 +59,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from octolint.dockerfile.shell import run_script
+from octolint.dockerfile.shell import commands, program, run_script
 from octolint.plugin import Build, DockerfileTarget, Problem, problem_at
 
 ID = "OCT105"
@@ -71,80 +71,128 @@ HINT = 'Add e.g. ENV PATH="$NVM_DIR/versions/node/v$NODE_VERSION/bin:$PATH".'
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """A PATH entry ending in ``tail`` with ``marker`` somewhere before the tail.
+
+    Two searches instead of one ``marker[^:]*tail$`` pattern: that one backtracked
+    over the rest of the entry from every marker, quadratic in a long entry such
+    as ``nvmnvmnvm...``. The tail has no unbounded run across ``/``, so each
+    search is linear.
+    """
+
+    tail: re.Pattern[str]  # searched; must match up to the end of the entry
+    marker: re.Pattern[str] | None = None
+
+    def covers(self, entry: str) -> bool:
+        tail = self.tail.search(entry)
+        if tail is None:
+            return False
+        return self.marker is None or self.marker.search(entry, 0, tail.start()) is not None
+
+
+@dataclass(frozen=True)
 class Manager:
     name: str
     used: re.Pattern[str]  # in a RUN script: installs or uses the manager
-    covered: re.Pattern[str]  # a PATH entry that makes its tools reachable
+    covered: tuple[Coverage, ...]  # PATH entries that make its tools reachable
     linked: str  # what a symlink source into /usr/local/bin contains
     example: str  # for the message
+
+    def covers(self, entry: str) -> bool:
+        return any(c.covers(entry) for c in self.covered)
 
 
 def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+def _after(marker: str, tail: str) -> tuple[Coverage, ...]:
+    return (Coverage(_re(tail + "$"), _re(marker)),)
+
+
 MANAGERS = (
     Manager(
         "nvm",
         _re(r"\bnvm(\.sh)?\b|nvm-sh/nvm|creationix/nvm|\bNVM_DIR\b"),
-        _re(r"versions/node/[^/:]+/bin$|nvm[^:]*/(current|default|node)/bin$"),
+        (
+            Coverage(_re(r"versions/node/[^/]+/bin$")),
+            *_after("nvm", r"/(current|default|node)/bin"),
+        ),
         "nvm",
         "$NVM_DIR/versions/node/v$NODE_VERSION/bin",
     ),
     Manager(
         "pyenv",
         _re(r"\bpyenv\b"),
-        _re(r"pyenv[^:]*/(shims|versions/[^/:]+/bin)$"),
+        _after("pyenv", r"/(shims|versions/[^/]+/bin)"),
         "pyenv",
         "$PYENV_ROOT/shims",
     ),
     Manager(
         "rbenv",
         _re(r"\brbenv\b"),
-        _re(r"rbenv[^:]*/(shims|versions/[^/:]+/bin)$"),
+        _after("rbenv", r"/(shims|versions/[^/]+/bin)"),
         "rbenv",
         "$HOME/.rbenv/shims",
     ),
     Manager(
         "sdkman",
         _re(r"\bsdkman\b|get\.sdkman\.io|\bsdk\s+install\b"),
-        _re(r"sdkman[^:]*/candidates/[^:]+/bin$"),
+        # candidates/java/current/bin, candidates/java/21.0.2-tem/bin: one or two levels
+        _after("sdkman", r"/candidates/[^/]+(/[^/]+)?/bin"),
         "sdkman",
         "$SDKMAN_DIR/candidates/java/current/bin",
     ),
     Manager(
         "asdf",
         _re(r"\basdf\b"),
-        _re(r"asdf[^:]*/shims$"),
+        _after("asdf", r"/shims"),
         "asdf",
         "$HOME/.asdf/shims",
     ),
     Manager(
         "rustup",
         _re(r"\brustup\b|sh\.rustup\.rs|\.cargo/env\b"),
-        _re(r"cargo[^:]*/bin$"),
+        _after("cargo", r"/bin"),
         "cargo",
         "$CARGO_HOME/bin",
     ),
     Manager(
         "conda",
         _re(r"\bconda\s+init\b|\b(mini|ana)conda\d?\b|\bminiforge\d?\b|\bmambaforge\b"),
-        _re(r"(conda|miniconda\d?|anaconda\d?|miniforge\d?|mambaforge)[^:]*/bin$"),
+        _after(r"conda|miniforge|mambaforge", r"/bin"),
         "conda",
         "/opt/conda/bin",
     ),
 )
 
-_LINK = re.compile(r"\bln\s+(?:-\w+\s+)*(\S+)\s+(?:\S+\s+)*/(?:usr/(?:local/)?)?s?bin\b")
+# Where a symlink makes a tool reachable: /bin, /sbin, /usr/(local/)(s)bin and below.
+_PATH_DIR = re.compile(r"/(?:usr/(?:local/)?)?s?bin\b")
 
 
 def _linked_into_path(build: Build, marker: str) -> bool:
+    """Whether some ``ln SOURCE... DIR`` of the final lineage links a tool whose
+    source names marker into a directory on the default PATH.
+
+    Commands are split into words first: one pattern over the whole script
+    (``ln (-\\w+ )*(\\S+) (\\S+ )*/usr/bin``) backtracked quadratically on
+    ``ln -a -a -a ...`` (180 KB took 191 s).
+    """
     for _stage, instruction in build.final_instructions():
         if instruction.name == "RUN":
-            for match in _LINK.finditer(run_script(instruction)):
-                if marker in match.group(1).lower():
+            for command in commands(run_script(instruction)):
+                if _links(command, marker):
                     return True
     return False
+
+
+def _links(command: list[str], marker: str) -> bool:
+    if program(command[0]) != "ln":
+        return False
+    operands = [w for w in command[1:] if not w.startswith("-")]
+    if len(operands) < 2 or marker not in operands[0].lower():
+        return False
+    return any(_PATH_DIR.match(w) for w in operands[1:])
 
 
 def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
@@ -161,7 +209,7 @@ def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Prob
             if manager.name in reported or not manager.used.search(script):
                 continue
             reported.add(manager.name)
-            if any(manager.covered.search(e) for e in entries):
+            if any(manager.covers(e) for e in entries):
                 continue
             if _linked_into_path(build, manager.linked):
                 continue

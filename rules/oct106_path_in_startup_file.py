@@ -51,7 +51,12 @@ STARTUP_FILE = re.compile(
     r"(?:~|\$HOME|\$\{HOME\}|/root|/home/[^/\s]+)/\.(?:bashrc|profile|bash_profile)\b"
     r"|/etc/profile(?:\.d/[^\s'\";&|]*)?|/etc/bash\.bashrc|/etc/environment"
 )
-_WRITES = re.compile(r">>?|\btee\b|\bsed\b[^|;&]*\s-i")
+_WRITES = re.compile(r">>?|\btee\b")
+# ``sed ... -i`` within one command. Not one ``sed[^|;&]*\s-i`` pattern: that scans
+# to the end of the command from every "sed", quadratic on ``sed sed sed ...``.
+_COMMAND_BREAK = re.compile(r"[|;&]")
+_SED = re.compile(r"\bsed\b")
+_IN_PLACE = re.compile(r"\s-i")
 _PATH_VALUE = re.compile(r"\bPATH=([\"']?)([^\"'\s;&|>]*)")
 _SELF = re.compile(r"^\\?\$(PATH|\{PATH\})$")
 
@@ -62,6 +67,17 @@ def added_dirs(segment: str) -> list[str]:
     for match in _PATH_VALUE.finditer(segment):
         dirs += [d for d in match.group(2).split(":") if d and not _SELF.match(d)]
     return dirs
+
+
+def _writes(segment: str) -> bool:
+    """Whether the command writes a file: a redirection, tee, or sed -i."""
+    if _WRITES.search(segment):
+        return True
+    for command in _COMMAND_BREAK.split(segment):
+        sed = _SED.search(command)
+        if sed and _IN_PLACE.search(command, sed.end()):
+            return True
+    return False
 
 
 def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
@@ -75,7 +91,7 @@ def check(target: DockerfileTarget, options: Mapping[str, Any]) -> Iterator[Prob
             continue
         for segment in segments(run_script(instruction), keep_pipelines=True):
             startup = STARTUP_FILE.search(segment)
-            if not startup or not _WRITES.search(segment):
+            if not startup or not _writes(segment):
                 continue
             for directory in added_dirs(segment):
                 resolved = normalise_dir(expand_or_raw(directory.replace("\\$", "$"), known))

@@ -34,6 +34,7 @@ from typing import Any
 
 from octolint.image.target import ImageTarget, located, origin
 from octolint.model import Problem
+from octolint.redact import masked_command
 
 ID = "OCT201"
 NAME = "image-entrypoint"
@@ -47,8 +48,10 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
     entrypoint = target.command("Entrypoint")
     if not entrypoint:
         return
+    # shown as a shell would be given it, built from masked words (octolint.redact)
+    shown = masked_command(entrypoint, target.env)
     yield Problem(
-        message=f"the image's Entrypoint is {entrypoint}{origin(target, 'ENTRYPOINT')}: "
+        message=f"the image's Entrypoint is `{shown}`{origin(target, 'ENTRYPOINT')}: "
         "Octopus runs its own command in an execution container and the step would fail",
         **located(target, "ENTRYPOINT"),
     )

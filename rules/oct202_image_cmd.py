@@ -30,6 +30,7 @@ from typing import Any
 
 from octolint.image.target import ImageTarget, located, origin
 from octolint.model import Problem
+from octolint.redact import masked_command
 
 ID = "OCT202"
 NAME = "image-cmd"
@@ -45,8 +46,10 @@ def check(target: ImageTarget, options: Mapping[str, Any]) -> Iterator[Problem]:
     cmd = target.command("Cmd")
     if not cmd or cmd in BARE_SHELLS:
         return
+    # shown as a shell would be given it, built from masked words (octolint.redact)
+    shown = masked_command(cmd, target.env)
     yield Problem(
-        message=f"the image's Cmd is {cmd}{origin(target, 'CMD')}: execution containers must "
+        message=f"the image's Cmd is `{shown}`{origin(target, 'CMD')}: execution containers must "
         "define no CMD",
         **located(target, "CMD"),
     )

@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from imagebuild import build_image, tar_layer, write_oci_archive
 from realroots import _locked, cache_root, missing_infra, require_tool
 
+from octolint.escape import escape_text
 from octolint.model import Finding, Report, Severity
 from octolint.registry import Rule
 from octolint.reporters import render
@@ -288,7 +289,7 @@ def test_github_escaping_is_actions_core_escaping(
     severity: Severity, line: int, span: int, subject: str,
 ) -> None:  # fmt: skip
     """Arbitrary messages and paths: one line each, exactly as @actions/core writes it,
-    read back by the runner's rules as the original text."""
+    read back by the runner's rules as the original text, control characters escaped."""
     found = finding(message=message, hint=hint, path=path, rule_id=rule_id, severity=severity,
                     line=line, end_line=line + span)  # fmt: skip
     text = render("github", Report([found]), {}, tool_version=VERSION, subject=subject)
@@ -297,11 +298,11 @@ def test_github_escaping_is_actions_core_escaping(
     ((name, properties, got),) = annotations(text)
     assert name == LEVELS[severity.label] and properties["title"] == rule_id
     if subject == "dockerfile" and path != "-":
-        assert properties["file"] == relative_path(path)
-        assert got == message + (f"\nFix: {hint}" if hint else "")
+        assert properties["file"] == escape_text(relative_path(path))
+        assert got == escape_text(message + (f"\nFix: {hint}" if hint else ""))
     else:
         shown = "<stdin>" if path == "-" else path
-        assert "file" not in properties and got.startswith(f"{shown}: {message}")
+        assert "file" not in properties and got.startswith(escape_text(f"{shown}: {message}"))
     assert text[:-1] == actions_core.annotate(name, got, core_properties(properties))
 
 
@@ -328,7 +329,7 @@ def test_github_hostile_file_names_and_messages_through_the_cli(name: str, pragm
     got = annotations(result.stdout)
     assert len(got) == len(expected) == len(result.stdout.split("\n")) - 1 >= 1
     for (_, properties, message), want in zip(got, expected):
-        assert properties["file"] == name and properties["title"] == want["rule_id"]
+        assert properties["file"] == escape_text(name) and properties["title"] == want["rule_id"]
         assert message.startswith(want["message"])
 
 
@@ -444,7 +445,7 @@ def test_junit_control_characters_in_file_names(tmp_path: Path) -> None:
     root = ET.fromstring(result.stdout.encode("utf-8"))
     junit_schema().validate(root)
     (suite,) = root.iter("testsuite")
-    assert suite.get("name") == "odd\\x1b[31m\\x01&<name>\u2028"
+    assert suite.get("name") == "odd\\x1b[31m\\x01&<name>\\u2028"
 
 
 # --- gitlab -----------------------------------------------------------------------------

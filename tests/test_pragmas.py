@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from conftest import rule_ids
 
+from octolint import lint_text
+
 
 def test_pragma_directly_above_silences_that_instruction() -> None:
     text = 'FROM ubuntu:22.04\n# octolint ignore=OCT102\nCMD ["bash"]\n'
@@ -47,3 +49,12 @@ def test_unknown_ids_and_malformed_pragmas_are_notes() -> None:
 def test_pragma_inside_heredoc_is_not_a_pragma() -> None:
     text = 'FROM ubuntu:22.04\nRUN <<EOF\n# octolint global ignore=OCT102\nEOF\nCMD ["x"]\n'
     assert "OCT102" in rule_ids(text)
+
+
+def test_unknown_names_make_one_note_per_pragma_line() -> None:
+    # A note per name let one line of "a,a,a,..." make 30,000 findings (issue 11).
+    text = "FROM ubuntu\n# octolint ignore=OCT9,oct102, nope ," + "a," * 30_000 + "b\nCMD x\n"
+    notes = [f for f in lint_text(text).findings if f.rule_id == "OCT001"]
+    assert len(notes) == 1 and notes[0].line == 2
+    assert "'OCT9', 'nope', 'a', 'b'" in notes[0].message and "'oct102'" not in notes[0].message
+    assert "OCT102" not in rule_ids(text)  # the known id still silences

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from octolint.deploy.dotenv import DotenvError, EnvEntry, parse_dotenv
-from octolint.deploy.interpolate import InterpolationError, interpolate
+from octolint.deploy.interpolate import (
+    ExpansionLimit,
+    InterpolationError,
+    Resolution,
+    expansion_budget,
+    interpolate,
+)
 from octolint.deploy.merge import (
     RESET,
     RESET_TAG,
@@ -32,6 +38,7 @@ from octolint.deploy.model import COMPOSE, DeployFile, DeployTarget, Value
 from octolint.deploy.yamlsource import (
     YamlError,
     YamlFile,
+    YamlLimit,
     comment_lines,
     get,
     item_span,
@@ -41,7 +48,9 @@ from octolint.deploy.yamlsource import (
     untagged,
     value_position,
 )
+from octolint.errors import InputError
 from octolint.model import Span
+from octolint.redact import MIN_LENGTH
 
 SENSITIVE = re.compile(
     r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|MASTER_KEY|LICENSE|CONNECTION_?STRING", re.I
@@ -49,6 +58,10 @@ SENSITIVE = re.compile(
 _REFERENCE = re.compile(r"\$\{?([_A-Za-z][_A-Za-z0-9]*)")
 _BARE_REFERENCES = re.compile(r"(?:\$\{[_A-Za-z][_A-Za-z0-9]*\}|\$[_A-Za-z][_A-Za-z0-9]*)+")
 REDACTED = "<redacted>"
+# env_file and extends multiply variables: one 1 MB .env listed by 20,000 services,
+# or a chain of services each extending the last, would give every container
+# thousands of them (billions in all). About 300 bytes each in memory.
+MAX_VARIABLES = 250_000
 
 
 class _ServiceError(Exception):
@@ -72,6 +85,19 @@ class _Project:
         self.env_name = env_name
         self.readers: dict[str, ComposeReader | str] = {}  # file -> reader, or why unusable
         self.given: set[str] = set()  # the project's own files, not only extended
+        # env_file path -> its variables, or why not: read once however many services
+        # list it (each service reading a 1 MB file again made the work quadratic)
+        self.env_files: dict[Path, dict[str, EnvEntry] | OSError | UnicodeDecodeError
+                             | DotenvError] = {}  # fmt: skip
+        self.variables_left = MAX_VARIABLES  # for services' containers, in all
+
+    def charge(self, variables: int, path: str, span: Span) -> None:
+        """Count variables a service's container gets; InputError past MAX_VARIABLES."""
+        self.variables_left -= variables
+        if self.variables_left < 0:
+            raise InputError(path, f"line {span.line}: services get more than "
+                                   f"{MAX_VARIABLES:,} variables in all through env_file "
+                                   "and extends (octolint's limit)")  # fmt: skip
 
     def add(self, source: YamlFile) -> ComposeReader:
         reader = ComposeReader(source, self)
@@ -98,11 +124,28 @@ class _Project:
             reader = ComposeReader(load_yaml(text, path), self)
         except YamlError as error:
             return str(error)
+        except YamlLimit as error:
+            raise InputError(path, str(error)) from None
         problem = reader._first_interpolation_error(reader.document)
         if problem is not None:
             return f"line {problem[1].line}: {problem[0]}"
         reader.collect_secrets()
         return reader
+
+    def dotenv(self, path: Path) -> dict[str, EnvEntry]:
+        """An env_file's variables, read once; raises what reading it raised."""
+        key = Path(os.path.normpath(path.absolute()))
+        if key not in self.env_files:
+            try:
+                self.env_files[key] = parse_dotenv(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, DotenvError) as error:
+                self.env_files[key] = error
+            except ExpansionLimit as error:
+                raise InputError(str(path), str(error)) from None
+        found = self.env_files[key]
+        if isinstance(found, Exception):
+            raise found.with_traceback(None)  # raised again for each service listing it
+        return found
 
     def extended_files(self) -> list[DeployFile]:
         """The files read only for `extends`, redacted, so findings can show their lines."""
@@ -130,13 +173,14 @@ class ComposeReader:
         # Each service is read once, however many others extend it: its env_files are
         # parsed and its secrets recorded once. Merging copies, so sharing is safe.
         self._settings: dict[str, ServiceSettings] = {}
+        self._resolved: dict[str, ServiceSettings] = {}  # with what they extend merged
 
     def read(self, file: DeployFile) -> dict[str, ServiceSettings] | None:
         """The file's services, `extends` followed; None (and ``file.error``) when
         docker compose would refuse the file."""
         problem = self._first_interpolation_error(self.document)
         if problem is not None:
-            file.error, file.error_span = problem
+            self._refused(file, *problem)
             return None
         services = get(self.document, "services")
         found: dict[str, ServiceSettings] = {}
@@ -147,10 +191,16 @@ class ComposeReader:
                 try:
                     found[str(name)] = self.resolve(str(name))
                 except _ServiceError as error:  # docker compose refuses the whole file
-                    file.error, file.error_span = error.message, error.span
+                    self._refused(file, error.message, error.span)
                     return None
         file.lines = redact(self.lines, self.secrets)
         return found
+
+    def _refused(self, file: DeployFile, message: str, span: Span) -> None:
+        """Record why docker compose refuses the file. Its services were not all read, so
+        secrets are also redacted by their shape, in the lines and the message."""
+        lines, secrets = redact_unparsed(redact(self.lines, self.secrets))
+        file.lines, file.error, file.error_span = lines, redact_message(message, secrets), span
 
     def collect_secrets(self) -> None:
         """Find every secret value of a file read for `extends`, to redact them all."""
@@ -163,45 +213,61 @@ class ComposeReader:
                     continue
 
     # -- extends ------------------------------------------------------------------
-    def resolve(self, name: str, stack: tuple[tuple[str, str], ...] = ()) -> ServiceSettings:
-        """A service with what it `extends` merged under it, as Compose does per file."""
-        services = get(self.document, "services")
-        service = services[name]
-        own = self._service(name, service, services)
-        if "extends" not in service:
-            return own
-        base = self._extended(service, (*stack, (self.key, name))).settled()
-        merged = merge_service(base, own)
-        merged.name, merged.path, merged.span = own.name, own.path, own.span
-        return merged
+    def resolve(self, name: str) -> ServiceSettings:
+        """A service with what it `extends` merged under it, as Compose does per file.
 
-    def _extended(self, service: Any, stack: tuple[tuple[str, str], ...]) -> ServiceSettings:
+        The chain is followed in a loop, not by recursion (chains of thousands of
+        services), and each service is resolved once however many others extend it.
+        """
+        chain: list[_Link] = []  # the services that extend, and where they say so
+        reader: ComposeReader = self
+        visiting: set[tuple[str, str]] = set()
+        while name not in reader._resolved:
+            try:
+                services = get(reader.document, "services")
+                service = services[name]
+                own = reader._service(name, service, services)
+                if "extends" not in service:
+                    reader._resolved[name] = own
+                    break
+                visiting.add((reader.key, name))
+                target, name = reader._extended(service, visiting)
+            except _ServiceError as error:
+                raise _through(error, chain, reader) from None
+            chain.append((reader, own, key_span(service, "extends")))
+            reader = target
+        settings = reader._resolved[name]
+        for link, own, _span in reversed(chain):
+            settings = merge_service(settings.settled(), own)
+            settings.name, settings.path, settings.span = own.name, own.path, own.span
+            self.project.charge(_variable_count(settings), link.source.path, own.span)
+            link._resolved[own.name] = settings
+        return settings
+
+    def _extended(
+        self, service: Any, visiting: set[tuple[str, str]]
+    ) -> tuple[ComposeReader, str]:
+        """The file and service that ``service`` extends."""
         raw, span = service["extends"], key_span(service, "extends")
         name = raw if isinstance(raw, str) else get(raw, "service")
         file = get(raw, "file") if isinstance(raw, dict) else None
         if not isinstance(name, str) or not isinstance(file, (str, type(None))):
             raise _ServiceError("extends needs a service name (and optionally a file)", span)
-        name = interpolate(name, self.variables).text
+        name = self._interpolate(name, span).text
         reader = self
         if file is not None:
-            file = interpolate(file, self.variables).text
+            file = self._interpolate(file, span).text
             path = os.path.normpath(Path(self.source.path).parent / file)
             try:
                 reader = self.project.reader(path)
             except _Unusable as error:
                 raise _ServiceError(f"extends: {path}: {error}", span) from None
         where = "this file" if reader is self else reader.source.path
-        if (reader.key, name) in stack:
+        if (reader.key, name) in visiting:
             raise _ServiceError(f"extends: circular reference to service '{name}'", span)
         if not isinstance(get(reader.document, "services", name), dict):
             raise _ServiceError(f"extends: no service '{name}' in {where}", span)
-        try:
-            return reader.resolve(name, stack)
-        except _ServiceError as error:
-            if reader is self:
-                raise
-            message = f"extends: {where} line {error.span.line}: {error.message}"
-            raise _ServiceError(message, span) from None
+        return reader, name
 
     # -- interpolation ----------------------------------------------------------
     def value(self, raw: Any, span: Span) -> Value:
@@ -210,7 +276,7 @@ class ComposeReader:
         if not isinstance(raw, str):
             text = str(raw).lower() if isinstance(raw, bool) else str(raw)
             return Value(text, span, self.source.path)
-        resolution = interpolate(raw, self.variables)
+        resolution = self._interpolate(raw, span)
         return Value(resolution.text if resolution.known else None, span, self.source.path,
                      self._origin(raw))  # fmt: skip
 
@@ -221,26 +287,44 @@ class ComposeReader:
         where = ", ".join(f"{n} at {self.env_name} line {self.entries[n].line}" for n in used)
         return f" (from {where})"
 
-    def _first_interpolation_error(self, node: Any) -> tuple[str, Span] | None:
-        """Compose interpolates every string value and refuses the file on the first error."""
-        items: Iterator[tuple[Any, Any, Span]]
-        if isinstance(node, dict):
-            items = ((k, v, key_span(node, k)) for k, v in node.items())
-        elif isinstance(node, list):
-            items = ((i, v, item_span(node, i, self.lines)) for i, v in enumerate(node))
-        else:
-            return None
-        for key, child, span in items:
+    def _interpolate(self, raw: str, span: Span) -> Resolution:
+        try:
+            return interpolate(raw, self.variables)
+        except ExpansionLimit as error:
+            raise InputError(self.source.path, f"line {span.line}: {error}") from None
+
+    def _first_interpolation_error(self, root: Any) -> tuple[str, Span] | None:
+        """Compose interpolates every string value and refuses the file on the first error
+        (or on a key that is not a string: `1:` is an integer).
+
+        Depth first, in the file's order, without recursion; a mapping or sequence
+        reached again through an alias was checked the first time (same strings, same
+        variables), so aliases cost nothing however far they expand.
+        """
+        seen: set[int] = set()
+        pending = [_entries(root)]
+        while pending:
+            entry = next(pending[-1], None)
+            if entry is None:
+                pending.pop()
+                continue
+            node, key, child = entry
+            if isinstance(node, dict) and not isinstance(key, str):
+                shown = str(key).lower() if isinstance(key, bool) else str(key)
+                return f"non-string key: {shown}", self._span(node, key)
             if isinstance(child, str):
+                span = self._span(node, key)
                 try:
-                    interpolate(child, self.variables)
+                    self._interpolate(child, span)
                 except InterpolationError as error:
                     return f"cannot interpolate '{key}': {error}", span
-            else:
-                found = self._first_interpolation_error(child)
-                if found:
-                    return found
+            elif isinstance(child, (dict, list)) and id(child) not in seen:
+                seen.add(id(child))
+                pending.append(_entries(child))
         return None
+
+    def _span(self, node: Any, key: Any) -> Span:
+        return key_span(node, key) if isinstance(node, dict) else item_span(node, key, self.lines)
 
     # -- services ---------------------------------------------------------------
     def _service(self, name: str, service: Any, services: Any) -> ServiceSettings:
@@ -279,15 +363,16 @@ class ComposeReader:
             required = not isinstance(item, dict) or item.get("required", True) is not False
             if not isinstance(raw, str):
                 continue
-            path = Path(self.source.path).parent / interpolate(raw, self.variables).text
+            path = Path(self.source.path).parent / self._interpolate(raw, span).text
             try:
-                entries_read = parse_dotenv(path.read_text(encoding="utf-8"))
+                entries_read = self.project.dotenv(path)
             except (OSError, UnicodeDecodeError):
                 if required:
                     raise _ServiceError(f"env_file {raw} cannot be read", span) from None
                 continue
             except DotenvError as error:
                 raise _ServiceError(f"env_file {raw}: {error}", span) from None
+            self.project.charge(len(entries_read), self.source.path, span)
             files.setdefault(os.path.normpath(path.absolute()), {}).update(
                 (name, Value(entry.value, span, self.source.path,
                              f" (from {raw} line {entry.line})"))
@@ -316,6 +401,36 @@ class ComposeReader:
         return values
 
 
+_Link = tuple["ComposeReader", ServiceSettings, Span]
+
+
+def _through(error: _ServiceError, chain: list[_Link], failed: ComposeReader) -> _ServiceError:
+    """The error as the first service of the chain reports it: each time the chain
+    went into another file, the `extends` that did says which file and line failed."""
+    for reader, _own, span in reversed(chain):
+        if failed is not reader:
+            where = f"extends: {failed.source.path} line {error.span.line}"
+            error = _ServiceError(f"{where}: {error.message}", span)
+        failed = reader
+    return error
+
+
+def _variable_count(settings: ServiceSettings) -> int:
+    """The variables a service's container will have, counted before it is built."""
+    files = settings.env_files[1].values() if settings.env_files is not None else ()
+    environment = settings.environment[1] if settings.environment is not None else {}
+    return len(environment) + sum(len(variables) for variables in files)
+
+
+def _entries(node: Any) -> Iterator[tuple[Any, Any, Any]]:
+    """(node, key or index, child) for each child of a mapping or sequence."""
+    if isinstance(node, dict):
+        return ((node, k, v) for k, v in node.items())
+    if isinstance(node, list):
+        return ((node, i, v) for i, v in enumerate(node))
+    return iter(())
+
+
 def _reference_only(raw: Any) -> bool:
     """`${VAR}` or `$VAR` alone holds no secret (a default like `${VAR:-x}` may)."""
     return isinstance(raw, str) and bool(_BARE_REFERENCES.fullmatch(raw.strip()))
@@ -331,8 +446,19 @@ def read_compose(
 
     As ``docker compose`` does, every file is interpolated with the same
     variables (the .env beside the first file), and a project with one
-    broken file has no services at all.
+    broken file has no services at all. What interpolation produces for the
+    whole project, its .env and env_files included, is bounded (ExpansionLimit).
     """
+    with expansion_budget():
+        _read_project(source, target, env_files, overrides)
+
+
+def _read_project(
+    source: YamlFile,
+    target: DeployTarget,
+    env_files: Sequence[Path] | None,
+    overrides: Sequence[YamlFile | DeployFile],
+) -> None:
     found = _project_variables(source.path, target, env_files)
     if found is None:
         return
@@ -368,12 +494,12 @@ def _project_variables(
         try:
             text = env_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            from octolint.errors import InputError
-
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise InputError(str(env_path), f"cannot read: {reason}") from None
         try:
             entries.update(parse_dotenv(text))
+        except ExpansionLimit as error:
+            raise InputError(str(env_path), str(error)) from None
         except DotenvError as error:
             target.files.append(DeployFile(str(env_path), "dotenv", redact_dotenv(text), {},
                                            error.message, Span(error.line)))  # fmt: skip
@@ -406,3 +532,132 @@ def redact_dotenv(text: str) -> list[str]:
         if match and SENSITIVE.search(match.group(1)):
             lines[index] = line[: match.end()] + REDACTED
     return lines
+
+
+# -- files that cannot be parsed ---------------------------------------------------
+# Without a parse there is no structure to find secret values by, so they are found
+# by shape: a setting whose name looks secret (`KEY: value`, `"KEY": value`,
+# `- KEY=value`, `{KEY: value}`), and a Kubernetes env var's `value:` in the same
+# mapping as a `name:` that looks secret. The value is replaced to the end of its
+# line, and so is every more indented line after it (a block or multi-line scalar).
+# Every step is linear in the file's size: the file is hostile input.
+
+# A key (a whole word: the look-behind keeps the search linear) and its separator.
+_SETTING = re.compile(r"""(?<![\w.-])([\w.-]++)["']?[ \t]*+(?::(?=[ \t]|$)|=)[ \t]*+""")
+_ITEM_LEAD = r"""[ \t]*(?:-[ \t]+)*["']?"""  # indentation, list dashes, a key's quote
+_NAME_KEY = re.compile(rf"""{_ITEM_LEAD}name["']?[ \t]*:[ \t]+["']?([\w.-]+)""")
+_VALUE_KEY = re.compile(rf"""{_ITEM_LEAD}value["']?[ \t]*:(?=[ \t]|$)[ \t]*""")
+
+
+def redact_unparsed(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Lines of a file that could not be read as Compose or Kubernetes would, with what
+    looks like a secret value replaced; and the values replaced, to mask them in the
+    error message too."""
+    result = list(lines)
+    cuts = [
+        (index, match.end(), _depth(text, match.group()))
+        for index, text in enumerate(result)
+        if (match := _secret_setting(text))
+    ]
+    cuts += _secret_env_values(result)
+    removed: list[str] = []
+    done: set[int] = set()  # lines already replaced, as a value or its continuation
+    for index, start, depth in sorted(cuts):  # the first cut on a line is the leftmost
+        if index not in done:
+            removed += _cut(result, (index, start, depth), done)
+    return result, [value for value in removed if value and value != REDACTED]
+
+
+def redact_message(message: str, values: Sequence[str]) -> str:
+    """``message`` with each value (long enough not to garble it) replaced."""
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= MIN_LENGTH:
+            message = message.replace(value, REDACTED)
+    return message
+
+
+def _secret_setting(text: str) -> re.Match[str] | None:
+    """The first `KEY: ` / `KEY=` on the line whose KEY looks secret."""
+    if not SENSITIVE.search(text):  # most lines: one quick search
+        return None
+    return next((m for m in _SETTING.finditer(text) if SENSITIVE.search(m.group(1))), None)
+
+
+def _depth(text: str, setting: str) -> int:
+    """How far a value's continuation lines are indented at least: beyond the key of a
+    `key: value` (`- key:` starts a mapping), beyond the dash of a `- KEY=value` item."""
+    return _indent(text) if setting.rstrip().endswith("=") else _key_column(text)
+
+
+def _cut(lines: list[str], cut: tuple[int, int, int], done: set[int]) -> list[str]:
+    """Replace the value at ``(line index, start, depth)`` and its continuation lines
+    (indented beyond depth), adding them to ``done``; return what was removed.
+
+    A continuation line is never cut again, so all cuts together read each line once.
+    """
+    index, start, depth = cut
+    text = lines[index]
+    removed = [text[start:].strip().strip("\"'")]
+    if text[start:]:
+        lines[index] = text[:start] + REDACTED
+    done.add(index)
+    for after in range(index + 1, len(lines)):
+        following = lines[after]
+        content = following.lstrip(" \t")
+        if not content.strip():
+            continue
+        indent = len(following) - len(content)
+        if indent <= depth:
+            break
+        removed.append(content.strip().strip("\"'"))
+        lines[after] = following[:indent] + REDACTED
+        done.add(after)
+    return removed
+
+
+class _Mapping:
+    """A block mapping being read: its keys' column, whether a `name:` in it looks
+    secret, and its `value:` keys as cuts."""
+
+    def __init__(self, column: int):
+        self.column = column
+        self.secret = False
+        self.values: list[tuple[int, int, int]] = []
+
+
+def _secret_env_values(lines: Sequence[str]) -> list[tuple[int, int, int]]:
+    """Cuts for each `value:` of a mapping whose `name:` looks secret, in one pass: the
+    mappings open at a line form a stack by column (more indented lines belong to a
+    nested one, a less indented line or a new `- ` item closes them)."""
+    found: list[tuple[int, int, int]] = []
+    stack: list[_Mapping] = []
+    for index, text in enumerate(lines):
+        content = text.lstrip(" \t")
+        if not content or content[0] in "#\r\n" or content.isspace():
+            continue
+        indent = len(text) - len(content)
+        column = _key_column(text) if content[0] == "-" else indent
+        while stack and (stack[-1].column > indent or stack[-1].column == column > indent):
+            closed = stack.pop()
+            found += closed.values if closed.secret else []
+        if not stack or stack[-1].column != column:
+            stack.append(_Mapping(column))
+        mapping = stack[-1]
+        if "name" in content and (name := _NAME_KEY.match(text)):
+            mapping.secret |= bool(SENSITIVE.search(name.group(1)))
+        if "value" in content and (value := _VALUE_KEY.match(text)):
+            mapping.values.append((index, value.end(), column))
+    return found + [cut for mapping in stack if mapping.secret for cut in mapping.values]
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t"))
+
+
+def _key_column(text: str) -> int:
+    """Where a line's first key starts, after its indentation and list dashes."""
+    match = _LEAD.match(text)
+    return match.end() if match else 0
+
+
+_LEAD = re.compile(r"[ \t]*(?:-[ \t]+)*")

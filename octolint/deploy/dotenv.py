@@ -19,9 +19,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from octolint.deploy.interpolate import InterpolationError, interpolate
+from octolint.deploy.interpolate import (
+    ExpansionLimit,
+    InterpolationError,
+    expansion_budget,
+    interpolate,
+)
 
-_KEY = re.compile(r"[^\W]|[.\-]")
+_KEY = re.compile(r"[\w.\-]*")  # a key's characters, as compose-go allows them
+_BLANKS = re.compile(r"[ \t]*")
+# what ends a run of plain characters in a quoted value
+_SPECIAL = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
 _DOUBLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
 
 
@@ -39,19 +47,29 @@ class EnvEntry:
 
 
 def parse_dotenv(text: str) -> dict[str, EnvEntry]:
-    """Variables of a .env file, in Compose's reading; DotenvError names the bad line."""
+    """Variables of a .env file, in Compose's reading; DotenvError names the bad line.
+
+    Linear in the file's length: line numbers are counted as parsing goes, and
+    the variables interpolation sees are kept up to date rather than copied for
+    each value (a 200,000-line file took minutes). What interpolation produces is
+    bounded for the whole file (ExpansionLimit, with the line).
+    """
     entries: dict[str, EnvEntry] = {}
+    variables: dict[str, str] = {}
     position = 0
-    while True:
-        position = _statement_start(text, position)
-        if position >= len(text):
-            return entries
-        line = text.count("\n", 0, position) + 1
-        key, position, separator = _key(text, position, line)
-        if separator == "\n" or separator == "":
-            continue  # a bare KEY inherits from the environment, which we do not read
-        value, position = _value(text, position, line, entries)
-        entries[key] = EnvEntry(value, line)
+    line, counted = 1, 0  # the line number at `counted`
+    with expansion_budget():
+        while True:
+            position = _statement_start(text, position)
+            if position >= len(text):
+                return entries
+            line, counted = line + text.count("\n", counted, position), position
+            key, position, separator = _key(text, position, line)
+            if separator == "\n" or separator == "":
+                continue  # a bare KEY inherits from the environment, which we do not read
+            value, position = _value(text, position, line, variables)
+            entries[key] = EnvEntry(value, line)
+            variables[key] = value
 
 
 def _statement_start(text: str, position: int) -> int:
@@ -67,26 +85,28 @@ def _statement_start(text: str, position: int) -> int:
 
 
 def _key(text: str, position: int, line: int) -> tuple[str, int, str]:
+    """The key at ``position``, where its value starts, and the separator after it."""
     if text.startswith("export", position) and text[position + 6 : position + 7] in (" ", "\t"):
         position += 6
-    while position < len(text) and text[position] in " \t":
-        position += 1
-    start = position
-    while position < len(text) and text[position] not in "=:\n":
-        char = text[position]
-        if char in " \t":
-            if text[position:].lstrip(" \t")[:1] not in ("=", ":", "\n", ""):
-                raise DotenvError("key cannot contain a space", line)
-        elif not _KEY.match(char):
-            raise DotenvError(f"unexpected character {char!r} in variable name", line)
-        position += 1
-    key = text[start:position].rstrip(" \t")
-    separator = text[position] if position < len(text) else ""
-    return key, position + 1, separator
+    start = _skip(_BLANKS, text, position)
+    end = _skip(_KEY, text, start)
+    position = _skip(_BLANKS, text, end)
+    separator = text[position : position + 1]
+    if separator not in ("=", ":", "\n", ""):
+        if position > end:
+            raise DotenvError("key cannot contain a space", line)
+        raise DotenvError(f"unexpected character {separator!r} in variable name", line)
+    return text[start:end], position + 1, separator
+
+
+def _skip(pattern: re.Pattern[str], text: str, position: int) -> int:
+    """Where a run of what ``pattern`` (which matches the empty string) matches ends."""
+    found = pattern.match(text, position)
+    return found.end() if found else position
 
 
 def _value(
-    text: str, position: int, line: int, known: dict[str, EnvEntry]
+    text: str, position: int, line: int, variables: dict[str, str]
 ) -> tuple[str, int]:
     """The value starting at ``position`` and where parsing goes on.
 
@@ -95,7 +115,6 @@ def _value(
     """
     while position < len(text) and text[position] in " \t":
         position += 1
-    variables = {k: e.value for k, e in known.items()}
     quote = text[position] if position < len(text) and text[position] in "'\"" else ""
     if not quote:
         end = text.find("\n", position)
@@ -104,21 +123,19 @@ def _value(
         return _expand(raw, variables, line), end
     body: list[str] = []
     index = position + 1
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            # an escaped quote is the quote; any other pair stays for _double_quoted
-            pair = text[index : index + 2]
-            body.append(quote if pair[1] == quote else pair)
-            index += 2
-            continue
-        if char == quote:
+    special = _SPECIAL[quote]
+    while (found := special.search(text, index)) is not None:
+        body.append(text[index : found.start()])
+        index = found.start()
+        if text[index] == quote:
             value = "".join(body)
             if quote == "'":
                 return value, index + 1
             return _double_quoted(value, variables, line), index + 1
-        body.append(char)
-        index += 1
+        # an escaped quote is the quote; any other pair stays for _double_quoted
+        pair = text[index : index + 2]
+        body.append(quote if pair[1:] == quote else pair)
+        index += 2
     # the value itself is not quoted back: it may be a password
     kind = "single" if quote == "'" else "double"
     raise DotenvError(f"unterminated {kind}-quoted value", line)
@@ -141,3 +158,5 @@ def _expand(template: str, variables: dict[str, str], line: int) -> str:
         return interpolate(template, variables).text
     except InterpolationError as error:
         raise DotenvError(str(error), line) from None
+    except ExpansionLimit as error:
+        raise ExpansionLimit(f"line {line}: {error}") from None

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from octolint.deploy.compose import read_compose
+from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
 from octolint.deploy.kube import read_kubernetes
 from octolint.deploy.model import COMPOSE, KUBERNETES, DeployFile, DeployTarget
-from octolint.deploy.yamlsource import YamlError, YamlFile, comment_lines, load_yaml
+from octolint.deploy.yamlsource import YamlError, YamlFile, YamlLimit, comment_lines, load_yaml
 from octolint.discover import YAML_SUFFIXES, walk
 from octolint.errors import InputError
 from octolint.model import Span
@@ -132,6 +132,8 @@ def _override(display: str, path: Path | None) -> YamlFile | DeployFile | None:
         return load_yaml(text, shown)
     except YamlError as error:
         return _broken(shown, COMPOSE, text, error)
+    except YamlLimit as error:
+        raise InputError(shown, str(error)) from None
 
 
 def _read_stdin() -> tuple[str, YamlFile] | DeployFile:
@@ -170,6 +172,8 @@ def _parse(
         source = load_yaml(text, display)
     except YamlError as error:
         return _broken(display, COMPOSE if "services:" in text else KUBERNETES, text, error)
+    except YamlLimit as error:
+        raise InputError(name, str(error)) from None
     found = kind_of(source)
     if found is None:
         if not explicit:
@@ -191,8 +195,11 @@ def _text(data: bytes, name: str, *, explicit: bool) -> str | None:
 
 
 def _broken(display: str, kind: str, text: str, error: YamlError) -> DeployFile:
-    return DeployFile(display, kind, text.splitlines(), comment_lines(text),
-                      error.message, _within(text, error.line, error.column))  # fmt: skip
+    """A file YAML cannot parse: its lines and the error with secret-looking values
+    redacted by their shape, since there is no structure to find them by."""
+    lines, secrets = redact_unparsed(text.splitlines())
+    return DeployFile(display, kind, lines, comment_lines(text), redact_message(
+        error.message, secrets), _within(text, error.line, error.column))  # fmt: skip
 
 
 def _add(

@@ -9,7 +9,7 @@ instead of guessing. Supported forms: ``$VAR``, ``${VAR}``, ``${VAR:-word}``,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -22,8 +22,11 @@ _MAX_PASSES = 32
 # Expansion can make text grow without bound (ARG A2=$A1$A1, then A3=$A2$A2...; or
 # 100k ARGs each one character longer than the last: quadratic). A value longer than
 # MAX_VALUE is unknown, and within an expansion_budget() all expansions together may
-# produce at most that many characters; beyond, values are unknown (memory stays
-# bounded whatever the Dockerfile). Real values (PATH...) are far below either.
+# produce at most MAX_TOTAL characters (every pass of every expansion counts, kept or
+# not); beyond, values are unknown. Text is built piece by piece and given up as soon
+# as it would pass either limit, so memory and time stay bounded whatever the
+# Dockerfile (``ARG B=$A$A$A...`` with a 16 KiB A once built 525 MB before the check).
+# Real values (PATH...) are far below either.
 MAX_VALUE = 16 * 1024
 MAX_TOTAL = 4 * 1024 * 1024
 _BUDGET: ContextVar[list[int] | None] = ContextVar("octolint_expansion_budget", default=None)
@@ -60,9 +63,15 @@ def expand(text: str, variables: Variables, escape: str = "\\") -> str | None:
         return text
     placeholder = "\x00"
     text = text.replace(escape + "$", placeholder)
+
+    def strict(match: re.Match[str]) -> str:
+        return _substitute(match, variables)
+
     try:
         for _ in range(_MAX_PASSES):
-            new = _VAR.sub(lambda m: _substitute(m, variables), text)
+            new = _substitute_all(text, strict)
+            if new is None:
+                return None  # too long to keep
             if new == text:
                 break
             text = new
@@ -72,9 +81,32 @@ def expand(text: str, variables: Variables, escape: str = "\\") -> str | None:
         return None
     if "${" in text:
         return None  # a form we do not understand: unknown rather than wrong
-    if not _affordable(text):
-        return None
     return text.replace(placeholder, "$")
+
+
+def _substitute_all(text: str, substitute: Callable[[re.Match[str]], str]) -> str | None:
+    """One pass of substitution, like ``_VAR.sub``; ``text`` itself when nothing matched.
+
+    None as soon as the result would pass MAX_VALUE or the budget: the pieces are
+    measured before they are joined, so nothing longer than the limit is ever built.
+    """
+    limit = _limit()
+    pieces: list[str] = []
+    size = last = 0
+    for match in _VAR.finditer(text):
+        value = substitute(match)
+        size += match.start() - last + len(value)
+        if size > limit:
+            _charge(size)
+            return None
+        pieces += (text[last : match.start()], value)
+        last = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    size += len(text) - last
+    _charge(size)
+    return "".join(pieces) if size <= limit else None
 
 
 @contextmanager
@@ -87,25 +119,27 @@ def expansion_budget(chars: int = MAX_TOTAL) -> Iterator[None]:
         _BUDGET.reset(token)
 
 
-def _affordable(result: str) -> bool:
-    """Charge ``result`` to the budget: False when it is too long to be kept."""
-    if len(result) > MAX_VALUE:
-        return False
+def _limit() -> int:
+    """How long the text being built may grow: MAX_VALUE, or less when the budget is low."""
     budget = _BUDGET.get()
-    if budget is None:
-        return True
-    budget[0] -= len(result)
-    return budget[0] >= 0
+    return MAX_VALUE if budget is None else min(MAX_VALUE, budget[0])
+
+
+def _charge(chars: int) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget[0] -= chars
 
 
 def expand_or_raw(text: str, variables: Variables, escape: str = "\\") -> str:
     """Expand what can be expanded, leaving unknown references as written.
 
     Used for PATH entries, where ``$NVM_DIR/versions/node/...`` is still
-    recognisable even when NVM_DIR's value is not known.
+    recognisable even when NVM_DIR's value is not known. Text that would grow
+    past the limits is returned as written.
     """
 
-    def one(match: re.Match[str]) -> str:
+    def lenient(match: re.Match[str]) -> str:
         try:
             return _substitute(match, variables)
         except _Unknown:
@@ -113,5 +147,5 @@ def expand_or_raw(text: str, variables: Variables, escape: str = "\\") -> str:
 
     if "$" not in text:
         return text
-    result = _VAR.sub(one, text)
-    return result if _affordable(result) else text
+    result = _substitute_all(text, lenient)
+    return text if result is None else result

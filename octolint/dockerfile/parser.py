@@ -52,6 +52,7 @@ _DIRECTIVE_HEAD = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*")
 _VALID_DIRECTIVES = frozenset({"escape", "syntax", "check"})
 # Since BuildKit v0.22.0 spaces may follow "<<" or "<<-" (Go's \s, ASCII only).
 _HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")  # a heredoc name the shell lexer leaves as is
 # Go's regexp [\t\v\f\r ]: what BuildKit splits a command from its arguments on.
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
 # Go's unicode.IsSpace, which differs from str.isspace for \x1c-\x1f.
@@ -898,6 +899,12 @@ def _heredoc_from_word(word: str) -> Heredoc | None:
     if not match or not match.group(3):
         return None
     rest = match.group(3)
+    digits = match.group(1)
+    fd = min(int(digits[:21]), 2**64 - 1) if digits else 0  # Go's ParseUint saturates
+    if _PLAIN_NAME.fullmatch(rest):
+        # Nothing for the shell lexer to do (the usual EOF): lexing it twice was most
+        # of the parse time of a Dockerfile of many short heredocs.
+        return Heredoc(name=rest, content="", chomp=match.group(2) == "-", expand=True, fd=fd)
     try:
         words = _ShellLexer(rest, raw_quotes=False, raw_escapes=False).words()
         if len(words) != 1:
@@ -909,14 +916,12 @@ def _heredoc_from_word(word: str) -> Heredoc | None:
         raise _LexError(f"internal lexing of heredoc produced inconsistent results: {rest}")
     quotes = words[0].count("'") + words[0].count('"')
     raw_quotes = raw[0].count("'") + raw[0].count('"')
-    digits = match.group(1)
     return Heredoc(
         name=words[0],
         content="",
         chomp=match.group(2) == "-",
         expand=quotes == raw_quotes,
-        # Go's ParseUint saturates; Python's int() refuses very long digit strings.
-        fd=min(int(digits[:21]), 2**64 - 1) if digits else 0,
+        fd=fd,  # Python's int() refuses very long digit strings, hence digits[:21]
     )
 
 

@@ -23,7 +23,10 @@ from octolint.imageref import ImageRef, parse_image_ref
 _NOT_APPLIED = frozenset({"ONBUILD"})
 
 
-@dataclass
+# eq=False: a stage is itself, not its fields. Field-wise equality made every
+# membership test compare instructions and walk parents (5,000 chained stages took
+# 88 s in lineage()), and identity makes stages hashable, so they can go in sets.
+@dataclass(eq=False)
 class Stage:
     index: int
     from_instruction: Instruction
@@ -33,7 +36,8 @@ class Stage:
     parent: Stage | None = None  # the stage this one is built FROM, if any
     instructions: list[Instruction] = field(default_factory=list)
     # Global ARGs (before the first FROM): a stage sees one only when it
-    # re-declares it with a bare ``ARG NAME``.
+    # re-declares it with a bare ``ARG NAME``. One dict shared by every stage and
+    # only read: a copy per stage made many ARGs times many FROMs quadratic.
     global_args: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -54,15 +58,22 @@ class Build:
     final: Stage
     global_args: dict[str, str | None]
     build_args: dict[str, str] = field(default_factory=dict)
+    # env() and path_entries() walk every ENV of the lineage; several rules ask for
+    # them, so they are worked out once (and charged to the expansion budget once).
+    _env: dict[str, str | None] | None = field(default=None, init=False, repr=False)
+    _path: list[str] | None = field(default=None, init=False, repr=False)
 
     def lineage(self, stage: Stage | None = None) -> list[Stage]:
         """The stage and the stages it is built FROM, root first."""
         chain: list[Stage] = []
+        seen: set[Stage] = set()  # by identity: linear however long the chain
         current: Stage | None = stage or self.final
-        while current is not None and current not in chain:
+        while current is not None and current not in seen:
             chain.append(current)
+            seen.add(current)
             current = current.parent
-        return list(reversed(chain))
+        chain.reverse()
+        return chain
 
     def external_base(self, stage: Stage | None = None) -> Stage:
         """The lineage's root: the stage whose FROM names an image, not a stage."""
@@ -110,10 +121,12 @@ class Build:
 
     def env(self) -> dict[str, str | None]:
         """ENV of the final image; a value is None when it cannot be known."""
-        values: dict[str, str | None] = {}
-        for _instruction, key, raw, scope in self._env_assignments():
-            values[key] = expand(raw, _overlay(values, scope))
-        return values
+        if self._env is None:
+            values: dict[str, str | None] = {}
+            for _instruction, key, raw, scope in self._env_assignments():
+                values[key] = expand(raw, _overlay(values, scope))
+            self._env = values
+        return dict(self._env)
 
     def env_values(self, key: str) -> list[tuple[Instruction, str]]:
         """Every ENV assignment of key in the final lineage, unknown variables left as written."""
@@ -126,12 +139,15 @@ class Build:
         return found
 
     def path_entries(self) -> list[str]:
-        """Every directory any ENV PATH of the final lineage names, variables expanded
-        where known; order of ENV relative to RUN does not matter to the callers."""
-        entries: list[str] = []
-        for _instruction, value in self.env_values("PATH"):
-            entries += [normalise_dir(e) for e in value.split(":") if e]
-        return entries
+        """Every directory any ENV PATH of the final lineage names (each once), variables
+        expanded where known; order of ENV relative to RUN does not matter to the callers."""
+        if self._path is None:
+            # Each entry once: ENV PATH=/x:$PATH repeated names /x thousands of times.
+            written = dict.fromkeys(
+                entry for _i, value in self.env_values("PATH") for entry in value.split(":")
+            )
+            self._path = list(dict.fromkeys(normalise_dir(e) for e in written if e))
+        return list(self._path)
 
     def _env_assignments(self) -> Iterator[tuple[Instruction, str, str, Variables]]:
         """(instruction, key, unquoted value, ARG scope) for each ENV pair, in build order."""
@@ -249,7 +265,7 @@ def _global_instruction(
 def _new_stage(
     instruction: Instruction,
     stages: list[Stage],
-    global_args: Variables,
+    global_args: dict[str, str | None],
     aliases: Mapping[str, Stage],
 ) -> Stage:
     words = list(instruction.value)
@@ -274,7 +290,7 @@ def _new_stage(
         base=base,
         alias=alias,
         parent=parent,
-        global_args=dict(global_args),
+        global_args=global_args,  # complete once the first FROM is seen
     )
 
 

@@ -101,13 +101,17 @@ class LayerCache:
         return stored
 
     def index(
-        self, descriptor: Descriptor, open_blob: Callable[[], AbstractContextManager[BinaryIO]]
+        self,
+        descriptor: Descriptor,
+        open_blob: Callable[[], AbstractContextManager[BinaryIO]],
+        image: layers.ImageBudget | None = None,
     ) -> LayerStore:
         """The layer's store from the cache, or by streaming the blob (then cached).
 
         ``open_blob`` (a stream, or a context manager giving one, such as
         ``lambda: source.open_blob(image, layer)``) is only called on a miss, and
-        what it returns is closed here.
+        what it returns is closed here. ``image`` bounds what the layers of one image
+        keep together (``layers.index_layer``).
         """
         cached = self.get(descriptor.digest)
         if cached is not None:
@@ -115,7 +119,7 @@ class LayerCache:
         with open_blob() as stream:
             fresh = layers.index_layer(
                 stream, descriptor.digest, descriptor.media_type,
-                expected_size=descriptor.size, verify=descriptor.verify,
+                expected_size=descriptor.size, verify=descriptor.verify, image=image,
             )  # fmt: skip
         return self.store(fresh)
 

@@ -18,18 +18,24 @@ Hostile layers are bounded too (see SECURITY.md): a layer may not expand to more
 than :data:`MAX_EXPANSION` times its compressed size plus :data:`EXPANSION_ALLOWANCE`
 (a decompression bomb is refused after reading about that much, so the time spent is
 proportional to the blob's size), and may not list more than :data:`MAX_ENTRIES`
-members (each costs a few hundred bytes of memory in the index).
+members (each costs a few hundred bytes of memory in the index), nor keep more than
+:data:`MAX_INDEX_BYTES` of paths, link targets, implied directories and small files.
+Tar headers are bounded before tarfile reads them: a member's extended headers (PAX,
+GNU long names, sparse maps) may not exceed :data:`MAX_HEADER_BYTES` together, as in
+Docker, and a path or link target may not exceed :data:`MAX_PATH_BYTES`, as in Linux.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import re
 import tarfile
+import threading
 import zlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, BinaryIO, Callable, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Literal, Protocol, cast
 
 from octolint.errors import InputError
 from octolint.image.model import (
@@ -49,7 +55,7 @@ if TYPE_CHECKING:
 
 # Bump whenever LayerIndex's content or the analysis changes (a new kept file,
 # a new fact...): cached indexes of an older version are then ignored.
-ANALYSER_VERSION = 1
+ANALYSER_VERSION = 2
 
 # Absolute paths whose contents are kept in LayerIndex.files. A trailing "/*"
 # keeps every file directly inside that directory.
@@ -75,6 +81,35 @@ EXPANSION_ALLOWANCE = 1 << 30
 # images have a few hundred thousand entries, a hostile layer could list tens of
 # millions in a few megabytes of gzip.
 MAX_ENTRIES = 2_000_000
+# What an index keeps, in bytes: every path and link target, every directory a path
+# implies (a layer listing only 'a/b/c/f' still puts 'a', 'a/b' and 'a/b/c' in the
+# store), whiteouts and kept files. Paths cost memory in proportion (index, merged
+# view, store): a few megabytes of gzip could otherwise name gigabytes. A layer of a
+# million entries of 100-byte paths keeps about 110 MB.
+MAX_INDEX_BYTES = 128 << 20
+# The same for all the layers of one image together (cached ones included, so that a
+# scan gives the same answer warm or cold): the layers of a scan with --no-cache are
+# all held in memory at once, and up to four are indexed at a time. A layer at the
+# bound was measured at 460 MB peak with --no-cache, 190 MB with the cache; a real
+# image of a million files keeps about 100 MB. Entries: an image may list a tree
+# twice (a `chmod -R` copies every file up into a new layer).
+MAX_IMAGE_INDEX_BYTES = MAX_INDEX_BYTES
+MAX_IMAGE_ENTRIES = 2 * MAX_ENTRIES
+# tarfile reads a member's extended headers (PAX 'x'/'g', GNU long name/link 'L'/'K',
+# GNU sparse maps) whole into memory before the member. Go's archive/tar, and so
+# Docker, refuses such a header over 1 MiB (maxSpecialFileSize); this refuses the
+# headers of one member over 1 MiB together, before reading them. Real ones hold a
+# long name, a few xattrs (64 KiB each at most in Linux): kilobytes.
+MAX_HEADER_BYTES = 1 << 20
+# tarfile recurses once per extended header: GNU tar writes two (long name and
+# link), Go one (PAX) and a global one may come first; a long chain is a stack bomb.
+MAX_EXTENDED_HEADERS = 8
+# Global PAX headers accumulate, and tarfile applies them all to every later member
+# (so their number costs time per member): real tars carry one or two keys.
+MAX_GLOBAL_KEYS = 64
+# A member's name or link target, in bytes: Linux's PATH_MAX. Docker cannot extract
+# a longer one either (ENAMETOOLONG).
+MAX_PATH_BYTES = 4096
 # tarfile's stream buffer: it re-slices the whole buffer on every header read,
 # so a large one makes layers with many small members slow (1 MiB: 10x slower).
 _TAR_BUFFER = 32 << 10
@@ -94,11 +129,14 @@ _LIBC_NAME = re.compile(
 )
 # "GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36." in
 # libc.so.6, "ld.so (...) stable release version 2.36." in the loader.
+# Version numbers are bounded in length: a fact is kept for every file of that name,
+# and Python refuses to parse integers of over 4300 digits.
 _GLIBC_BANNER = re.compile(
-    rb"(?:GNU C Library|ld\.so) [^\n\x00]{0,200}?release version (\d+\.\d+(?:\.\d+)?)"
+    rb"(?:GNU C Library|ld\.so) [^\n\x00]{0,200}?release version "
+    rb"(\d{1,6}\.\d{1,6}(?:\.\d{1,6})?)(?!\d)"
 )
 # Symbol version names (GLIBC_2.34) are NUL-terminated strings in .dynstr.
-_GLIBC_SYMVER = re.compile(rb"\x00GLIBC_(2\.\d+(?:\.\d+)?)(?=\x00)")
+_GLIBC_SYMVER = re.compile(rb"\x00GLIBC_(2\.\d{1,6}(?:\.\d{1,6})?)(?=\x00)")
 _MUSL_SIGNATURE = b"musl libc"  # in musl's "musl libc (x86_64)\nVersion %s" banner
 _SCAN_OVERLAP = 256  # longer than any match above, so no match is lost between chunks
 
@@ -167,8 +205,14 @@ def normalise_path(name: str) -> str:
     './usr/lib/' -> '/usr/lib'; 'a/../b' -> '/b'. '..' never climbs above the
     root: '../../etc/passwd' is '/etc/passwd' of the *image*.
     """
+    # Most names are already normal: checked at C speed, for a 4096-byte name can
+    # have 2048 components.
+    core = name.strip("/")
+    wrapped = f"/{core}/"
+    if "//" not in wrapped and "/./" not in wrapped and "/../" not in wrapped:
+        return wrapped[:-1]
     parts: list[str] = []
-    for part in name.split("/"):
+    for part in core.split("/"):
         if part in ("", "."):
             continue
         if part == "..":
@@ -186,6 +230,7 @@ def index_layer(
     *,
     expected_size: int = -1,
     verify: str = VERIFY_DIGEST,
+    image: ImageBudget | None = None,
 ) -> LayerIndex:
     """Stream one layer blob once and index it.
 
@@ -193,7 +238,8 @@ def index_layer(
     registries and OCI layouts) or against the uncompressed tar
     (``verify=VERIFY_DIFF_ID``, for docker-archive and Docker engine layers, which
     only know the diff_id). ``expected_size`` (-1: unknown) is the blob's size in
-    bytes; a longer blob is rejected as soon as the excess is read.
+    bytes; a longer blob is rejected as soon as the excess is read. ``image``, shared
+    by the layers of one image, bounds what they keep together.
 
     The compression (gzip, zstd or none) is recognised by its magic bytes, as
     Docker does; ``media_type`` may be "" (docker-archive layers have none).
@@ -208,7 +254,7 @@ def index_layer(
     raw = _Tap(stream, hashlib.new(algorithm) if verify == VERIFY_DIGEST else None,
                limit=expected_size)  # fmt: skip
     try:
-        index = _index_raw(raw, digest, media_type, algorithm, verify)
+        index = _index_raw(raw, digest, media_type, algorithm, verify, image)
     except _SizeExceeded:
         raise DigestMismatchError.size(digest, expected_size, "more") from None
     except _Expanded:
@@ -226,7 +272,8 @@ def index_layer(
     return index
 
 
-def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: str) -> LayerIndex:
+def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: str,
+               image: ImageBudget | None) -> LayerIndex:  # fmt: skip
     compression = _compression(raw.peek(len(_ZSTD_MAGIC)))
     content = _Tap(
         _decompressor(raw, compression, digest),
@@ -238,7 +285,7 @@ def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: 
     # would call that "end of file header" before the first member.
     end = None
     if content.peek(tarfile.BLOCKSIZE).strip(b"\x00"):
-        end = _walk_tar(content, index, digest, media_type)
+        end = _walk_tar(content, index, digest, media_type, image)
     content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
     # tarfile takes a tar cut inside a member for a finished one; Go's
     # archive/tar, and so Docker, refuses it. The tar must end at a header
@@ -446,19 +493,194 @@ class _ZstdReader:
 # -- the tar walk --------------------------------------------------------------------
 
 
-def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str) -> int:
+def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str,
+              image: ImageBudget | None) -> int:  # fmt: skip
     """Record every member; return the offset where the archive's members end."""
+    budget = _Budget(image)
     try:
-        with tarfile.open(fileobj=cast(BinaryIO, content), mode="r|", bufsize=_TAR_BUFFER) as tar:
+        with _LayerTar.open(fileobj=cast(BinaryIO, content), mode="r|",
+                            bufsize=_TAR_BUFFER) as tar:  # fmt: skip
             for count, member in enumerate(_members(tar), 1):
                 if count > MAX_ENTRIES:
                     raise LayerError(digest, f"lists more than {MAX_ENTRIES} entries: refused "
                                      "(a layer this large would exhaust memory)")  # fmt: skip
-                _record(tar, member, index)
+                _record(tar, member, index, budget)
+            budget.flush()
+            index.kept_bytes, index.members = budget.used, budget.members
             return tar.offset
+    except BoundExceeded as exc:
+        raise LayerError(digest, str(exc)) from None
     except (tarfile.TarError, EOFError) as exc:
         kind = f" ({media_type})" if media_type else ""
         raise LayerError(digest, f"not a valid layer tar{kind}: {exc}") from exc
+
+
+class BoundExceeded(Exception):
+    """A layer (or an image's layers together) over one of the bounds above; the
+    message says which. Not a TarError, so that tarfile lets it through."""
+
+
+class ImageBudget:
+    """What the layers of one image keep together (MAX_IMAGE_INDEX_BYTES and
+    MAX_IMAGE_ENTRIES); shared by the threads indexing them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.kept_bytes = 0
+        self.members = 0
+
+    def add(self, kept_bytes: int, members: int) -> None:
+        with self._lock:
+            self.kept_bytes += kept_bytes
+            self.members += members
+            over_bytes = self.kept_bytes > MAX_IMAGE_INDEX_BYTES
+            over_members = self.members > MAX_IMAGE_ENTRIES
+        if over_bytes:
+            raise BoundExceeded(
+                f"the image's layers together keep more than {MAX_IMAGE_INDEX_BYTES >> 20} "
+                "MiB of paths, link targets and small files: refused (an image this large "
+                "would exhaust memory)"
+            )
+        if over_members:
+            raise BoundExceeded(
+                f"the image's layers together list more than {MAX_IMAGE_ENTRIES} entries: "
+                "refused (an image this large would exhaust memory)"
+            )
+
+
+# A layer's charges reach its image's budget in batches: a lock per entry would cost
+# more than the entry.
+_FLUSH_BYTES = 1 << 20
+_FLUSH_MEMBERS = 4096
+
+
+class _Budget:
+    """What one layer's index keeps, in bytes (see MAX_INDEX_BYTES), and its members."""
+
+    def __init__(self, image: ImageBudget | None):
+        self._image = image
+        self.used = 0
+        self.members = 0
+        self._flushed = (0, 0)  # (used, members) already added to the image's budget
+        self._directories: set[str] = set()  # those already paid for
+
+    def entry(self, path: str, link: str | None) -> None:
+        """Pay for one member: its path, its link target, and each directory the path
+        implies that nothing paid for yet (a deep path implies as many directories,
+        each nearly as long)."""
+        self.members += 1
+        size = len(path) + (len(link) if link else 0)
+        parent = path.rpartition("/")[0]
+        while parent and parent not in self._directories:
+            self._directories.add(parent)
+            size += len(parent)
+            parent = parent.rpartition("/")[0]
+        self.charge(size)
+
+    def charge(self, size: int) -> None:
+        self.used += size
+        if self.used > MAX_INDEX_BYTES:
+            raise BoundExceeded(
+                f"keeps more than {MAX_INDEX_BYTES >> 20} MiB of paths, link targets and "
+                "small files: refused (a layer this large would exhaust memory)"
+            )
+        flushed_bytes, flushed_members = self._flushed
+        if self._image is not None and (
+            self.used - flushed_bytes >= _FLUSH_BYTES
+            or self.members - flushed_members >= _FLUSH_MEMBERS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._image is not None:
+            flushed_bytes, flushed_members = self._flushed
+            self._flushed = (self.used, self.members)
+            self._image.add(self.used - flushed_bytes, self.members - flushed_members)
+
+
+_EXTENDED_TYPES = frozenset({tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                             tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK})  # fmt: skip
+
+
+class _HeaderReader:
+    """The tar stream as tarfile reads one member's headers through it: a read that
+    would take them past MAX_HEADER_BYTES is refused before anything is read (skipping
+    member data goes through ``seek``, which is not counted)."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self.read_bytes = 0
+        self.extended = 0  # extended headers seen before this member
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size < 0 or self.read_bytes + size > MAX_HEADER_BYTES:
+            raise BoundExceeded(
+                f"the tar headers of one member take {max(size, 0) + self.read_bytes} bytes "
+                f"or more: refused (at most {MAX_HEADER_BYTES >> 10} KiB, as in Docker)"
+            )
+        self.read_bytes += size
+        data: bytes = self._stream.read(size)
+        return data
+
+    def tell(self) -> int:
+        position: int = self._stream.tell()
+        return position
+
+    def seek(self, position: int, /) -> object:
+        return self._stream.seek(position)
+
+    def write(self, data: bytes, /) -> object:
+        raise io.UnsupportedOperation("read-only")
+
+    def close(self) -> object:
+        return None  # the TarFile closes the real stream
+
+
+class _LayerTar(tarfile.TarFile):
+    """tarfile, with each member's headers bounded (see MAX_HEADER_BYTES)."""
+
+    def next(self) -> tarfile.TarInfo | None:
+        stream = self.fileobj
+        self.fileobj = _HeaderReader(stream)
+        try:
+            member = super().next()
+        except (ValueError, IndexError) as exc:
+            # tarfile lets a few malformed headers out as such (a sparse map that is
+            # not numbers, a truncated sparse extension block).
+            raise tarfile.ReadError(f"malformed header ({exc})") from None
+        finally:
+            self.fileobj = stream
+        if self.pax_headers:
+            self._check_global_headers()
+        return member
+
+    def _check_global_headers(self) -> None:
+        headers = self.pax_headers
+        size = sum(len(key) + len(value) for key, value in headers.items())
+        if len(headers) > MAX_GLOBAL_KEYS or size > MAX_HEADER_BYTES:
+            raise BoundExceeded(
+                f"global PAX headers of {len(headers)} keys and {size} bytes: refused "
+                f"(at most {MAX_GLOBAL_KEYS} keys and {MAX_HEADER_BYTES >> 10} KiB)"
+            )
+
+
+class _LayerTarInfo(tarfile.TarInfo):
+    """Counts the extended headers before a member: tarfile recurses on each."""
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        # tarfile's documented extension point (see its source), absent from typeshed.
+        reader = tar.fileobj
+        if self.type in _EXTENDED_TYPES and isinstance(reader, _HeaderReader):
+            reader.extended += 1
+            if reader.extended > MAX_EXTENDED_HEADERS:
+                raise BoundExceeded(
+                    f"more than {MAX_EXTENDED_HEADERS} extended tar headers before one member"
+                )
+        member: tarfile.TarInfo = super()._proc_member(tar)  # type: ignore[misc]
+        return member
+
+
+_LayerTar.tarinfo = _LayerTarInfo
 
 
 def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
@@ -475,19 +697,38 @@ def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         yield member
 
 
-def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex) -> None:
+def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex,
+            budget: _Budget) -> None:  # fmt: skip
+    if len(member.name) > _SHORT or len(member.linkname) > _SHORT:
+        _check_length(member.name, "name")
+        _check_length(member.linkname, "link target")
     path = normalise_path(member.name)
     parent, _, name = path.rpartition("/")
     if name.startswith(WHITEOUT_PREFIX):
+        budget.entry(path, None)
         _record_whiteout(parent or "/", name, index)
         return
     entry = _entry_of(member)
+    budget.entry(path, entry.link)
     # A path repeated in one tar: the last one wins, and goes last so that, on
     # merging, it comes after (and so replaces) anything below the earlier one.
     index.entries.pop(path, None)
     index.entries[path] = entry
-    if entry.kind == FILE:
-        _read_member(tar, member, path, index)
+    if entry.kind == FILE and not member.issparse():
+        # (a sparse member's holes are made up by tarfile, not read: never scanned)
+        _read_member(tar, member, path, index, budget)
+
+
+_SHORT = MAX_PATH_BYTES // 4  # characters: no UTF-8 character takes more than 4 bytes
+
+
+def _check_length(text: str, what: str) -> None:
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+    if size > MAX_PATH_BYTES:
+        raise BoundExceeded(
+            f"a member's {what} is {size} bytes long: refused (at most {MAX_PATH_BYTES}, "
+            "Linux's PATH_MAX)"
+        )
 
 
 def _record_whiteout(parent: str, name: str, index: LayerIndex) -> None:
@@ -517,7 +758,7 @@ def _entry_of(member: tarfile.TarInfo) -> Entry:
 
 
 def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-                 index: LayerIndex) -> None:  # fmt: skip
+                 index: LayerIndex, budget: _Budget) -> None:  # fmt: skip
     """Read what the index needs of one regular file; tarfile skips the rest."""
     parent, _, name = path.rpartition("/")
     keep = member.size <= MAX_KEPT_SIZE and (path in _KEPT_EXACT or (parent or "/") in _KEPT_DIRS)
@@ -534,6 +775,7 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
         chunk = data.read(CHUNK)
         facts = _elf_facts(chunk) if probe_elf else {}
         if keep:
+            budget.charge(len(chunk))  # any number of files in /etc/ld.so.conf.d
             index.files[path] = chunk  # MAX_KEPT_SIZE <= CHUNK: the whole file
         while scanner is not None and chunk:
             scanner.feed(chunk)

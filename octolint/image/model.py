@@ -134,3 +134,7 @@ class LayerIndex:
     opaque: set[str] = field(default_factory=set)  # directories this layer makes opaque
     files: dict[str, bytes] = field(default_factory=dict)  # contents of small files rules read
     facts: dict[str, dict[str, str]] = field(default_factory=dict)  # per-path facts (glibc version)
+    # What the layer costs, for the per-image bounds (layers.MAX_INDEX_BYTES, MAX_ENTRIES):
+    # bytes of paths, link targets, implied directories and kept files; members listed.
+    kept_bytes: int = 0
+    members: int = 0

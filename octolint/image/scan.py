@@ -21,17 +21,25 @@ from typing import BinaryIO
 
 from octolint.dockerfile.stages import Build
 from octolint.engine import Engine
+from octolint.image import layers
 from octolint.image.cache import LayerCache
 from octolint.image.fs import ImageFS
 from octolint.image.model import Descriptor, Platform, ResolvedImage
 from octolint.image.probe import ProbeResult
-from octolint.image.sources.base import ImageSource, naming_the_layer
+from octolint.image.sources.base import (
+    ImageSource,
+    ImageSourceError,
+    LayerReadError,
+    naming_the_layer,
+    short_digest,
+)
 from octolint.image.sources.resolve import open_source
 from octolint.image.store import CorruptStoreError, LayerStore
 from octolint.image.target import ImageTarget
 from octolint.model import Finding, Report
 
-# Called with (reference, number of layers, event) per layer; event is "cached" or "read".
+# Called with (reference, number of distinct layers, event) per distinct layer; event is
+# "cached" or "read".
 ProgressCallback = Callable[[str, int, str], None]
 
 
@@ -125,7 +133,7 @@ def _checked(
     rules read it (a file planted with a valid checksum) is deleted and the layer read
     again: a layer read afresh is never corrupt, so one attempt per layer is enough,
     and the last bypasses the cache, so this ends whatever else writes there."""
-    attempts = len(image.layers) + 2
+    attempts = len(set(image.layers)) + 2
     for attempt in range(attempts):
         use = cache if attempt < attempts - 1 else LayerCache(enabled=False)
         target = ImageTarget(image, _filesystem(source, image, options, use),
@@ -163,28 +171,85 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Layer references in one manifest. Docker refuses more than 127 layers (overlay2's
+# limit) when it runs an image; this is generous above that, and bounds the work a
+# manifest of a few megabytes can ask for.
+MAX_LAYERS = 1000
+
+
 def _merged(
     source: ImageSource, image: ResolvedImage, options: ScanOptions, cache: LayerCache
 ) -> ImageFS:
-    # Cached layers open right here (a CRC check, no rows read); the pool is for the
-    # layers to stream, decompress and hash.
-    known = [_cached(image, layer, options, cache) for layer in image.layers]
-    missing = [layer for layer, store in zip(image.layers, known) if store is None]
+    if len(image.layers) > MAX_LAYERS:
+        raise ImageSourceError(
+            f"image {image.reference} ({image.where})",
+            f"lists {len(image.layers)} layers: refused (at most {MAX_LAYERS}; Docker runs "
+            "images of up to 127)",
+        )
+    # A layer listed several times is read (and opened) once; the filesystem then
+    # stacks the same store at each of its places.
+    distinct = list(dict.fromkeys(image.layers))
+    budget = layers.ImageBudget()
+    stores: dict[Descriptor, LayerStore] = {}
+    try:
+        _fill_stores(source, image, options, cache, distinct, budget, stores)
+    except BaseException:
+        for store in stores.values():
+            store.close()
+        raise
+    return ImageFS([stores[layer] for layer in image.layers])
+
+
+def _fill_stores(
+    source: ImageSource,
+    image: ResolvedImage,
+    options: ScanOptions,
+    cache: LayerCache,
+    distinct: list[Descriptor],
+    budget: layers.ImageBudget,
+    stores: dict[Descriptor, LayerStore],
+) -> None:
+    """Put in ``stores`` the store of every layer in ``distinct``: cached layers open
+    right here (a CRC check, no rows read); the pool is for the layers to stream,
+    decompress and hash. Cached layers count towards the image's bounds too, so a
+    scan gives the same answer warm or cold."""
+    total = len(distinct)
+    for layer in distinct:
+        store = cache.get(layer.digest)
+        if store is not None:
+            stores[layer] = store
+            _charge_cached(image, layer, store, budget)
+            _report(options, image, total, "cached")
+    missing = [layer for layer in distinct if layer not in stores]
     if not missing:
-        return ImageFS([store for store in known if store is not None])
+        return
     workers = min(max(1, options.workers), len(missing))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        fresh = iter(list(pool.map(lambda d: _layer(source, image, d, options, cache), missing)))
-    return ImageFS([store if store is not None else next(fresh) for store in known])
+        futures = {
+            layer: pool.submit(_layer, source, image, layer, options, cache, budget, total)
+            for layer in missing
+        }
+        failure: BaseException | None = None
+        for layer, future in futures.items():  # every one finishes: none is left open
+            try:
+                stores[layer] = future.result()
+            except BaseException as exc:  # re-raised below, once all are done
+                failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
-def _cached(
-    image: ResolvedImage, layer: Descriptor, options: ScanOptions, cache: LayerCache
-) -> LayerStore | None:
-    store = cache.get(layer.digest)
-    if store is not None:
-        _report(options, image, layer, "cached")
-    return store
+def _charge_cached(
+    image: ResolvedImage, layer: Descriptor, store: LayerStore, budget: layers.ImageBudget
+) -> None:
+    try:
+        budget.add(store.kept_bytes, store.members)
+    except layers.BoundExceeded as exc:
+        number = image.layers.index(layer) + 1
+        raise LayerReadError(
+            f"image {image.reference} ({image.where})",
+            f"reading layer {number} of {len(image.layers)} ({short_digest(layer.digest)}): {exc}",
+        ) from None
 
 
 def _layer(
@@ -193,6 +258,8 @@ def _layer(
     layer: Descriptor,
     options: ScanOptions,
     cache: LayerCache,
+    budget: layers.ImageBudget,
+    total: int,
 ) -> LayerStore:
     opened = []
 
@@ -203,8 +270,14 @@ def _layer(
     # Held while reading: a concurrent scan of another image sharing this layer waits,
     # then finds it in the cache instead of downloading it a second time.
     with _layer_lock(layer.digest) if cache.enabled else nullcontext():
-        store = cache.index(layer, open_blob)
-    _report(options, image, layer, "read" if opened else "cached")
+        store = cache.index(layer, open_blob, budget)
+    if not opened:  # another scan cached it meanwhile: it was not charged
+        try:
+            _charge_cached(image, layer, store, budget)
+        except BaseException:
+            store.close()
+            raise
+    _report(options, image, total, "read" if opened else "cached")
     return store
 
 
@@ -217,6 +290,7 @@ def _layer_lock(digest: str) -> threading.Lock:
         return _layer_locks.setdefault(digest, threading.Lock())
 
 
-def _report(options: ScanOptions, image: ResolvedImage, layer: Descriptor, event: str) -> None:
+def _report(options: ScanOptions, image: ResolvedImage, total: int, event: str) -> None:
+    """``total``: the image's distinct layers (a layer listed twice is read once)."""
     if options.progress is not None:
-        options.progress(image.reference, len(image.layers), event)
+        options.progress(image.reference, total, event)

@@ -117,6 +117,9 @@ class LayerStore:
         self.digest = digest
         self.file_id = file_id  # the file it was opened from, so a damaged one is
         self._db = connection  # deleted only if nobody has replaced it since
+        # What the layer costs (LayerIndex.kept_bytes, .members), for per-image bounds.
+        self.kept_bytes = 0
+        self.members = 0
 
     # -- making -----------------------------------------------------------------------
     @classmethod
@@ -124,7 +127,9 @@ class LayerStore:
         """A store of ``index`` in memory (nothing written)."""
         db = sqlite3.connect(":memory:", check_same_thread=False)
         _fill(db, index)
-        return cls(db, index.digest)
+        store = cls(db, index.digest)
+        store.kept_bytes, store.members = index.kept_bytes, index.members
+        return store
 
     @classmethod
     def write(cls, index: LayerIndex, path: str | os.PathLike[str]) -> LayerStore:
@@ -259,6 +264,11 @@ class LayerStore:
         wanted = {"format": FORMAT, "digest": self.digest}
         if {k: meta.get(k) for k in wanted} != wanted:
             raise self._corrupt("another format or layer")
+        kept_bytes, members = meta.get("kept_bytes"), meta.get("members")
+        if not (type(kept_bytes) is int and kept_bytes >= 0
+                and type(members) is int and members >= 0):  # fmt: skip
+            raise self._corrupt("bad layer size")
+        self.kept_bytes, self.members = kept_bytes, members
 
 
 # -- building ----------------------------------------------------------------------------
@@ -268,8 +278,9 @@ def _fill(db: sqlite3.Connection, index: LayerIndex) -> None:
     *tables, name_index = _SCHEMA
     for statement in tables:
         db.execute(statement)
-    db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", FORMAT),
-                                                      ("digest", index.digest)])  # fmt: skip
+    meta = [("format", FORMAT), ("digest", index.digest), ("kept_bytes", index.kept_bytes),
+            ("members", index.members)]  # fmt: skip
+    db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
     db.executemany("INSERT INTO node VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _node_rows(index))
     db.executemany(
         "INSERT INTO file VALUES (?, ?)",
@@ -338,6 +349,7 @@ class _Canonical:
         child = path
         while child != "/":
             parent = child.rpartition("/")[0] or "/"
+            claimed = parent in self.parents
             self.parents.add(parent)
             if self.children is not None:
                 self.children.setdefault(parent, set()).add(child)
@@ -346,6 +358,11 @@ class _Canonical:
                 if existing.kind != DIR:  # the layer's own file here becomes a directory
                     self.own[parent] = IMPLICIT_DIR
                     self.opaque.add(parent)
+                return
+            if claimed:
+                # Its ancestors were claimed with it (dropping a subtree unclaims all
+                # of it): climbing again would cost every entry its whole depth, and a
+                # path of 4096 bytes can be 2048 directories deep.
                 return
             child = parent
 

@@ -9,6 +9,9 @@ Errors are ``::error``, warnings ``::warning``, notes ``::notice``. The text is
 escaped exactly as ``@actions/core`` does it (``%``, CR and LF in the message;
 also ``:`` and ``,`` in properties), and properties come in its order, so a
 hostile message or file name can neither end the command nor start another.
+Before that, other control characters (ESC, BEL, C1, bidi overrides) are shown
+as ``\\x1b`` (:mod:`octolint.escape`): the log viewer and a terminal would
+obey them.
 ``col``/``endColumn`` are given only when the finding is on one line (GitHub
 ignores them otherwise; ``endColumn`` is inclusive). File paths are relative to
 the working directory; a finding without a file (an image finding that does not
@@ -21,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from octolint.escape import escape_text
 from octolint.model import Finding, Report, Severity
 from octolint.reporters._ci import DOCKERFILE, file_of
 from octolint.reporters._common import (
@@ -83,7 +87,9 @@ def command(name: str, properties: Mapping[str, object], message: str) -> str:
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Controls shown escaped, then ``%``, CR and LF %-encoded as ``@actions/core`` does."""
+    safe = escape_text(text)  # CR becomes "\\r" here; LF stays, a line of the annotation
+    return safe.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

@@ -13,7 +13,8 @@ fingerprint (unique in the report, which GitLab requires) leaves the line
 number out, so an issue keeps it when unrelated lines move and GitLab does not
 report it as new. Paths are relative to the working directory (run octolint
 from the repository root); a finding without a file names the image (or
-``<stdin>``) as its path, on line 1.
+``<stdin>``) as its path, on line 1. Control characters in text are written as
+the visible text ``\\x1b`` (see :mod:`octolint.escape`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from octolint.escape import escape_strings
 from octolint.model import Finding, Report, Severity
 from octolint.reporters._ci import DOCKERFILE, file_of, fingerprints
 from octolint.reporters._common import (
@@ -55,7 +57,7 @@ def render(
         _issue(finding, fingerprint, rules, subject=subject, dockerfile=dockerfile)
         for finding, fingerprint in zip(findings, fingerprints(findings))
     ]
-    return json.dumps(issues, indent=2, ensure_ascii=True) + "\n"
+    return json.dumps(escape_strings(issues), indent=2, ensure_ascii=True) + "\n"
 
 
 def _issue(

@@ -14,7 +14,9 @@ octolint's own decorations are ASCII (``|``, ``...``), so they survive any
 console encoding.
 Text from the Dockerfile and from rules is never read as rich markup, and
 non-printable characters in it are shown escaped (``\\x1b``), so a hostile file
-cannot inject terminal escape sequences. rich is imported only for coloured output.
+cannot inject terminal escape sequences. A path that would start a line with
+``::`` (a GitHub Actions workflow command in a CI log) has that colon shown as
+``\\x3a``. rich is imported only for coloured output.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import io
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from octolint.escape import defuse_commands
 from octolint.model import Finding, Report, Severity
 from octolint.reporters._common import (
     display_path,
@@ -83,7 +86,7 @@ def _render_with_rich(lines: list[Line]) -> str:
 
 def _report_lines(report: Report, rules: Mapping[str, Rule]) -> Iterator[Line]:
     for path, findings in grouped_by_file(report):
-        yield [(printable(display_path(path)), "bold underline")]
+        yield [(defuse_commands(printable(display_path(path))), "bold underline")]
         for finding in findings:
             yield from _finding_lines(finding, rules)
             yield []
@@ -106,7 +109,7 @@ def _headline(finding: Finding) -> Line:
     if finding.stage:
         details += f', stage "{finding.stage}"'
     return [
-        (printable(where), "bold"),
+        (defuse_commands(printable(where)), "bold"),
         ("  ", ""),
         (finding.severity.label, SEVERITY_STYLE[finding.severity]),
         (" " * (9 - len(finding.severity.label)), ""),

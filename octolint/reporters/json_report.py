@@ -12,7 +12,9 @@ and documented in ``docs/json-format.md``. Its shape::
 
 Changing or removing a field bumps ``version``; adding one does not. The
 output is ASCII (other characters are ``\\u`` escapes), so it survives any
-console encoding.
+console encoding. Control characters in text (ESC, C1, bidi overrides; see
+:mod:`octolint.escape`) are written as the visible text ``\\x1b``, so a
+consumer that prints a field cannot be made to obey them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from octolint.escape import escape_strings
 from octolint.model import Finding, Report, Severity
 from octolint.reporters._common import (
     clamped_region,
@@ -50,8 +53,8 @@ def render(
 
 
 def build(report: Report, rules: Mapping[str, Rule], *, tool_version: str) -> dict[str, Any]:
-    """The JSON document as Python data."""
-    return {
+    """The JSON document as Python data, control characters in its text escaped."""
+    document: dict[str, Any] = {
         "version": SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": tool_version},
         "findings": [_finding(f, rules) for f in ordered_findings(report)],
@@ -63,6 +66,7 @@ def build(report: Report, rules: Mapping[str, Rule], *, tool_version: str) -> di
         },
         "files": [display_path(path) for path in report.files],
     }
+    return escape_strings(document)
 
 
 def _finding(finding: Finding, rules: Mapping[str, Rule]) -> dict[str, Any]:

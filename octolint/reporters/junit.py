@@ -13,8 +13,12 @@ A testcase fails when it has a finding at or above the ``--fail-on`` threshold
 findings, one per line with location, severity, message and fix. Findings below
 the threshold are listed in ``<system-out>`` of a passing testcase. Image
 findings that point at the ``--dockerfile`` belong to the image's suite when
-one image was checked. Text that XML cannot carry (control characters) is
-written escaped as ``\\x1b``; the output is ASCII, declared UTF-8.
+one image was checked. Control characters (those XML cannot carry, and those a
+terminal or log viewer would obey: ESC, C1, bidi overrides; see
+:mod:`octolint.escape`) are written escaped as ``\\x1b``, and a line of text
+that would start with ``::`` (a GitHub Actions workflow command when the report
+is printed in a CI log) has that colon written ``&#58;``. The output is ASCII,
+declared UTF-8.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from octolint.escape import defuse_commands, escape_text
 from octolint.model import Finding, Report, Severity
 from octolint.reporters._ci import DOCKERFILE, file_of
 from octolint.reporters._common import (
@@ -72,7 +77,9 @@ def render(
     ET.indent(root)
     # ASCII with character references survives any console encoding, and is UTF-8
     body: bytes = ET.tostring(root, encoding="us-ascii", xml_declaration=False)
-    return DECLARATION + body.decode("ascii") + "\n"
+    # Only element text can start a line with "::" (attribute values keep their
+    # newlines as &#10;), and a character reference there reads back the same.
+    return DECLARATION + defuse_commands(body.decode("ascii"), "&#58;") + "\n"
 
 
 def suites(report: Report) -> Suites:
@@ -128,13 +135,13 @@ def _outcome(
     details = "\n".join(_describe(f, rules, subject, dockerfile) for f in findings)
     worst = max(findings, key=lambda finding: finding.severity)
     if threshold is None or worst.severity < threshold:
-        ET.SubElement(case, "system-out").text = xml_text(details, element=True)
+        ET.SubElement(case, "system-out").text = xml_text(details)
         return
     message = worst.message.strip() or worst.rule_id
     if len(findings) > 1:
         message += f" (and {len(findings) - 1} more)"
     failure = ET.SubElement(case, "failure", type=worst.severity.label, message=xml_text(message))
-    failure.text = xml_text(details, element=True)
+    failure.text = xml_text(details)
 
 
 def _describe(
@@ -150,13 +157,10 @@ def _describe(
     return text + (f"\n  fix: {hint}" if hint else "")
 
 
-def xml_text(text: str, *, element: bool = False) -> str:
-    """``text`` with what XML 1.0 cannot carry escaped as ``\\x1b``.
-
-    In element content a CR would be read back as LF, so line ends become LF.
-    """
-    safe = NOT_XML.sub(lambda match: ascii(match.group())[1:-1], text)
-    return safe.replace("\r\n", "\n").replace("\r", "\n") if element else safe
+def xml_text(text: str) -> str:
+    """``text`` with controls (CR included) and what XML 1.0 cannot carry escaped as
+    ``\\x1b``; newlines and tabs stay."""
+    return NOT_XML.sub(lambda match: ascii(match.group())[1:-1], escape_text(text))
 
 
 def _count(element: ET.Element, extra: Mapping[str, str] | None = None) -> None:

@@ -38,6 +38,10 @@ what changes on every rebuild masked: layer digests, dates, history step
 numbers) is added, and, without a Dockerfile line, the image name instead of
 the source text.
 
+**Text.** Control characters in any text (ESC, C1, bidi overrides; see
+:mod:`octolint.escape`) are written as the visible text ``\\x1b``: code
+scanning shows messages and snippets to people.
+
 **GitHub's limits** ("SARIF support for code scanning"): one run (limit 20),
 one location per result (1,000), at most 4 tags per rule (20), no more than
 25,000 rules (an error otherwise). Beyond 25,000 results, or 10 MB
@@ -63,6 +67,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from octolint.errors import ConfigError, OctolintError
+from octolint.escape import escape_line, escape_strings
 from octolint.model import Finding, Report, Severity
 from octolint.reporters._common import (
     STDIN_PATH,
@@ -200,7 +205,7 @@ def render(
                                              category=category, subject=subject,
                                              dockerfile=dockerfile)  # fmt: skip
     if dropped:
-        print(f"octolint: warning: {dropped}", file=sys.stderr)
+        print(f"octolint: warning: {escape_line(dropped)}", file=sys.stderr)
     return text
 
 
@@ -238,7 +243,8 @@ def build(
             for f, fp in zip(findings, fingerprints)
         ],
     }
-    return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+    log = {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
+    return escape_strings(log)
 
 
 def serialised_within_limits(

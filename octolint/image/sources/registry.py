@@ -8,22 +8,39 @@ server does not speak TLS. A certificate that fails verification is an error, ex
 for registries named with ``--insecure-registry``, where it is accepted (as Docker does).
 ``docker.io`` is served by ``registry-1.docker.io``.
 
-**Authentication.** The registry's ``WWW-Authenticate`` challenge decides: ``Bearer``
+**Redirects** are followed by the client itself, at most MAX_REDIRECTS per request:
+to ``http(s)`` URLs only, never from HTTPS down to plain HTTP, and a loop is an error.
+The ``Authorization`` header goes to the origin (scheme, host, port) of the request
+only; a host the registry redirects to (a blob store) never gets it.
+
+**Authentication.** Only a 401 from the registry's own origin is answered; one from a
+host it redirected to is an error. The ``WWW-Authenticate`` challenge decides: ``Bearer``
 gets a token from the realm (anonymously, or with the user's credentials;
-``token`` or ``access_token``), ``Basic`` sends the credentials. Credentials come from
-``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``) as the Docker CLI
-reads them: ``credHelpers[host]``, else ``credsStore``, run as ``docker-credential-NAME get``
-with the server URL on stdin; else ``auths[host]`` (``auth`` base64 ``user:password``, or
-``username``/``password``, or ``identitytoken``). Credentials and tokens never appear in
-an error message or a log line: every message is scrubbed of them.
+``token`` or ``access_token``), ``Basic`` sends the credentials. A realm gets the
+credentials over HTTPS, or over plain HTTP only when it is a loopback host, a host
+named with ``--insecure-registry``, or the insecure registry's own host. Credentials
+come from ``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``) as the
+Docker CLI reads them: ``credHelpers[host]``, else ``credsStore``, run as
+``docker-credential-NAME get`` with the server URL on stdin; else ``auths[host]``
+(``auth`` base64 ``user:password``, or ``username``/``password``, or
+``identitytoken``). Credentials and tokens never appear in an error message or a log
+line: every message is scrubbed of them.
+
+**Bounds.** Every body is streamed and read up to a cap for its kind: an error's
+body MAX_ERROR_BYTES (only its first JSON error is shown), a token server's answer
+MAX_TOKEN_BYTES, a manifest MAX_MANIFEST_BYTES, a config MAX_CONFIG_BYTES; the body
+of /v2/ and of a redirect is never read. ``timeout`` bounds each step as a whole
+(connecting, redirects, retries, the token it needs, and reading the answer), with
+a deadline that shuts the sockets down (see ``transport``): per-read timeouts alone
+let a server that drips a byte at a time hold a read forever. A layer download may
+take longer: the request must be answered within ``timeout``, then each further
+MIN_PROGRESS (1 MiB) must arrive within ``timeout`` of the previous one.
 
 **Retries.** Connection errors, HTTP 429 and 5xx answers to GETs are retried with
-exponential backoff (or after ``Retry-After`` of a 429 or 503, capped at 10 s).
-``timeout`` bounds each step (one request with all its retries) and every single
-network wait; a layer download as a whole may take longer, as long as data keeps
-coming. A layer download that breaks off (reset, stalled, cut short) is resumed
-where it stopped with a Range request, with backoff, for at most ``timeout``
-seconds without progress (see ``_ResponseReader``).
+exponential backoff (or after ``Retry-After`` of a 429 or 503, capped at 10 s),
+within the step's ``timeout``. A layer download that breaks off (reset, stalled,
+too slow, cut short) is resumed where it stopped with a Range request, with
+backoff, for at most ``timeout`` seconds without progress (see ``_ResponseReader``).
 """
 
 from __future__ import annotations
@@ -45,7 +62,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from octolint.errors import InputError
 from octolint.image.model import Descriptor, Platform, ResolvedImage
@@ -69,6 +86,8 @@ from octolint.imageref import DOCKER_HUB, ImageRef, parse_image_ref
 if TYPE_CHECKING:
     import requests
 
+    from octolint.image.sources.transport import Deadline
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 60.0
@@ -80,6 +99,12 @@ FIRST_BACKOFF = 0.5  # seconds; doubled after each failed attempt
 MAX_RETRY_AFTER = 10.0  # a Retry-After beyond this is capped (and bounded by the timeout)
 MAX_RESUMES = 10  # Range requests to finish one broken blob download, in all
 CHUNK = 1024 * 1024
+MAX_TIMEOUT = 1e6  # seconds; a larger --timeout would overflow socket timeouts
+MAX_REDIRECTS = 5  # Docker follows 10; a registry and its blob store need one or two
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_ERROR_BYTES = 64 * 1024  # of an error's body: only its first JSON error is shown
+MAX_TOKEN_BYTES = 1024 * 1024  # a token server's answer (tokens are a few KiB)
+MIN_PROGRESS = CHUNK  # a layer download must bring this much every `timeout` seconds
 _HELPER_PREFIX = "docker-credential-"
 
 
@@ -250,12 +275,20 @@ def _from_helper(name: str, server_url: str, timeout: float) -> Credentials | No
     if proc.returncode != 0:
         if "credentials not found" in output.lower():
             return None
-        # The helper's own words (its output holds no secret when it fails).
-        first = (output or proc.stderr.decode("utf-8", "replace").strip()).splitlines()[:1]
-        reason = first[0][:200] if first else "no output"
+        # A helper can fail after printing its answer, so stdout is never quoted, and
+        # stderr only as its first line, without anything shaped like a secret's JSON
+        # nor any JSON string stdout holds (the helper may echo it there too).
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = re.sub(r'(?i)"(secret|password|token)"\s*:\s*"(?:[^"\\]|\\.)*"?',
+                        r'"\1": "***"', lines[0][:4096] if lines else "")  # fmt: skip
+        echoed = re.findall(r'"((?:[^"\\]|\\.){6,})"', output[:65536])  # JSON strings
+        for value in sorted(echoed, key=len, reverse=True):
+            detail = detail.replace(value, "***")
+        reason = detail[:200] or "nothing on stderr"
         raise CredentialsError(
-            program, f"credential helper failed (exit {proc.returncode}): {reason}"
-        )
+            program, f"credential helper failed (exit {proc.returncode}; its output is not "
+            f"shown, it may hold credentials): {reason}"
+        )  # fmt: skip
     try:
         answer = json.loads(output)
         username, secret = answer["Username"], answer["Secret"]
@@ -307,11 +340,11 @@ def _listed(registry: str, insecure: Iterable[str]) -> bool:
     return any(entry in (registry, host) for entry in (_hostname(e) for e in insecure))
 
 
-def _connection_reason(exc: Exception) -> str:
+def _connection_reason(exc: Exception, deadline: Deadline | None = None) -> str:
     """A short reason for a connection failure ('Connection refused', 'timed out')."""
     import requests
 
-    if isinstance(exc, requests.exceptions.Timeout):
+    if isinstance(exc, requests.exceptions.Timeout) or (deadline is not None and deadline.expired):
         return "timed out"
     text = str(exc)
     match = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
@@ -327,6 +360,22 @@ def _connection_reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
+def _brief(url: str) -> str:
+    """A URL for a message: no query (signed URLs carry credentials there), at most 100 chars."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url[:100]
+    if not parts.netloc:
+        return url.split("?", 1)[0][:100]
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"[:100]
+
+
+def _netloc(url: str) -> str:
+    """'host:port' of a URL, without any user info."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
 class RegistryClient:
     """A v2 API session for one repository: scheme, authentication, retries, errors."""
 
@@ -339,23 +388,28 @@ class RegistryClient:
         timeout: float = DEFAULT_TIMEOUT,
         docker_config: Path | None = None,
     ):
-        import requests  # here, not at import time: the CLI imports sources lazily anyway
+        # here, not at import time: the CLI imports sources lazily anyway
+        from octolint.image.sources import transport
 
         self.registry = registry
         self.repository = repository
         self.host = api_host(registry)
-        self.timeout = timeout
+        self.timeout = min(timeout, MAX_TIMEOUT)
         self.docker_config = docker_config
-        self._explicitly_insecure = _listed(registry, insecure_registries)
+        self._insecure = tuple(insecure_registries)
+        self._explicitly_insecure = _listed(registry, self._insecure)
         self._may_use_http = self._explicitly_insecure or is_loopback(registry)
         self._verify = True
         self._base: str | None = None
-        self._auth: str | None = None  # the Authorization header value
+        self._auth: str | None = None  # the Authorization header value, for _base only
         self._credentials: Credentials | None = None
         self._credentials_loaded = False
         self._secrets: list[str] = []
-        self._session = requests.Session()
+        self._session = transport.new_session()
         self._session.headers["User-Agent"] = "octolint"
+        # Blobs are compressed already and documents small: a compressed answer is only
+        # a way to make a small body large (urllib3 bounds what one read decompresses).
+        self._session.headers["Accept-Encoding"] = "identity"
 
     # ---- errors, scrubbed of secrets
 
@@ -373,6 +427,10 @@ class RegistryClient:
         cls: type[RegistryError] = RegistryError,
     ) -> RegistryError:
         return cls(self.registry, self.repository, step, self._scrub(message), status)
+
+    def _timeout_error(self, step: str, url: str) -> RegistryError:
+        limit = f"--timeout {self.timeout:g} s"
+        return self.error(step, f"{_netloc(url)} timed out: no complete answer within {limit}")
 
     def _status_error(self, response: requests.Response, step: str) -> RegistryError:
         status = response.status_code
@@ -397,57 +455,138 @@ class RegistryClient:
             )
         return f"the registry refused the credentials from {self._credentials.origin}"
 
-    # ---- HTTP with retries
+    # ---- HTTP: redirects, retries, deadlines
 
     def _request(
         self,
         method: str,
         url: str,
         step: str,
+        deadline: Deadline,
         *,
         headers: Mapping[str, str] | None = None,
-        stream: bool = False,
+        authorization: str | None = None,
         retry: bool = True,
-        auth: tuple[str, str] | None = None,
         data: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """One logical request: retried on connection errors, 429 and 5xx (GETs only)."""
+        """One logical request, its body unread (streamed), within ``deadline``.
+
+        Redirects are followed here, not by requests: at most MAX_REDIRECTS, to http(s)
+        only, never from HTTPS down to HTTP, and ``authorization`` goes only to the
+        origin of ``url`` (requests would also keep it for a same-host HTTP hop, and
+        reads each redirect's whole body). Each hop is retried (see _attempts).
+        """
+        from octolint.image.sources.transport import origin
+
+        home, seen = origin(url), {url}
+        for _ in range(MAX_REDIRECTS + 1):
+            hop = dict(headers or {})
+            if authorization and origin(url) == home:
+                hop["Authorization"] = authorization
+            response = self._attempts(method, url, step, deadline, hop, retry, data)
+            if response.status_code not in _REDIRECTS:
+                return response
+            with response:  # a redirect's body is never read
+                location = response.headers.get("Location", "")
+            url, method, data = self._redirect(url, location, response.status_code, method,
+                                               data, step)  # fmt: skip
+            if url in seen:
+                raise self.error(step, f"redirect loop at {_brief(url)}")
+            seen.add(url)
+        raise self.error(step, f"more than {MAX_REDIRECTS} redirects (last to {_brief(url)})")
+
+    def _redirect(
+        self,
+        current: str,
+        location: str,
+        status: int,
+        method: str,
+        data: Mapping[str, str] | None,
+        step: str,
+    ) -> tuple[str, str, Mapping[str, str] | None]:
+        """(url, method, data) of the next hop; a RegistryError for a redirect not followed."""
+        from octolint.image.sources.transport import origin
+
+        if not location.strip():
+            raise self.error(step, f"HTTP {status} redirect without a Location")
+        try:
+            target = urljoin(current, location.strip())
+            parts = urlsplit(target)
+            host = parts.hostname
+        except ValueError:
+            raise self.error(step, f"redirected to an invalid URL '{location[:100]}'") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise self.error(
+                step, f"redirected to '{_brief(target)}': only http(s) URLs are followed"
+            )
+        if parts.scheme == "http" and urlsplit(current).scheme == "https":
+            raise self.error(
+                step, f"redirected from HTTPS down to plain HTTP ({_brief(target)}): refused"
+            )
+        if status == 303 or (status in (301, 302) and method == "POST"):
+            return target, "GET", None  # as browsers do; the form is not sent on
+        if data is not None and origin(target) != origin(current):
+            # The form holds the identity token: it goes to the realm the registry named only.
+            raise self.error(step, f"the token server redirects to {_brief(target)}: refused")
+        return target, method, data
+
+    def _attempts(
+        self,
+        method: str,
+        url: str,
+        step: str,
+        deadline: Deadline,
+        headers: dict[str, str],
+        retry: bool,
+        data: Mapping[str, str] | None,
+    ) -> requests.Response:
+        """One hop: retried on connection errors, 429 and 5xx (GETs only)."""
         import requests
 
-        deadline = time.monotonic() + self.timeout
+        from octolint.image.sources.transport import watched_by
+
         backoff = FIRST_BACKOFF
         idempotent = method in ("GET", "HEAD")
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            remaining = max(deadline - time.monotonic(), 0.1)
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                raise self._timeout_error(step, url)
             try:
-                response = self._send(
-                    method,
-                    url,
-                    headers=dict(headers or {}),
-                    stream=stream,
-                    auth=auth,
-                    data=data,
-                    verify=self._verify,
-                    timeout=(remaining, self.timeout),  # (connect, each read)
-                )
-            except requests.exceptions.SSLError:
-                raise  # permanent; the caller decides (plain HTTP fallback or an error)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                with watched_by(deadline):  # bounds connecting, TLS, headers and the body
+                    response = self._send(
+                        method,
+                        url,
+                        headers=headers,
+                        stream=True,  # every body is read in bounded chunks, or not at all
+                        allow_redirects=False,
+                        data=data,
+                        verify=self._verify,
+                        timeout=(remaining, remaining),  # (connect, each read)
+                    )
+            except requests.RequestException as exc:
+                if deadline.expired or isinstance(exc, requests.Timeout):
+                    raise self._timeout_error(step, url) from None
+                if isinstance(exc, requests.exceptions.SSLError):
+                    raise  # permanent; the caller decides (plain HTTP fallback or an error)
                 wait = backoff
-                if not retry or attempt == MAX_ATTEMPTS or time.monotonic() + wait >= deadline:
+                again = retry and isinstance(exc, requests.ConnectionError)
+                if not again or attempt == MAX_ATTEMPTS or wait >= deadline.remaining():
                     raise self.error(
-                        step, f"cannot reach {self.host}: {_connection_reason(exc)}"
+                        step, f"cannot reach {_netloc(url)}: {_connection_reason(exc)}"
                     ) from None
                 log.debug("%s %s: %s; retrying in %.1fs", method, url, type(exc).__name__, wait)
             else:
+                if deadline.expired:  # headers cut short by the shutdown can look complete
+                    response.close()
+                    raise self._timeout_error(step, url)
                 log.debug("%s %s -> %s", method, url, response.status_code)
                 transient = response.status_code == 429 or response.status_code >= 500
                 if not (transient and idempotent and retry) or attempt == MAX_ATTEMPTS:
                     return response
                 wait = _retry_after(response, backoff)
-                if time.monotonic() + wait >= deadline:
+                if wait >= deadline.remaining():
                     return response  # no time left to wait: the caller reports this status
-                response.close()
+                response.close()  # unread: a retried error's body does not matter
                 log.debug("retrying %s in %.1fs", url, wait)
             time.sleep(wait)
             backoff *= 2
@@ -463,24 +602,26 @@ class RegistryClient:
             warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
             return self._session.request(method, url, **options)
 
-    def _base_url(self) -> str:
+    def _base_url(self, deadline: Deadline) -> str:
         """The scheme and host to use, found with a ping of /v2/ (which also authenticates)."""
         if self._base is None:
-            self._ping()
+            self._ping(deadline)
         assert self._base is not None
         return self._base
 
-    def _ping(self) -> None:
+    def _ping(self, deadline: Deadline) -> None:
         https, http = f"https://{self.host}", f"http://{self.host}"
-        response = None if self._plain_http_only(https) else self._https_ping(https)
+        plain = self._plain_http_only(https, deadline)
+        response = None if plain else self._https_ping(https, deadline)
         base = https
         if response is None:
-            response, base = self._request("GET", f"{http}/v2/", "connecting"), http
-        with response:
-            self._check_ping(response, base, "connecting")
+            response = self._request("GET", f"{http}/v2/", "connecting", deadline)
+            base = http
+        with response:  # the body of /v2/ is never read
+            self._check_ping(response, base, "connecting", deadline)
         self._base = base  # only now: what is not reachable is pinged again next time
 
-    def _plain_http_only(self, https: str) -> bool:
+    def _plain_http_only(self, https: str, deadline: Deadline) -> bool:
         """True when a loopback registry does not speak TLS, found with a bare handshake.
 
         Performance only: that takes about 1 ms, where the verified HTTPS ping that
@@ -505,26 +646,29 @@ class RegistryClient:
         context.check_hostname = False  # only "does it speak TLS?": nothing is sent
         context.verify_mode = ssl.CERT_NONE
         try:
-            with socket.create_connection((host, port), timeout=self.timeout) as sock:
+            with socket.create_connection((host, port), timeout=deadline.remaining()) as sock:
+                deadline.watch(sock)  # a handshake dripped byte by byte ends in time too
                 context.wrap_socket(sock, server_hostname=host).close()
             return False
-        except OSError:  # ssl.SSLError included: an HTTP answer, a reset, a refusal
-            return True
+        except (OSError, ValueError):  # ssl.SSLError included: an HTTP answer, a reset...
+            return not deadline.expired  # out of time: the usual path reports it
 
-    def _https_ping(self, base: str) -> requests.Response | None:
+    def _https_ping(self, base: str, deadline: Deadline) -> requests.Response | None:
         """GET https://HOST/v2/; None when plain HTTP should be tried instead."""
         import requests
 
         try:
             # An insecure registry that refuses HTTPS connections most likely speaks HTTP
             # only: no point retrying HTTPS then.
-            return self._request("GET", f"{base}/v2/", "connecting", retry=not self._may_use_http)
+            return self._request(
+                "GET", f"{base}/v2/", "connecting", deadline, retry=not self._may_use_http
+            )
         except requests.exceptions.SSLError as exc:
             reason = _connection_reason(exc)
             if "certificate" in reason and self._explicitly_insecure:
                 self._verify = False  # what --insecure-registry asks for, as with Docker
                 log.info("%s: TLS certificate not verified (--insecure-registry)", self.registry)
-                return self._https_ping(base)
+                return self._https_ping(base, deadline)
             if "certificate" not in reason and self._may_use_http:
                 return None  # the server does not speak TLS
             advice = "trust its CA with REQUESTS_CA_BUNDLE, or pass --insecure-registry"
@@ -532,13 +676,16 @@ class RegistryClient:
                 "connecting", f"{reason} for {base} ({advice} {self.registry})"
             ) from None
         except RegistryError:
-            if not self._may_use_http:
+            if not self._may_use_http or deadline.expired:
                 raise
             return None
 
-    def _check_ping(self, response: requests.Response, base: str, step: str) -> None:
+    def _check_ping(
+        self, response: requests.Response, base: str, step: str, deadline: Deadline
+    ) -> None:
         if response.status_code == 401:
-            self._authenticate(response, "authenticating")
+            self._check_challenger(response, base, step)
+            self._authenticate(response, "authenticating", deadline)
         elif response.status_code == 404:
             raise self.error(step, f"{base}/v2/ answers HTTP 404: not a registry (v2 API)", 404)
         elif response.status_code >= 400:
@@ -556,20 +703,33 @@ class RegistryClient:
                 self._secrets.extend(self._credentials.secrets)
         return self._credentials
 
-    def _authenticate(self, response: requests.Response, step: str) -> None:
+    def _check_challenger(self, response: requests.Response, base: str, step: str) -> None:
+        """Only the registry's own 401 is answered: a host it redirected to (a blob
+        store, or anyone) gets neither the credentials nor a token meant for it."""
+        from octolint.image.sources.transport import origin
+
+        if origin(response.url) != origin(base):
+            raise self.error(
+                step,
+                f"HTTP 401 from {_brief(response.url)}, where the registry redirected: "
+                f"credentials are sent to {self.host} only",
+                401,
+                RegistryAuthError,
+            )
+
+    def _authenticate(self, response: requests.Response, step: str, deadline: Deadline) -> None:
         """Answer a 401's challenge: fetch a token (Bearer) or send credentials (Basic)."""
         header = response.headers.get("WWW-Authenticate", "")
         scheme, params = parse_challenge(header)
         credentials = self._load_credentials()
         if scheme == "bearer":
-            token = self._fetch_token(params, credentials, step)
+            token = self._fetch_token(params, credentials, step, deadline)
             self._secrets.append(token)
             self._auth = f"Bearer {token}"
         elif scheme == "basic":
             if credentials is None or credentials.identity_token:
                 raise self._status_error(response, step)
-            pair = f"{credentials.username}:{credentials.secret}".encode()
-            self._auth = "Basic " + base64.b64encode(pair).decode()
+            self._auth = "Basic " + _basic(credentials)
         else:
             raise self.error(
                 step,
@@ -578,22 +738,54 @@ class RegistryClient:
                 RegistryAuthError,
             )
 
-    def _fetch_token(
-        self, params: dict[str, str], credentials: Credentials | None, step: str
-    ) -> str:
+    def _plain_http_allowed(self, host: str, port: int | None) -> bool:
+        """Whether credentials may go to ``host`` over plain HTTP: a loopback address,
+        a host named with --insecure-registry, or the insecure registry's own host."""
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += f":{port}" if port else ""
+        if is_loopback(netloc) or _listed(netloc, self._insecure):
+            return True
+        own = urlsplit(f"//{self.host}").hostname
+        return self._explicitly_insecure and host == own
+
+    def _realm(self, params: dict[str, str], credentials: Credentials | None, step: str) -> str:
+        """The challenge's realm, if the credentials may go there."""
         realm = params.get("realm", "")
-        parts = urlsplit(realm)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(realm)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            host = port = None
+        if host is None or parts.scheme not in ("http", "https"):
             raise self.error(
                 step,
                 f"the registry's Bearer challenge has no valid realm ('{realm[:100]}')",
                 401,
                 RegistryAuthError,
             )
+        if parts.scheme == "http" and credentials and not self._plain_http_allowed(host, port):
+            raise self.error(
+                step,
+                f"the registry's token server {_brief(realm)} is plain HTTP: credentials are "
+                "only sent over HTTPS (or to a loopback or --insecure-registry host)",
+                401,
+                RegistryAuthError,
+            )
+        return realm
+
+    def _fetch_token(
+        self,
+        params: dict[str, str],
+        credentials: Credentials | None,
+        step: str,
+        deadline: Deadline,
+    ) -> str:
+        realm = self._realm(params, credentials, step)
+        parts = urlsplit(realm)
         query = {"scope": f"repository:{self.repository}:pull"}
         if params.get("service"):
             query["service"] = params["service"]
-        step = f"{step} at {parts.netloc}"
+        step = f"{step} at {_netloc(realm)}"
         if credentials is not None and credentials.identity_token:
             form = {
                 **query,
@@ -601,11 +793,11 @@ class RegistryClient:
                 "refresh_token": credentials.secret,
                 "client_id": "octolint",
             }
-            response = self._request("POST", realm, step, data=form, retry=False)
+            response = self._request("POST", realm, step, deadline, data=form, retry=False)
         else:
-            auth = (credentials.username, credentials.secret) if credentials else None
+            basic = f"Basic {_basic(credentials)}" if credentials else None
             url = realm + ("&" if parts.query else "?") + urlencode(query)
-            response = self._request("GET", url, step, auth=auth)
+            response = self._request("GET", url, step, deadline, authorization=basic)
         with response:
             if response.status_code in (401, 403):
                 raise self.error(
@@ -616,11 +808,12 @@ class RegistryClient:
                 )
             if response.status_code != 200:
                 raise self._status_error(response, step)
-            try:
-                answer = response.json()
-                token = answer.get("token") or answer.get("access_token")
-            except (ValueError, AttributeError):
-                token = None
+            data = self._read_limited(response, MAX_TOKEN_BYTES, step, deadline, "the answer")
+        try:
+            answer = json.loads(data)
+            token = answer.get("token") or answer.get("access_token")
+        except (ValueError, AttributeError):
+            token = None
         if not isinstance(token, str) or not token:
             raise self.error(
                 step, "the token server's answer holds no token", None, RegistryAuthError
@@ -633,25 +826,27 @@ class RegistryClient:
         self,
         path: str,
         step: str,
+        deadline: Deadline,
         *,
         accept: str | None = None,
-        stream: bool = False,
         offset: int = 0,
     ) -> requests.Response:
-        """GET /v2/<repository>/<path>, authenticated; a RegistryError unless HTTP 200
-        (or 206 for a request from ``offset`` > 0, which asks for a byte range)."""
-        url = f"{self._base_url()}/v2/{self.repository}/{path}"
+        """GET /v2/<repository>/<path>, authenticated, its body unread; a RegistryError
+        unless HTTP 200 (or 206 for a request from ``offset`` > 0, a byte range)."""
+        base = self._base_url(deadline)
+        url = f"{base}/v2/{self.repository}/{path}"
         for attempt in (1, 2):
             headers = {"Accept": accept} if accept else {}
             if offset:
                 headers["Range"] = f"bytes={offset}-"
-            if self._auth:
-                headers["Authorization"] = self._auth
-            response = self._request("GET", url, step, headers=headers, stream=stream)
+            response = self._request(
+                "GET", url, step, deadline, headers=headers, authorization=self._auth
+            )
             if response.status_code == 401 and attempt == 1:
                 # First contact with this scope, or an expired token: answer the challenge once.
                 with response:
-                    self._authenticate(response, "authenticating")
+                    self._check_challenger(response, base, step)
+                    self._authenticate(response, "authenticating", deadline)
                 continue
             if response.status_code not in ((200, 206) if offset else (200,)):
                 with response:
@@ -659,28 +854,34 @@ class RegistryClient:
             return response
         raise AssertionError("unreachable")
 
-    def resume(self, path: str, step: str, offset: int) -> Iterator[bytes]:
+    def resume(
+        self, path: str, step: str, offset: int, deadline: Deadline
+    ) -> tuple[requests.Response, Iterator[bytes]]:
         """The body of GET ``path`` from byte ``offset`` on (a Range request; from a
         server that ignores ranges, the whole body with the first bytes skipped)."""
-        response = self.get(path, step, stream=True, offset=offset)
+        response = self.get(path, step, deadline, offset=offset)
         chunks = response.iter_content(chunk_size=CHUNK)
         if response.status_code == 206:
             given = response.headers.get("Content-Range", "")
             if not given.startswith(f"bytes {offset}-"):
                 response.close()
                 raise self.error(step, f"asked for bytes {offset}- but got '{given[:60]}'")
-            return chunks
-        return _skip(chunks, offset)
+            return response, chunks
+        return response, _skip(chunks, offset, deadline)
 
     def fetch_manifest(self, reference: str) -> Fetched:
         """A manifest or index by tag or digest; verified when fetched by digest."""
+        from octolint.image.sources.transport import Deadline
+
         step = f"fetching manifest {short_digest(reference) if ':' in reference else reference}"
-        with self.get(
-            f"manifests/{reference}", step, accept=manifest_accept_types(), stream=True
-        ) as response:
-            data = self._read_limited(response, MAX_MANIFEST_BYTES, step)
-            media_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip()
-            served_digest = response.headers.get("Docker-Content-Digest", "")
+        with Deadline(self.timeout) as deadline:
+            response = self.get(
+                f"manifests/{reference}", step, deadline, accept=manifest_accept_types()
+            )
+            with response:
+                data = self._read_limited(response, MAX_MANIFEST_BYTES, step, deadline)
+                media_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip()
+                served_digest = response.headers.get("Docker-Content-Digest", "")
         where = f"registry {self.registry}, repository {self.repository}"
         if ":" in reference:
             verify_bytes(
@@ -701,28 +902,58 @@ class RegistryClient:
 
     def fetch_blob(self, digest: str, limit: int) -> bytes:
         """A small blob (a config) in memory; its verification is the caller's."""
+        from octolint.image.sources.transport import Deadline
+
         step = f"fetching blob {short_digest(digest)}"
-        with self.get(f"blobs/{digest}", step, stream=True) as response:
-            return self._read_limited(response, limit, step)
+        with Deadline(self.timeout) as deadline:
+            response = self.get(f"blobs/{digest}", step, deadline)
+            with response:
+                return self._read_limited(response, limit, step, deadline)
 
     @contextmanager
     def open_blob(self, digest: str) -> Iterator[BinaryIO]:
+        """A layer blob, streamed: it must come at MIN_PROGRESS bytes per ``timeout`` at
+        least (see _ResponseReader); the request itself is answered within ``timeout``."""
+        from octolint.image.sources.transport import Deadline
+
         step = f"fetching blob {short_digest(digest)}"
         path = f"blobs/{digest}"
-        response = self.get(path, step, stream=True)
-        with response:
-            reader = _ResponseReader(response, self, step, resume=path)
+        deadline = Deadline(self.timeout)
+        try:
+            response = self.get(path, step, deadline)
+        except BaseException:
+            deadline.close()
+            raise
+        with _ResponseReader(response, self, step, deadline, resume=path) as reader:
             yield io.BufferedReader(reader, CHUNK)
 
-    def _read_limited(self, response: requests.Response, limit: int, step: str) -> bytes:
-        reader = _ResponseReader(response, self, step)
-        data = reader.read(limit + 1)
-        if len(data) > limit:
-            raise self.error(step, f"larger than {limit} bytes: refusing to read it")
-        return data
+    def _read_limited(
+        self,
+        response: requests.Response,
+        limit: int,
+        step: str,
+        deadline: Deadline,
+        what: str = "it",
+    ) -> bytes:
+        """The whole body, within ``deadline``; an error rather than more than ``limit``."""
+        reader = _ResponseReader(response, self, step, deadline)
+        parts, size = [], 0
+        while size <= limit:
+            chunk = reader.read(limit + 1 - size)
+            if not chunk:
+                break
+            parts.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise self.error(step, f"{what} is larger than {limit} bytes: refusing to read it")
+        return b"".join(parts)
 
     def close(self) -> None:
         self._session.close()
+
+
+def _basic(credentials: Credentials) -> str:
+    return base64.b64encode(f"{credentials.username}:{credentials.secret}".encode()).decode()
 
 
 def _retry_after(response: requests.Response, backoff: float) -> float:
@@ -740,19 +971,29 @@ def _retry_after(response: requests.Response, backoff: float) -> float:
 
 
 def _registry_error_detail(response: requests.Response) -> str:
-    """'MANIFEST_UNKNOWN: manifest unknown' from a registry's JSON error body, if any."""
+    """'MANIFEST_UNKNOWN: manifest unknown' from a registry's JSON error body, if any.
+
+    Reads MAX_ERROR_BYTES at most (and only while the exchange's deadline lasts):
+    an error body is the server's to make endless.
+    """
+    body = bytearray()
     try:
-        first = json.loads(response.content[:65536])["errors"][0]
-        return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
+        for chunk in response.iter_content(chunk_size=16384):
+            body += chunk
+            if len(body) >= MAX_ERROR_BYTES:
+                break
+        first = json.loads(bytes(body[:MAX_ERROR_BYTES]))["errors"][0]
+        return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")[:300]
     except Exception:  # no JSON, another shape, a broken connection: the status is enough
         return ""
 
 
-def _skip(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:
-    """``chunks`` without their first ``count`` bytes."""
+def _skip(chunks: Iterator[bytes], count: int, deadline: Deadline) -> Iterator[bytes]:
+    """``chunks`` without their first ``count`` bytes; bytes skipped are progress too."""
     for chunk in chunks:
         if count >= len(chunk):
             count -= len(chunk)
+            deadline.extend()  # chunks are at most MIN_PROGRESS long
             continue
         yield chunk[count:]
         count = 0
@@ -761,28 +1002,40 @@ def _skip(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:
 class _ResponseReader(io.RawIOBase):
     """A streamed response body as a file; errors become RegistryErrors naming the step.
 
-    With ``resume`` (the API path of a blob), a download that breaks off (reset,
-    stalled longer than the timeout, cut short) continues where it stopped with a
-    Range request, after a backoff, up to MAX_ATTEMPTS times in a row, MAX_RESUMES
-    times in all, and for at most ``timeout`` seconds without progress. That is safe:
-    the blob is verified against its digest as it is read, so a resumed download that
-    does not fit is rejected.
+    The body must be complete by ``deadline``, which ``close()`` ends. With
+    ``resume`` (the API path of a layer blob), the deadline moves ``timeout`` on
+    each time another MIN_PROGRESS bytes arrived instead: a layer may take as long
+    as it needs while it makes progress, but not a byte every few seconds. A
+    download that breaks off (reset, stalled, cut short, too slow) continues where
+    it stopped with a Range request, after a backoff, up to MAX_ATTEMPTS times
+    without progress, MAX_RESUMES times in all, and for at most ``timeout`` seconds
+    without progress. That is safe: the blob is verified against its digest as it is
+    read, so a resumed download that does not fit is rejected.
     """
 
     def __init__(self, response: requests.Response, client: RegistryClient, step: str,
-                 *, resume: str | None = None):  # fmt: skip
+                 deadline: Deadline, *, resume: str | None = None):  # fmt: skip
+        self._response = response
         self._chunks: Iterator[bytes] = response.iter_content(chunk_size=CHUNK)
+        self._deadline = deadline
         self._pending = b""
         self._client = client
         self._step = step
         self._count = 0
         self._resume = resume
-        self._failures = 0  # in a row, without a byte in between
+        self._next_progress = MIN_PROGRESS
+        self._failures = 0  # in a row, without progress in between
         self._resumes = 0  # in all: a server that always breaks off soon cannot loop us
         self._stalled_since = 0.0
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        self._response.close()
+        if self._resume is not None:  # its own deadlines; else the caller's, still in use
+            self._deadline.close()
+        super().close()
 
     def _next_chunk(self) -> bytes:
         import requests
@@ -791,14 +1044,22 @@ class _ResponseReader(io.RawIOBase):
             try:
                 chunk = next(self._chunks, b"")
             except (requests.RequestException, OSError) as exc:
-                self._recover(_connection_reason(exc))
+                self._recover(_connection_reason(exc, self._deadline))
                 continue
-            if chunk:
+            if not chunk and self._deadline.expired:
+                # A body without a length ends at the shutdown as if it were complete.
+                self._recover("timed out")
+                continue
+            if self._resume is not None and self._count + len(chunk) >= self._next_progress:
+                self._deadline.extend()
+                self._next_progress = self._count + len(chunk) + MIN_PROGRESS
                 self._failures = 0
             return chunk
 
     def _recover(self, reason: str) -> None:
         """Resume after a break, or raise the error that names it."""
+        from octolint.image.sources.transport import Deadline
+
         now = time.monotonic()
         if self._failures == 0:
             self._stalled_since = now
@@ -807,6 +1068,12 @@ class _ResponseReader(io.RawIOBase):
         out_of_time = now + wait - self._stalled_since >= self._client.timeout
         self._resumes += 1
         exhausted = self._failures >= MAX_ATTEMPTS or self._resumes > MAX_RESUMES
+        if self._resume is None and reason == "timed out":
+            raise self._client.error(
+                self._step,
+                f"timed out after {self._count} bytes: no complete answer within "
+                f"--timeout {self._client.timeout:g} s",
+            )
         if self._resume is None or exhausted or out_of_time:
             raise self._client.error(
                 self._step, f"connection lost after {self._count} bytes ({reason})"
@@ -814,7 +1081,13 @@ class _ResponseReader(io.RawIOBase):
         log.debug("%s: connection lost after %d bytes (%s); resuming in %.1fs",
                   self._step, self._count, reason, wait)  # fmt: skip
         time.sleep(wait)
-        self._chunks = self._client.resume(self._resume, self._step, self._count)
+        self._response.close()
+        self._deadline.close()
+        self._deadline = Deadline(self._client.timeout)
+        self._next_progress = self._count + MIN_PROGRESS
+        self._response, self._chunks = self._client.resume(
+            self._resume, self._step, self._count, self._deadline
+        )
 
     def readinto(self, buffer: Any) -> int:
         if not self._pending:
