@@ -1,11 +1,25 @@
 """OCT100 parse-error: the Dockerfile cannot be parsed.
 
 `docker build` refuses a Dockerfile it cannot parse, so nothing else about
-it can be checked. octolint reads Dockerfiles the way BuildKit does, so this
-fires exactly where a build would stop: an unterminated heredoc, an unknown
-instruction, an instruction other than `ARG` before the first `FROM`, a
-JSON array holding something other than strings, a file with no
-instructions, or a file saved as UTF-16.
+it can be checked. octolint reads Dockerfiles the way the Dockerfile frontend
+of BuildKit v0.32.2 (frontend 1.26.0) does, in its two steps, and this fires
+at the first line where that build would stop, with BuildKit's message:
+
+- the line parser: an unterminated heredoc, a JSON array holding something
+  other than strings, a line of 64 KiB or more, a repeated or invalid parser
+  directive (`# escape=`, `# syntax=`, `# check=`), an invalid `# check=`
+  value, an empty file, a file with no instructions, a file saved as UTF-16;
+- the instruction parser: an unknown instruction (`unknown instruction: foo`),
+  a missing or extra argument (`WORKDIR requires exactly one argument`,
+  `COPY requires at least two arguments...`), an unknown, repeated or
+  malformed flag (`unknown flag: --chow (did you mean chown?)`), an invalid
+  `RUN --network`/`--security`/`--mount`/`--device` value, a bad `HEALTHCHECK`
+  type or duration, `ONBUILD FROM`/`ONBUILD ONBUILD`, a heredoc as `COPY`
+  destination, a bad stage name, an instruction other than `ARG` before the
+  first `FROM`, a file without `FROM`.
+
+Values BuildKit only reads while building a stage (variables, most `--mount`
+options) are left to the build.
 
 Fails:
 

@@ -80,7 +80,8 @@ def test_missing_file_is_exit_3(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b"\x7fELF\x00\x00\x01binary", "binary file"),
-        (b"FROM ubuntu\nRUN echo \xff\xfe\n", "line 2, column 10: invalid UTF-8"),
+        ("FROM ubuntu\n".encode("utf-16-le"), "binary file"),  # UTF-16 without a BOM
+        ("FROM ubuntu\n".encode("utf-32-be"), "binary file"),
     ],
 )
 def test_unreadable_content_is_exit_3(write, content: bytes, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -101,8 +102,10 @@ def test_unreadable_file_through_a_dangling_link(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "file with no instructions"),
+        (b"", "the Dockerfile cannot be empty"),
+        (b"\n# only a comment\n", "file with no instructions"),
         ("FROM ubuntu\nCMD []\n".encode("utf-16"), "UTF-16"),
+        ("FROM ubuntu\nCMD []\n".encode("utf-32"), "UTF-32"),
         (b"FROM ubuntu\nRUN <<EOF\nx\n", "unterminated heredoc"),
     ],
 )

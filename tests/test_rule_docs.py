@@ -7,19 +7,32 @@ import re
 import pytest
 from conftest import rule_ids
 
+from octolint.api import lint_bytes
+from octolint.config import Config
+from octolint.engine import Engine
 from octolint.rulebook import Rule, load_rules
 
-_EXAMPLE = re.compile(r"^(Fails|Passes):\s*\n\s*```dockerfile\n(.*?)\n```", re.M | re.S)
+# "```dockerfile latin-1" marks an example to be linted as the bytes of that encoding.
+_EXAMPLE = re.compile(
+    r"^(Fails|Passes)[^\n:]*:\s*\n\s*```dockerfile(?: ([\w-]+))?\n(.*?)\n```", re.M | re.S
+)
 RULES = [r for r in load_rules() if r.applies_to == "dockerfile"]
 
 
-def examples(rule: Rule) -> list[tuple[str, str]]:
-    return [(m.group(1), m.group(2) + "\n") for m in _EXAMPLE.finditer(rule.doc)]
+def examples(rule: Rule) -> list[tuple[str, str, str]]:
+    return [(m.group(1), m.group(3) + "\n", m.group(2) or "") for m in _EXAMPLE.finditer(rule.doc)]
+
+
+def ids_of(rule: Rule, dockerfile: str, encoding: str) -> list[str]:
+    if not encoding:
+        return rule_ids(dockerfile)
+    engine = Engine(Config(), load_rules())
+    return [f.rule_id for f in lint_bytes(dockerfile.encode(encoding), "Dockerfile", engine)]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_documents_a_failing_and_a_passing_example(rule: Rule) -> None:
-    kinds = [kind for kind, _ in examples(rule)]
+    kinds = [kind for kind, _, _ in examples(rule)]
     assert "Fails" in kinds and "Passes" in kinds, f"{rule.id} docstring lacks examples"
     assert rule.doc.startswith(f"{rule.id} {rule.name}:"), "first line: 'ID name: summary'"
     assert "How to fix" in rule.doc
@@ -27,8 +40,8 @@ def test_rule_documents_a_failing_and_a_passing_example(rule: Rule) -> None:
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_documented_examples_get_the_documented_verdict(rule: Rule) -> None:
-    for kind, dockerfile in examples(rule):
-        found = rule.id in rule_ids(dockerfile)
+    for kind, dockerfile, encoding in examples(rule):
+        found = rule.id in ids_of(rule, dockerfile, encoding)
         assert found is (kind == "Fails"), f"{rule.id} {kind} example:\n{dockerfile}"
 
 

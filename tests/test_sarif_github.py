@@ -167,10 +167,10 @@ def write_fixtures(repo: Path) -> list[str]:
     examples_dir = repo / "examples"
     examples_dir.mkdir()
     for rule in DOCKERFILE_RULES:
-        for number, (kind, text) in enumerate(examples(rule)):
+        for number, (kind, text, encoding) in enumerate(examples(rule)):
             if kind == "Fails":
                 name = f"{rule.id}-{number}.Dockerfile"
-                (examples_dir / name).write_text(text, encoding="utf-8")
+                (examples_dir / name).write_bytes(text.encode(encoding or "utf-8"))
                 paths.append(f"../examples/{name}")
     extra = {
         "multiline.Dockerfile": MULTILINE,

@@ -8,10 +8,13 @@ CRLF, a UTF-8 BOM, JSON (exec) form, and heredocs (``RUN <<EOF``, ``<<-EOF``,
 quoted delimiters, several per instruction), whose bodies are never read as
 instructions.
 
-The reference is BuildKit v0.12.5, the version the ``dockerfile`` package used
-by the parity tests is built from. Where BuildKit's behaviour is surprising
-(byte-wise flag parsing, the 64 KiB line limit, the shell lexer's rules for
-heredoc words) we copy it anyway, because that is what ``docker build`` does.
+The reference is BuildKit v0.32.2 (Dockerfile frontend 1.26.0): its own test
+data (fixtures/buildkit/) is the oracle, and the ``dockerfile`` package (a
+binding of v0.12.5) checks everything the two releases read alike. Where
+BuildKit's behaviour is surprising (byte-wise flag parsing, the 64 KiB line
+limit, the shell lexer's rules for heredoc words, ``<<- EOF`` not being a
+heredoc while ``<<  EOF`` is) we copy it anyway, because that is what
+``docker build`` does. Text that is not UTF-8 is read byte for byte, as Go does.
 
 We do not use dockerfile-parse for the structure because it does not know
 heredocs, drops comment lines inside continuations differently from BuildKit
@@ -20,10 +23,11 @@ and cannot report an unterminated heredoc; see docs/decisions.md.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from octolint.errors import DockerfileSyntaxError
@@ -43,10 +47,11 @@ _DISPATCH = {name.lower(): name for name in KNOWN_INSTRUCTIONS}
 # `^#\s*(name)\s*=\s*(.+?)\s*$` is computed by hand in _directive_value: as a
 # Python regex the lazy group backtracks quadratically on long lines.
 _GO_RE_SPACE = "\t\n\f\r "
-_DIRECTIVE_HEAD = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*")
-# BuildKit v0.12.5 knows only these two; "check" came later and ends the directives here.
-_VALID_DIRECTIVES = frozenset({"escape", "syntax"})
-_HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)([^<]*)")
+# After the "#" and any unicode.IsSpace run (stripped in _maybe_directive).
+_DIRECTIVE_HEAD = re.compile(r"([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*")
+_VALID_DIRECTIVES = frozenset({"escape", "syntax", "check"})
+# Since BuildKit v0.22.0 spaces may follow "<<" or "<<-" (Go's \s, ASCII only).
+_HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")  # a heredoc name the shell lexer leaves as is
 # Go's regexp [\t\v\f\r ]: what BuildKit splits a command from its arguments on.
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
@@ -60,6 +65,10 @@ _GO_SPACE_BYTES = frozenset(ch for ch in _GO_SPACES if ch < "\u0100")
 # bufio.Scanner's default limit: BuildKit fails on a line this long or longer.
 _MAX_LINE_BYTES = 64 * 1024
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
+# Bytes that are not UTF-8 reach the parser as surrogates (Python's surrogateescape).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BYTE_SURROGATE = re.compile("[\udc80-\udcff]")
+_OTHER_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 class _NotStringArray(Exception):
@@ -119,6 +128,10 @@ class Dockerfile:
     escape: str = "\\"
     directives: dict[str, str] = field(default_factory=dict)
     comments: dict[int, str] = field(default_factory=dict)  # line -> text after '#'
+    # (line, column, byte) of the first byte that is not UTF-8, when there is one
+    invalid_utf8: tuple[int, int, int] | None = None
+    # the frontend the file asks for: (reference, whole value, line); see detect_syntax
+    syntax: tuple[str, str, int] | None = None
 
     def source(self, start_line: int, end_line: int) -> str:
         return "\n".join(self.lines[start_line - 1 : end_line])
@@ -152,14 +165,25 @@ def _kind(keyword: str) -> str:
     return _DISPATCH.get(_go_lower(keyword), "")
 
 
+def _utf8(text: str) -> bytes:
+    """The bytes of the file: a byte that was not UTF-8 is a surrogate (see parse)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _as_bytes(text: str) -> str:
     """One character per UTF-8 byte: how Go code that indexes a string sees it."""
-    return text.encode("utf-8").decode("latin-1")
+    return _utf8(text).decode("latin-1")
 
 
 def _from_bytes(text: str) -> str:
-    # A byte-wise cut can split a character; Go keeps the broken bytes, we cannot.
-    return text.encode("latin-1").decode("utf-8", "replace")
+    # A byte-wise cut can split a character: Go keeps the broken bytes, and so
+    # do we, as surrogates, until parse() cleans its result.
+    return text.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+def _replace_bytes(text: str) -> str:
+    """What Go's UTF-8 decoding (range, DecodeRune, text/scanner) makes of a stray byte."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def _split_lines(text: str) -> tuple[list[str], list[str]]:
@@ -174,7 +198,7 @@ def _split_lines(text: str) -> tuple[list[str], list[str]]:
         raw.append(pieces[-1])
     for number, line in enumerate(raw, start=1):
         # A cheap length test first: a line needs this many characters to be too long.
-        if len(line) > _MAX_LINE_BYTES // 4 and len(line.rstrip("\n").encode()) >= _MAX_LINE_BYTES:
+        if len(line) > _MAX_LINE_BYTES // 4 and len(_utf8(line.rstrip("\n"))) >= _MAX_LINE_BYTES:
             raise DockerfileSyntaxError(
                 f"dockerfile line greater than max allowed size of {_MAX_LINE_BYTES - 1}", number
             )
@@ -190,11 +214,12 @@ def _directive_value(line: str, head_end: int) -> str | None:
         return value
     # Only spaces follow "=": the lazy group then takes the last of them, so
     # "# syntax= " sets syntax to " ". A bare "# syntax=" is no directive.
-    return line[-1] if line[head_end - 1] in _GO_RE_SPACE else None
+    return line[-1] if head_end and line[head_end - 1] in _GO_RE_SPACE else None
 
 
 class _Parser:
     def __init__(self, text: str, path: str):
+        self.text = text
         self.raw, self.lines = _split_lines(text)
         self.dockerfile = Dockerfile(path=path, lines=self.lines)
         self.escape = "\\"
@@ -205,8 +230,9 @@ class _Parser:
     def _maybe_directive(self, line: str, number: int) -> None:
         if self._directives_done:
             return
-        match = _DIRECTIVE_HEAD.match(line)
-        value = _directive_value(line, match.end()) if match else None
+        body = _go_lstrip(line[1:]) if line.startswith("#") else ""
+        match = _DIRECTIVE_HEAD.match(body)
+        value = _directive_value(body, match.end()) if match else None
         key = match.group(1).lower() if match else ""
         if value is None or key not in _VALID_DIRECTIVES:
             self._directives_done = True
@@ -235,6 +261,10 @@ class _Parser:
 
     # -- main loop --------------------------------------------------------
     def parse(self) -> Dockerfile:
+        self.dockerfile.syntax = detect_syntax(self.text)
+        check = _check_option_error(self.lines)
+        if check is not None:
+            raise DockerfileSyntaxError(f"failed to parse check options: {check[0]}", check[1])
         while self.pos < len(self.lines):
             self._parse_logical_line()
         if not self.dockerfile.instructions:
@@ -308,7 +338,7 @@ class _Parser:
 
     # -- one logical line -------------------------------------------------
     def _node(self, logical: str, number: int) -> Instruction:
-        keyword, flags, rest = split_command(logical)
+        keyword, flags, rest = split_command(logical, self.escape)
         value, is_json, sub = self._arguments(_kind(keyword), rest, number)
         return Instruction(
             keyword=keyword,
@@ -367,16 +397,16 @@ def _simple_arguments(
     return ("",), False  # unknown instruction: BuildKit keeps it, dispatch rejects it
 
 
-def split_command(line: str) -> tuple[str, tuple[str, ...], str]:
+def split_command(line: str, escape: str = "\\") -> tuple[str, tuple[str, ...], str]:
     """Split a logical line into keyword, builder flags and the remaining text."""
     parts = _WHITESPACE.split(_go_strip(line), maxsplit=1)
     if len(parts) < 2:
         return parts[0], (), ""
-    rest, flags = _extract_flags(_as_bytes(parts[1]))
+    rest, flags = _extract_flags(_as_bytes(parts[1]), escape)
     return parts[0], tuple(flags), _go_strip(_from_bytes(rest))
 
 
-def _extract_flags(line: str) -> tuple[str, list[str]]:
+def _extract_flags(line: str, escape: str) -> tuple[str, list[str]]:
     """Leading ``--name=value`` words, quotes removed, as BuildKit's extractBuilderFlags.
 
     BuildKit walks this text byte by byte, so ``line`` holds one character per
@@ -392,7 +422,7 @@ def _extract_flags(line: str) -> tuple[str, list[str]]:
             return "", words
         if not line.startswith("--", pos):
             return line[pos:], words
-        word, pos, blank_ok = _flag_word(line, pos)
+        word, pos, blank_ok = _flag_word(line, pos, escape)
         if word == "--" and pos < n:
             return line[pos:], words
         if word != "--" and (blank_ok or word):
@@ -401,7 +431,8 @@ def _extract_flags(line: str) -> tuple[str, list[str]]:
             return "", words
 
 
-def _flag_word(line: str, pos: int) -> tuple[str, int, bool]:
+def _flag_word(line: str, pos: int, escape: str) -> tuple[str, int, bool]:
+    """One flag word; the escape token is the file's (BuildKit v0.13.0 on)."""
     chars: list[str] = []
     quote = ""
     blank_ok = False
@@ -420,7 +451,7 @@ def _flag_word(line: str, pos: int) -> tuple[str, int, bool]:
             blank_ok = True
             pos += 1
             continue
-        if ch == "\\":
+        if ch == escape:
             if pos + 1 == n:
                 pos += 1
                 quote = ""
@@ -444,7 +475,9 @@ def _reject_constant(name: str) -> None:
     raise ValueError(name)  # Go's encoding/json knows no NaN or Infinity
 
 
-# BuildKit decodes with json.NewDecoder(...).Decode: one value, trailing text ignored.
+# BuildKit decodes with json.Unmarshal (since v0.16.0): the whole text must be
+# one JSON value, so '["a"] b' is shell form (v0.12.5 ignored the trailing text).
+_JSON_TRAILER = re.compile("[ \t\n\r]*")
 _JSON = json.JSONDecoder(
     parse_float=_go_number, parse_int=_go_number, parse_constant=_reject_constant
 )
@@ -456,7 +489,7 @@ def _parse_json_array(rest: str) -> tuple[str, ...] | None:
     if not text.startswith("["):
         return None
     try:
-        data, _end = _JSON.raw_decode(text)
+        data, end = _JSON.raw_decode(text)
     except ValueError:
         return None
     except RecursionError:
@@ -464,7 +497,7 @@ def _parse_json_array(rest: str) -> tuple[str, ...] | None:
         # and would then reject the non-string element; nobody writes that by
         # hand, so we accept the difference rather than write a JSON parser.
         return None
-    if not isinstance(data, list):
+    if not isinstance(data, list) or _JSON_TRAILER.fullmatch(text, end) is None:
         return None
     if not all(isinstance(item, str) for item in data):
         raise _NotStringArray
@@ -518,7 +551,11 @@ def _name_values(rest: str, name: str, escape: str, number: int) -> tuple[str, .
 
 
 def _words(rest: str, escape: str) -> list[str]:
-    """BuildKit's parseWords: split on spaces outside quotes, keeping quotes and escapes."""
+    """BuildKit's parseWords: split on spaces outside quotes, keeping quotes and escapes.
+
+    It decodes runes and writes them back, so a stray byte becomes U+FFFD.
+    """
+    rest = _replace_bytes(rest)
     words: list[str] = []
     word: list[str] = []
     quote = ""
@@ -575,17 +612,31 @@ _Frame = Generator["_Frame", str, str]
 
 
 def _run(top: _Frame) -> str:
-    """Drive nested steps with an explicit stack: ${...} may nest thousands deep."""
+    """Drive nested steps with an explicit stack: ${...} may nest thousands deep.
+
+    An error in a nested step is thrown into the step that started it, which
+    may turn it into another error, as BuildKit's processDollar does.
+    """
     stack: list[_Frame] = []
     frame: _Frame = top
     sent: str | None = None  # None: the frame has not started yet
+    error: _LexError | None = None
     while True:
         try:
-            child = next(frame) if sent is None else frame.send(sent)
+            if error is not None:
+                child = frame.throw(error)
+            else:
+                child = next(frame) if sent is None else frame.send(sent)
+            error = None
         except StopIteration as done:
             if not stack:
                 return str(done.value)
-            frame, sent = stack.pop(), str(done.value)
+            frame, sent, error = stack.pop(), str(done.value), None
+            continue
+        except _LexError as failure:
+            if not stack:
+                raise
+            frame, sent, error = stack.pop(), None, failure
             continue
         stack.append(frame)
         frame, sent = child, None
@@ -620,6 +671,11 @@ class _WordSplitter:
         for ch in text:
             self.add_char(ch)
 
+    def drop_word(self) -> None:
+        """What a nested scan does to the word being built: BuildKit shares one
+        buffer between all scans of a line and every scan starts by emptying it."""
+        self.word, self.size = [], 0
+
     def result(self) -> list[str]:
         if self.size:
             self.words.append("".join(self.word))
@@ -632,19 +688,21 @@ class _ShellLexer:
 
     Every variable reference therefore stays as written, but quoting and
     ``${...}`` syntax are checked, and words split, exactly as BuildKit does
-    when it looks for heredoc markers (escape token always ``\\``).
+    when it looks for heredoc markers (escape token always ``\\``). text/scanner
+    reads a byte that is not UTF-8 as U+FFFD, so a marker holding one never
+    matches its terminator line, as in BuildKit.
     """
 
     def __init__(self, text: str, raw_quotes: bool, raw_escapes: bool):
-        self.text = text
+        self.text = _replace_bytes(text)
         self.pos = 1 if text.startswith("\ufeff") else 0  # text/scanner skips a leading BOM
         self.raw_quotes = raw_quotes
         self.raw_escapes = raw_escapes
+        self.splitter = _WordSplitter()
 
     def words(self) -> list[str]:
-        splitter = _WordSplitter()
-        _run(self._scan("", splitter))
-        return splitter.result()
+        _run(self._scan("", self.raw_escapes))
+        return self.splitter.result()
 
     def _peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -654,22 +712,30 @@ class _ShellLexer:
         self.pos += 1 if ch else 0
         return ch
 
-    def _scan(self, stop: str, words: _WordSplitter | None) -> _Frame:
+    def _scan(self, stop: str, raw_escapes: bool) -> _Frame:
         """processStopOn: read up to ``stop`` (or the end when ``stop`` is "").
 
-        Nested scans pass no splitter: BuildKit splits their text into words
-        and throws them away, which costs quadratic time on deep nesting.
+        Only the outermost scan splits words. A nested one (``stop`` set)
+        empties the word being built, as BuildKit's shared buffer does, and
+        reads escapes raw or not as its ``${...}`` form says.
         """
+        words = None if stop else self.splitter
+        if stop:
+            self.splitter.drop_word()
+        saved, self.raw_escapes = self.raw_escapes, raw_escapes
         out: list[str] = []
         while self.pos < len(self.text):
             ch = self.text[self.pos]
             if ch == stop:
                 self.pos += 1
+                self.raw_escapes = saved
                 return "".join(out)
             if ch == "'":
                 piece = self._single_quote()
             elif ch == '"':
                 piece = yield self._double_quote()
+            elif ch == "<":
+                piece = self._possible_heredoc()
             elif ch == "$":
                 piece = yield self._dollar()
                 out.append(piece)
@@ -683,7 +749,7 @@ class _ShellLexer:
             if words is not None:
                 words.add_raw(piece)
         if stop:
-            raise _LexError(f"syntax error: missing '{stop}'")
+            raise _LexError(f"unexpected end of statement while looking for matching {stop}")
         return "".join(out)
 
     def _plain(self, words: _WordSplitter | None) -> str:
@@ -698,6 +764,19 @@ class _ShellLexer:
         if words is not None and escaped:
             words.add_raw(escaped)
         return (ch if self.raw_escapes else "") + escaped
+
+    def _possible_heredoc(self) -> str:
+        """processPossibleHeredoc (BuildKit v0.22.0 on): ``<<`` keeps the tabs,
+        carriage returns and spaces after it in its word, so ``<<  EOF`` is one
+        word; a single ``<`` is plain text. Nothing else (not ``<<- EOF``) joins."""
+        self.pos += 1
+        if self._peek() != "<":
+            return "<"
+        self.pos += 1
+        start = self.pos
+        while self._peek() in ("\t", "\r", " "):
+            self.pos += 1
+        return "<<" + self.text[start : self.pos]
 
     def _single_quote(self) -> str:
         end = self.text.find("'", self.pos + 1)
@@ -746,15 +825,38 @@ class _ShellLexer:
         if ch in "{}:":
             raise _LexError("syntax error: bad substitution")
         name = self._name()
-        ch = self._next()
+        ch = self._next() or "\ufffd"  # Go's string(scanner.EOF)
         if ch == "}":
             return "${" + name + "}"
+        if ch == "/":
+            return (yield self._replacement(name))
+        modifier = ch
         if ch == ":":
-            ch += self._next()
-        elif ch not in ("+", "-", "?"):
-            raise _LexError(f"unsupported modifier ({ch}) in substitution")
-        word = yield self._scan("}", None)
-        return "${" + name + ch + word + "}"
+            ch = self._next() or "\ufffd"
+            modifier += ch
+            if ch in "#%":
+                raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        elif ch not in "+-?#%":
+            raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        word = yield self._nested("}", ch in "#%", "syntax error: missing '}'")
+        return "${" + name + modifier + word + "}"
+
+    def _replacement(self, name: str) -> _Frame:
+        """${name/pattern/string} and ${name//pattern/string} (BuildKit v0.19.0 on)."""
+        if self._peek() == "/":
+            self.pos += 1
+        pattern = yield self._nested("/", True, "syntax error: missing '/' in ${}")
+        string = yield self._nested("}", True, "syntax error: missing '}'")
+        return "${" + name + "/" + pattern + "/" + string + "}"
+
+    def _nested(self, stop: str, raw_escapes: bool, at_end: str) -> _Frame:
+        """A nested scan; any error it meets at the end of the text becomes ``at_end``."""
+        try:
+            return (yield self._scan(stop, raw_escapes))
+        except _LexError:
+            if self.pos >= len(self.text):
+                raise _LexError(at_end) from None
+            raise
 
     def _name(self) -> str:
         start = self.pos
@@ -809,8 +911,7 @@ def _heredoc_from_word(word: str) -> Heredoc | None:
             return None
         raw = _ShellLexer(rest, raw_quotes=True, raw_escapes=False).words()
     except _LexError as error:
-        # json.dumps quotes much like Go's %q, which BuildKit's message uses.
-        raise _LexError(f"failed to process {json.dumps(rest)}: {error}") from None
+        raise _LexError(f"failed to process {go_quote(rest)}: {error}") from None
     if len(raw) != 1:
         raise _LexError(f"internal lexing of heredoc produced inconsistent results: {rest}")
     quotes = words[0].count("'") + words[0].count('"')
@@ -838,5 +939,192 @@ def heredocs_in_line(line: str) -> list[Heredoc]:
 
 
 def parse(text: str, path: str = "Dockerfile") -> Dockerfile:
-    """Parse Dockerfile text; raise DockerfileSyntaxError where BuildKit would fail."""
-    return _Parser(text, path).parse()
+    """Read Dockerfile text as BuildKit's Dockerfile frontend does before it looks at
+    instructions: refuse an empty file and a bad ``# check=`` directive, then run the
+    line parser. Raise DockerfileSyntaxError where the build would stop.
+
+    ``text`` is the file decoded with ``surrogateescape``: a byte that is not UTF-8
+    is a surrogate, which the parser treats as Go treats a stray byte. The result
+    holds no surrogates (each such byte reads U+FFFD) and says where the first was.
+    """
+    if not text:
+        raise DockerfileSyntaxError("the Dockerfile cannot be empty", 1)
+    if not text.isascii():
+        text = _OTHER_SURROGATE.sub("\ufffd", text)  # no byte gives these
+    try:
+        dockerfile = _Parser(text, path).parse()
+    except DockerfileSyntaxError as error:
+        if error.message.isascii():
+            raise
+        raise DockerfileSyntaxError(
+            _replace_bytes(error.message), error.line, error.column
+        ) from None
+    if text.isascii():
+        return dockerfile
+    return _clean(dockerfile, _first_invalid_byte(text))
+
+
+def _first_invalid_byte(text: str) -> tuple[int, int, int] | None:
+    found = _BYTE_SURROGATE.search(text)
+    if found is None:
+        return None
+    start = found.start()
+    line_start = text.rfind("\n", 0, start) + 1
+    column = start - line_start + 1 - (line_start == 0 and text.startswith("\ufeff"))
+    return text.count("\n", 0, start) + 1, column, ord(found.group()) - 0xDC00
+
+
+def _clean(dockerfile: Dockerfile, invalid: tuple[int, int, int] | None) -> Dockerfile:
+    """The parse result with every stray byte as U+FFFD, so no surrogate leaves the parser."""
+    dockerfile.lines[:] = [_replace_bytes(line) for line in dockerfile.lines]
+    dockerfile.comments = {n: _replace_bytes(c) for n, c in dockerfile.comments.items()}
+    dockerfile.directives = {k: _replace_bytes(v) for k, v in dockerfile.directives.items()}
+    if dockerfile.syntax is not None:
+        reference, value, line = dockerfile.syntax
+        dockerfile.syntax = (_replace_bytes(reference), _replace_bytes(value), line)
+    dockerfile.instructions = [_clean_instruction(i) for i in dockerfile.instructions]
+    dockerfile.invalid_utf8 = invalid
+    return dockerfile
+
+
+def _clean_instruction(instruction: Instruction) -> Instruction:
+    return replace(
+        instruction,
+        keyword=_replace_bytes(instruction.keyword),
+        rest=_replace_bytes(instruction.rest),
+        value=tuple(map(_replace_bytes, instruction.value)),
+        flags=tuple(map(_replace_bytes, instruction.flags)),
+        original=_replace_bytes(instruction.original),
+        heredocs=tuple(
+            replace(doc, name=_replace_bytes(doc.name), content=_replace_bytes(doc.content))
+            for doc in instruction.heredocs
+        ),
+        sub=_clean_instruction(instruction.sub) if instruction.sub else None,
+    )
+
+
+# -- the # syntax= and # check= directives, as the frontend reads them ----------
+
+
+def detect_syntax(text: str) -> tuple[str, str, int] | None:
+    """BuildKit's DetectSyntax: the frontend image a file asks for, as (reference,
+    whole value, line), or None. Read apart from the parser: past a ``#!`` first
+    line, from ``# syntax=`` lines, else ``// syntax=`` lines, else a JSON object's
+    ``"syntax"`` string. octolint lints as frontend 1.26.0 whatever it names.
+    """
+    data = text[1:] if text.startswith("\ufeff") else text
+    offset = 0
+    first, _, rest = data.partition("\n")
+    if first.startswith("#!"):
+        data, offset = rest, 1
+    for comment in ("#", "//"):
+        lines = (line.removesuffix("\r") for line in _lines_of(data))
+        found = _directives_from(lines, comment).get("syntax")
+        if found is not None:
+            value, index = found
+            return value.split(" ", 1)[0], value, offset + index + 1
+    try:
+        document, end = _JSON.raw_decode(data.lstrip(" \t\n\r"))
+    except (ValueError, RecursionError):
+        return None
+    trailer_ok = _JSON_TRAILER.fullmatch(data.lstrip(" \t\n\r"), end) is not None
+    if trailer_ok and isinstance(document, dict) and isinstance(document.get("syntax"), str):
+        return document["syntax"], document["syntax"], offset
+    return None
+
+
+def _lines_of(text: str) -> Iterator[str]:
+    """The lines of text one by one: directive scans stop at the first lines."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def _directives_from(lines: Iterable[str], comment: str) -> dict[str, tuple[str, int]]:
+    """DirectiveParser.ParseAll: each directive's value and line index, up to the first
+    line that is none (no leading spaces allowed) or repeats one."""
+    found: dict[str, tuple[str, int]] = {}
+    for index, line in enumerate(lines):
+        if not line.startswith(comment):
+            break
+        body = _go_lstrip(line[len(comment) :])
+        match = _DIRECTIVE_HEAD.match(body)
+        value = _directive_value(body, match.end()) if match else None
+        key = match.group(1).lower() if match else ""
+        if value is None or key not in _VALID_DIRECTIVES or key in found:
+            break
+        found[key] = (value, index)
+    return found
+
+
+def _check_option_error(lines: list[str]) -> tuple[str, int] | None:
+    """Why the ``# check=`` directive fails the build, and its line; None when it does not.
+
+    The frontend reads it apart from the parser (ParseDirective): past a ``#!``
+    first line, only from lines that start with ``#`` (no leading space), up to
+    the first line that is no directive or repeats one.
+    """
+    start = 1 if lines and lines[0].startswith("#!") else 0
+    found = _directives_from(itertools.islice(lines, start, None), "#").get("check")
+    if found is None:
+        return None
+    value, index = found
+    error = lint_options_error(value.split(" ", 1)[0])
+    return (error, start + index + 1) if error else None
+
+
+_GO_BOOLS = frozenset(
+    {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
+)
+
+
+def lint_options_error(options: str) -> str | None:
+    """BuildKit's ParseLintOptions: what is wrong with a ``check`` value, or None."""
+    options = _go_strip(options)
+    if not options:
+        return None
+    for part in options.split(";", 2):
+        key, has_value, value = part.partition("=")
+        if not has_value:
+            return f"invalid check option {go_quote(part)}"
+        key = _go_strip(key)
+        if key == "error" and _go_strip(value) not in _GO_BOOLS:
+            return (
+                f"failed to parse check option {go_quote(part)}: "
+                f"strconv.ParseBool: parsing {go_quote(_go_strip(value))}: invalid syntax"
+            )
+        if key not in ("skip", "experimental", "error"):
+            return f"invalid check option {go_quote(key)}"
+    return None
+
+
+_GO_ESCAPES = {
+    "\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
+    '"': '\\"', "\\": "\\\\",
+}  # fmt: skip
+
+
+def go_quote(text: str) -> str:
+    """Go's strconv.Quote (fmt's %q), which BuildKit's messages use; a stray byte is \\xNN."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)

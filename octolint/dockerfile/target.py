@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from octolint.dockerfile.parser import KNOWN_INSTRUCTIONS, Dockerfile, parse
+from octolint.dockerfile import instructions
+from octolint.dockerfile.parser import Dockerfile, parse
 from octolint.dockerfile.stages import Build, analyse
 from octolint.errors import DockerfileSyntaxError
 from octolint.inputs import decode
@@ -114,9 +115,5 @@ def load_text(
 def _analyse(
     dockerfile: Dockerfile, target_stage: str | None, build_args: Mapping[str, str]
 ) -> Build:
-    for instruction in dockerfile.instructions:
-        names = [instruction.name] + ([instruction.sub.name] if instruction.sub else [])
-        for name in names:
-            if name not in KNOWN_INSTRUCTIONS:
-                raise DockerfileSyntaxError(f"unknown instruction: {name}", instruction.start_line)
+    instructions.check(dockerfile)  # where BuildKit's instruction parser stops the build
     return analyse(dockerfile, target_stage, dict(build_args))
