@@ -39,9 +39,9 @@ Options (in `[tool.octolint.rules.OCT103]` or `[rules.OCT103]`):
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterator
 
+from octolint.knowledge.base_images import MUSL_IMAGES, MUSL_TAGGED, MUSL_WORD
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT103"
@@ -53,24 +53,14 @@ HINT = "Build on a glibc distribution (Debian, Ubuntu, Fedora, UBI) or octopusde
 SARIF_SCORE = SarifScore("8.0", "high")  # musl: Calamari cannot start
 OPTIONS = {"musl-images": list_of(str, default=[])}
 
-_MUSL_WORD = re.compile(r"(^|[^a-z])(alpine|musl)", re.IGNORECASE)
-_KNOWN_MUSL = (
-    "alpine",
-    "*/alpine",
-    "alpinelinux/*",
-    "voidlinux/voidlinux-musl",
-    "ghcr.io/void-linux/void-musl*",
-    "chimeralinux/chimera",
-    "postmarketos/*",
-)
 
 
 def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
-    if _MUSL_WORD.search(tag or ""):
+    if MUSL_WORD.search(tag or ""):
         return True
-    if name == "busybox" and tag and "musl" in tag:
+    if name == MUSL_TAGGED and tag and "musl" in tag:
         return True
-    patterns = (*_KNOWN_MUSL, *extra)
+    patterns = (*MUSL_IMAGES, *extra)
     return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
 
 

@@ -34,6 +34,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from octolint.knowledge.base_images import (
+    OLD_WINDOWS_RELEASES,
+    OLD_WINDOWS_VERSIONS,
+    SUPPORTED_WINDOWS_BUILD,
+    WINDOWS_BUILD,
+    WINDOWS_IMAGE,
+)
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT104"
@@ -44,28 +51,20 @@ SUMMARY = "The final base image is Windows older than ltsc2019 (build 17763)."
 HINT = "Rebase on ltsc2019 or newer, e.g. mcr.microsoft.com/windows/servercore:ltsc2022."
 SARIF_SCORE = SarifScore("8.0", "high")  # Windows older than ltsc2019: unsupported
 
-# Release names and their builds; everything listed is older than 17763.
-_ALWAYS_WINDOWS = {"ltsc2016": 14393, "sac2016": 14393}
-_RELEASE_NUMBERS = {"1607": 14393, "1709": 16299, "1803": 17134}
-_BUILD = re.compile(r"(?:^|[^0-9.])10\.0\.(\d{5})(?:\.\d+)?(?:$|[^0-9.])")
-_WINDOWS_IMAGE = re.compile(
-    r"windows|servercore|nanoserver|dotnet/framework|powershell|microsoft/dotnet",
-    re.IGNORECASE,
-)
-SUPPORTED_BUILD = 17763
+SUPPORTED_BUILD = SUPPORTED_WINDOWS_BUILD
 
 
 def windows_build(name: str, tag: str) -> tuple[str, int] | None:
     """(what was read, build number) for a Windows tag older than ltsc2019, else None."""
     tokens = re.split(r"[-_]", tag.lower())
     for token in tokens:
-        if token in _ALWAYS_WINDOWS:
-            return token, _ALWAYS_WINDOWS[token]
-    if _WINDOWS_IMAGE.search(name) or _WINDOWS_IMAGE.search(tag):
+        if token in OLD_WINDOWS_RELEASES:
+            return token, OLD_WINDOWS_RELEASES[token]
+    if WINDOWS_IMAGE.search(name) or WINDOWS_IMAGE.search(tag):
         for token in tokens:
-            if token in _RELEASE_NUMBERS:
-                return token, _RELEASE_NUMBERS[token]
-    match = _BUILD.search(tag)
+            if token in OLD_WINDOWS_VERSIONS:
+                return token, OLD_WINDOWS_VERSIONS[token]
+    match = WINDOWS_BUILD.search(tag)
     if match and int(match.group(1)) < SUPPORTED_BUILD:
         return f"10.0.{match.group(1)}", int(match.group(1))
     return None

@@ -56,9 +56,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from octolint.dockerfile.shell import commands, program, run_script
+from octolint.knowledge.version_managers import MANAGERS
 from octolint.plugin import Build, DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT105"
@@ -66,105 +66,10 @@ NAME = "version-manager-path"
 SEVERITY = "error"
 APPLIES_TO = "dockerfile"
 SUMMARY = "A version manager (nvm, pyenv, ...) is used but its bin directory is not in ENV PATH."
-HINT = 'Add e.g. ENV PATH="$NVM_DIR/versions/node/v$NODE_VERSION/bin:$PATH".'
+_NVM = next(m for m in MANAGERS if m.name == "nvm")  # the most common, for the hint
+HINT = f'Add e.g. ENV PATH="{_NVM.example}:$PATH".'
 SARIF_SCORE = SarifScore("5.0", "high")  # steps using version-managed tools fail
 
-
-@dataclass(frozen=True)
-class Coverage:
-    """A PATH entry ending in ``tail`` with ``marker`` somewhere before the tail.
-
-    Two searches instead of one ``marker[^:]*tail$`` pattern: that one backtracked
-    over the rest of the entry from every marker, quadratic in a long entry such
-    as ``nvmnvmnvm...``. The tail has no unbounded run across ``/``, so each
-    search is linear.
-    """
-
-    tail: re.Pattern[str]  # searched; must match up to the end of the entry
-    marker: re.Pattern[str] | None = None
-
-    def covers(self, entry: str) -> bool:
-        tail = self.tail.search(entry)
-        if tail is None:
-            return False
-        return self.marker is None or self.marker.search(entry, 0, tail.start()) is not None
-
-
-@dataclass(frozen=True)
-class Manager:
-    name: str
-    used: re.Pattern[str]  # in a RUN script: installs or uses the manager
-    covered: tuple[Coverage, ...]  # PATH entries that make its tools reachable
-    linked: str  # what a symlink source into /usr/local/bin contains
-    example: str  # for the message
-
-    def covers(self, entry: str) -> bool:
-        return any(c.covers(entry) for c in self.covered)
-
-
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-def _after(marker: str, tail: str) -> tuple[Coverage, ...]:
-    return (Coverage(_re(tail + "$"), _re(marker)),)
-
-
-MANAGERS = (
-    Manager(
-        "nvm",
-        _re(r"\bnvm(\.sh)?\b|nvm-sh/nvm|creationix/nvm|\bNVM_DIR\b"),
-        (
-            Coverage(_re(r"versions/node/[^/]+/bin$")),
-            *_after("nvm", r"/(current|default|node)/bin"),
-        ),
-        "nvm",
-        "$NVM_DIR/versions/node/v$NODE_VERSION/bin",
-    ),
-    Manager(
-        "pyenv",
-        _re(r"\bpyenv\b"),
-        _after("pyenv", r"/(shims|versions/[^/]+/bin)"),
-        "pyenv",
-        "$PYENV_ROOT/shims",
-    ),
-    Manager(
-        "rbenv",
-        _re(r"\brbenv\b"),
-        _after("rbenv", r"/(shims|versions/[^/]+/bin)"),
-        "rbenv",
-        "$HOME/.rbenv/shims",
-    ),
-    Manager(
-        "sdkman",
-        _re(r"\bsdkman\b|get\.sdkman\.io|\bsdk\s+install\b"),
-        # candidates/java/current/bin, candidates/java/21.0.2-tem/bin: one or two levels
-        _after("sdkman", r"/candidates/[^/]+(/[^/]+)?/bin"),
-        "sdkman",
-        "$SDKMAN_DIR/candidates/java/current/bin",
-    ),
-    Manager(
-        "asdf",
-        _re(r"\basdf\b"),
-        _after("asdf", r"/shims"),
-        "asdf",
-        "$HOME/.asdf/shims",
-    ),
-    Manager(
-        "rustup",
-        _re(r"\brustup\b|sh\.rustup\.rs|\.cargo/env\b"),
-        _after("cargo", r"/bin"),
-        "cargo",
-        "$CARGO_HOME/bin",
-    ),
-    Manager(
-        "conda",
-        _re(r"\bconda\s+init\b|\b(mini|ana)conda\d?\b|\bminiforge\d?\b|\bmambaforge\b"),
-        _after(r"conda|miniforge|mambaforge", r"/bin"),
-        "conda",
-        "/opt/conda/bin",
-    ),
-)
 
 # Where a symlink makes a tool reachable: /bin, /sbin, /usr/(local/)(s)bin and below.
 _PATH_DIR = re.compile(r"/(?:usr/(?:local/)?)?s?bin\b")

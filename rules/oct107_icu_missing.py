@@ -59,6 +59,8 @@ import fnmatch
 from collections.abc import Iterator
 
 from octolint.dockerfile.shell import commands, program, run_script
+from octolint.knowledge import icu
+from octolint.knowledge.base_images import SLIM_WITHOUT_ICU, WITHOUT_ICU
 from octolint.plugin import (
     Build,
     DockerfileTarget,
@@ -76,7 +78,7 @@ APPLIES_TO = "dockerfile"
 SUMMARY = "The final image is probably missing ICU (libicu), which Calamari needs."
 HINT = (
     "Install ICU (e.g. apt-get install libicu72) or set "
-    "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1; `octolint image` checks the built image."
+    f"ENV {icu.INVARIANT_ENV}=1; `octolint image` checks the built image."
 )
 SARIF_SCORE = SarifScore("7.0", "medium")  # ICU probably missing: Calamari would not start
 OPTIONS = {
@@ -84,26 +86,6 @@ OPTIONS = {
     "icu-packages": list_of(str, default=[]),
 }
 
-# Official images only: someone's "ghcr.io/acme/ubuntu" may well carry ICU.
-_DISTROS = ("debian", "ubuntu", "fedora", "rockylinux", "almalinux", "centos",
-            "oraclelinux", "amazonlinux")  # fmt: skip
-_MIRRORS = ("", "amd64/", "arm64v8/", "arm32v7/", "i386/", "ppc64le/", "s390x/",
-            "public.ecr.aws/docker/library/", "mirror.gcr.io/library/")  # fmt: skip
-BASES_WITHOUT_ICU = (
-    *(mirror + distro for mirror in _MIRRORS for distro in _DISTROS),
-    "ubuntu.azurecr.io/ubuntu", "public.ecr.aws/ubuntu/ubuntu",
-    "public.ecr.aws/amazonlinux/amazonlinux",
-    "registry.fedoraproject.org/fedora", "quay.io/fedora/fedora", "rockylinux/rockylinux",
-    "quay.io/centos/centos", "opensuse/leap", "opensuse/tumbleweed",
-    "registry.access.redhat.com/ubi[89]*", "registry.access.redhat.com/ubi10*",
-    "redhat/ubi[89]*", "redhat/ubi10*",
-    "mcr.microsoft.com/azurelinux/base/core", "mcr.microsoft.com/cbl-mariner/base/core",
-)  # fmt: skip
-SLIM_BASES_WITHOUT_ICU = ("python",)  # only their -slim tags
-ICU_PACKAGES = (
-    "libicu*", "icu", "icu-libs", "libicu-dev", "powershell*", "dotnet-sdk-*",
-    "dotnet-runtime-*", "aspnetcore-runtime-*", "dotnet-runtime-deps-*", "dotnet[0-9]*",
-)  # fmt: skip
 _INSTALLERS = {
     "apt-get": ("install",), "apt": ("install",), "aptitude": ("install",),
     "yum": ("install",), "dnf": ("install",), "microdnf": ("install",), "tdnf": ("install",),
@@ -111,23 +93,14 @@ _INSTALLERS = {
 }  # fmt: skip
 
 
-# The ICU package of each release, so the hint can name the exact one.
-_ICU_BY_RELEASE = {
-    "debian": {"10": "libicu63", "buster": "libicu63", "11": "libicu67", "bullseye": "libicu67",
-               "12": "libicu72", "bookworm": "libicu72", "13": "libicu76", "trixie": "libicu76"},
-    "ubuntu": {"18.04": "libicu60", "bionic": "libicu60", "20.04": "libicu66", "focal": "libicu66",
-               "22.04": "libicu70", "jammy": "libicu70", "24.04": "libicu74", "noble": "libicu74"},
-}  # fmt: skip
-
-
 def install_hint(name: str, tag: str | None) -> str:
     """The exact install command for this base image, where octolint knows it."""
     distro = name.rsplit("/", 1)[-1]
     release = (tag or "").split("-")[0]
-    if distro in _ICU_BY_RELEASE:
-        package = _ICU_BY_RELEASE[distro].get(release, "libicu-dev")
+    if distro in icu.PACKAGE_BY_RELEASE:
+        package = icu.PACKAGE_BY_RELEASE[distro].get(release, "libicu-dev")
         return f"RUN apt-get update && apt-get install -y --no-install-recommends {package}"
-    if distro in ("python",):
+    if distro in SLIM_WITHOUT_ICU:
         return "RUN apt-get update && apt-get install -y --no-install-recommends libicu-dev"
     return f"RUN {_rpm_installer(name)} install -y libicu"
 
@@ -159,15 +132,10 @@ def installed_packages(build: Build) -> Iterator[str]:
                 yield from (w.split("=", 1)[0].lower() for w in operands[1:])
 
 
-def _invariant(build: Build) -> bool:
-    value = build.env().get("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT") or ""
-    return value.strip().lower() in ("1", "true")
-
-
 def _known_without_icu(name: str, tag: str | None, extra: list[str]) -> bool:
-    if _matches(name, (*BASES_WITHOUT_ICU, *extra)):
+    if _matches(name, (*WITHOUT_ICU, *extra)):
         return True
-    return name in SLIM_BASES_WITHOUT_ICU and "slim" in (tag or "")
+    return name in SLIM_WITHOUT_ICU and "slim" in (tag or "")
 
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
@@ -178,8 +146,8 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     stage, ref = found
     if not _known_without_icu(ref.short_name, ref.tag, list(options["bases-without-icu"])):
         return
-    wanted = (*ICU_PACKAGES, *options["icu-packages"])
-    if any(_matches(p, wanted) for p in installed_packages(build)) or _invariant(build):
+    wanted = (*icu.PACKAGES, *options["icu-packages"])
+    if any(_matches(p, wanted) for p in installed_packages(build)) or icu.invariant(build.env()):
         return
     yield problem_at(
         stage.from_instruction,
@@ -188,5 +156,5 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
         'system"',
         build.final,
         hint=f"Add `{install_hint(ref.short_name, ref.tag)}`, or set "
-        "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1.",
+        f"ENV {icu.INVARIANT_ENV}=1.",
     )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from octolint.knowledge.base_images import NO_SHELL_COMPONENT, NO_SHELL_NAME, NO_SHELL_TAG
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT109"
@@ -41,13 +42,11 @@ SARIF_SCORE = SarifScore("8.0", "medium")  # no shell: nothing can be started
 
 def shell_less(name: str, tag: str | None) -> str | None:
     """Why an image has no shell, or None when it probably has one."""
-    if name == "scratch":
-        return "scratch is an empty image"
-    if "distroless" in name.split("/"):
-        return "distroless images contain no shell"
-    if "chiseled" in (tag or ""):
-        return "chiseled images contain no shell"
-    return None
+    if name in NO_SHELL_NAME:
+        return NO_SHELL_NAME[name]
+    components = name.split("/")
+    reason = next((r for c, r in NO_SHELL_COMPONENT.items() if c in components), None)
+    return reason or next((r for t, r in NO_SHELL_TAG.items() if t in (tag or "")), None)
 
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:

@@ -28,9 +28,9 @@ How to fix: install the distribution's ICU package (`libicu72` on Debian 12,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from octolint.knowledge import icu
 from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT204"
@@ -38,32 +38,24 @@ NAME = "image-icu"
 SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "No ICU library (libicuuc.so.N) is reachable and invariant globalization is off."
-HINT = "Install libicu, or set ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1."
+HINT = f"Install libicu, or set ENV {icu.INVARIANT_ENV}=1."
 SARIF_SCORE = SarifScore("8.0", "very-high")
-MIN_ICU = 50
-_ICU = re.compile(r"^libicuuc\.so\.(\d+)$")
 
 
 def icu_versions(target: ImageTarget) -> dict[int, str]:
     """ICU major version -> the path the loader would use."""
-    found = target.libraries_matching(_ICU.pattern)
-    versions = {}
-    for soname, path in found.items():
-        match = _ICU.match(soname)
-        if match and int(match.group(1)) >= MIN_ICU:
-            versions[int(match.group(1))] = path
-    return versions
+    found = target.libraries_matching(icu.SONAME.pattern)
+    return {v: path for soname, path in found.items() if (v := icu.version(soname)) is not None}
 
 
 def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux":
         return
-    invariant = target.env.get("DOTNET_SYSTEM_GLOBALIZATION_INVARIANT", "").strip().lower()
-    if invariant in ("1", "true") or icu_versions(target):
+    if icu.invariant(target.env) or icu_versions(target):
         return
     yield problem_at(
         target.at("FROM"),
-        "no libicuuc.so.N (N >= 50) is reachable by the dynamic loader and "
-        "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT is not set: Calamari would fail with "
+        f"no libicuuc.so.N (N >= {icu.MIN_VERSION}) is reachable by the dynamic loader and "
+        f"{icu.INVARIANT_ENV} is not set: Calamari would fail with "
         '"Couldn\'t find a valid ICU package installed on the system"',
     )

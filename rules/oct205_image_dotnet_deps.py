@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from octolint.knowledge.dotnet import KERBEROS, PACKAGES, REQUIRED
 from octolint.plugin import ImageTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT205"
@@ -36,29 +37,6 @@ APPLIES_TO = "image"
 SUMMARY = "A .NET native dependency (libstdc++, libgcc_s, zlib, OpenSSL) is missing."
 HINT = "Install the packages named in the message."
 SARIF_SCORE = SarifScore("8.0", "very-high")
-
-REQUIRED = {
-    "libstdc++.so.6": ("libstdc++.so.6",),
-    "libgcc_s.so.1": ("libgcc_s.so.1",),
-    "libz.so.1": ("libz.so.1",),
-    "OpenSSL": ("libssl.so.3", "libssl.so.1.1", "libssl.so.1.0.2", "libssl.so.1.0.0",
-                "libssl.so.10"),
-}  # fmt: skip
-KERBEROS = "libgssapi_krb5.so.2"
-
-# family -> library -> package
-PACKAGES = {
-    "debian": {"libstdc++.so.6": "libstdc++6", "libgcc_s.so.1": "libgcc-s1",
-               "libz.so.1": "zlib1g", "OpenSSL": "libssl3", KERBEROS: "libgssapi-krb5-2"},
-    "ubuntu": {"libstdc++.so.6": "libstdc++6", "libgcc_s.so.1": "libgcc-s1",
-               "libz.so.1": "zlib1g", "OpenSSL": "libssl3", KERBEROS: "libgssapi-krb5-2"},
-    "fedora": {"libstdc++.so.6": "libstdc++", "libgcc_s.so.1": "libgcc",
-               "libz.so.1": "zlib", "OpenSSL": "openssl-libs", KERBEROS: "krb5-libs"},
-    "opensuse": {"libstdc++.so.6": "libstdc++6", "libgcc_s.so.1": "libgcc_s1",
-                 "libz.so.1": "libz1", "OpenSSL": "libopenssl3", KERBEROS: "krb5"},
-}  # fmt: skip
-PACKAGES["rhel"] = PACKAGES["centos"] = PACKAGES["fedora"]
-PACKAGES["suse"] = PACKAGES["opensuse"]
 
 
 def _package_note(target: ImageTarget, missing: list[str]) -> str:
@@ -76,8 +54,8 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     if target.fs is None or target.os != "linux" or target.loader() is None:
         return  # no loader at all is OCT203's finding
     missing = [
-        label for label, sonames in REQUIRED.items()
-        if not any(target.library(s) for s in sonames)
+        library.label for library in REQUIRED
+        if not any(target.library(s) for s in library.sonames)
     ]  # fmt: skip
     if missing:
         yield problem_at(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from octolint.knowledge.base_images import SUPPORTED_WINDOWS_BUILD as SUPPORTED_BUILD
 from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT206"
@@ -32,7 +33,6 @@ APPLIES_TO = "image"
 SUMMARY = "A Windows image older than ltsc2019 (os.version build < 17763)."
 HINT = "Rebase on ltsc2019 or newer, e.g. mcr.microsoft.com/windows/servercore:ltsc2022."
 SARIF_SCORE = SarifScore("8.0", "very-high")
-SUPPORTED_BUILD = 17763
 
 
 def windows_build(os_version: str | None) -> int | None:

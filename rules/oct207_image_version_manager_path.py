@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from octolint.image.fs import ImageFS
+from octolint.knowledge.version_managers import MANAGERS, VersionManager
 from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT207"
@@ -43,33 +44,27 @@ SUMMARY = "Executables installed by a version manager (nvm, pyenv, ...) are not 
 HINT = "Add the directory to ENV PATH in the Dockerfile."
 SARIF_SCORE = SarifScore("5.0", "very-high")
 
-# Where each version manager keeps the executables it means to put on PATH, by the
-# name of its directory (found anywhere in the image: /root/.nvm, /usr/local/nvm...).
-_CONDA = ("bin",)
-MANAGERS: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("nvm", ".nvm"), ("versions/node/*/bin",)),
-    **dict.fromkeys(("pyenv", ".pyenv", "rbenv", ".rbenv", "asdf", ".asdf"), ("shims",)),
-    **dict.fromkeys(("sdkman", ".sdkman"), ("candidates/*/current/bin",)),
-    ".cargo": ("bin",),
-    **{f"{kind}{n}": _CONDA for kind in ("miniconda", "anaconda", "miniforge")
-       for n in ("", *"0123456789")},
-}  # fmt: skip
-CONDA_PREFIXES = ("/opt/conda",)  # a plain "conda" directory counts only here
 _MAX_LISTED = 5
 
 
 def manager_bin_dirs(fs: ImageFS) -> list[str]:
     """The version managers' executable directories in the image, sorted, one path per
     real directory: looked up by name, so the cost does not grow with the image."""
-    found: set[str] = set()
-    for name, patterns in MANAGERS.items():
-        for home in fs.named(name):
-            found.update(d for p in patterns for d in fs.glob(f"{home}/{p}") if fs.is_dir(d))
-    found.update(f"{p}/bin" for p in CONDA_PREFIXES if fs.is_dir(f"{p}/bin"))
+    found = {d for manager in MANAGERS for d in _bin_dirs(fs, manager)}
     by_real: dict[str | None, str] = {}
     for directory in sorted(found):
         by_real.setdefault(fs.realpath(directory), directory)
     return sorted(by_real.values())
+
+
+def _bin_dirs(fs: ImageFS, manager: VersionManager) -> Iterator[str]:
+    """Where the manager keeps its tools: under every directory of its name, and
+    under its fixed prefixes (taken literally)."""
+    for home in (h for name in manager.homes for h in fs.named(name)):
+        for pattern in manager.bin_dirs:
+            yield from (d for d in fs.glob(f"{home}/{pattern}") if fs.is_dir(d))
+    for prefix in manager.prefixes:
+        yield from (d for p in manager.bin_dirs if fs.is_dir(d := f"{prefix}/{p}"))
 
 
 def check(target: ImageTarget, options: Options) -> Iterator[Problem]:

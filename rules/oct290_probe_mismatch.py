@@ -26,9 +26,10 @@ please report the image so the static reading can be fixed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from octolint.knowledge import icu
+from octolint.knowledge.dotnet import PROBED
 from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT290"
@@ -39,13 +40,8 @@ SUMMARY = "With --probe: running the image disagrees with the static reading."
 HINT = "Trust the probe: make the library loadable, or report the image if its layers look right."
 SARIF_SCORE = SarifScore("3.0", "high")  # a cross-check disagreeing, not a failure itself
 
-CHECKED = {
-    "ICU": re.compile(r"^libicuuc\.so\.\d+$"),
-    "OpenSSL": re.compile(r"^libssl\.so\.(3|1\.1|1\.0\.2|1\.0\.0|10)$"),
-    "libstdc++": re.compile(r"^libstdc\+\+\.so\.6$"),
-    "libgcc_s": re.compile(r"^libgcc_s\.so\.1$"),
-    "zlib": re.compile(r"^libz\.so\.1$"),
-}
+# What the probe asks the loader about (see octolint.image.probe), in report order.
+CHECKED = {"ICU": icu.SONAME, **{library.name: library.pattern for library in PROBED}}
 
 
 def check(target: ImageTarget, options: Options) -> Iterator[Problem]:

@@ -35,10 +35,11 @@ from typing import Any
 
 from octolint.errors import ConfigError, InputError
 from octolint.image.model import ResolvedImage
+from octolint.knowledge import icu
+from octolint.knowledge.dotnet import PROBED
 
-ICU_SONAMES = tuple(f"libicuuc.so.{n}" for n in range(50, 100))
-OPENSSL_SONAMES = tuple(f"libssl.so.{v}" for v in ("3", "1.1", "1.0.2", "1.0.0", "10"))
-CANDIDATES = (*ICU_SONAMES, *OPENSSL_SONAMES, "libstdc++.so.6", "libgcc_s.so.1", "libz.so.1")
+# The libraries OCT204/OCT205 look for (see octolint.knowledge).
+CANDIDATES = (*icu.PROBED_SONAMES, *(s for library in PROBED for s in library.sonames))
 SENTINEL = "libnothing-octolint-probe.so.0"
 _MARK = "---octolint-loader---"
 # POSIX sh only (dash, bash, busybox ash). os-release: /etc's, else /usr/lib's, as

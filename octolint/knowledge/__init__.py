@@ -1,0 +1,18 @@
+"""What octolint knows about the world, each fact once, with where it comes from.
+
+Rules, the image probe and the redaction of secrets read their domain facts
+from here instead of keeping their own copies:
+
+- :mod:`~octolint.knowledge.dotnet`: the native libraries .NET (Calamari) needs
+  besides glibc and ICU, and the packages that provide them;
+- :mod:`~octolint.knowledge.icu`: the ICU versions .NET loads, the packages that
+  provide ICU, and invariant-globalization mode;
+- :mod:`~octolint.knowledge.version_managers`: nvm, pyenv, ... as a Dockerfile
+  shows them and as an image holds them, from one table;
+- :mod:`~octolint.knowledge.base_images`: what is known about base images by
+  name (musl, Windows releases, no shell, no ICU).
+
+Each module is plain data and a few small functions: importing one costs about
+what compiling its regular expressions costs, so a Dockerfile lint stays fast.
+This package imports none of them itself; import the one you need.
+"""

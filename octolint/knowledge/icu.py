@@ -1,0 +1,57 @@
+"""ICU, the Unicode library .NET needs for globalization on Linux.
+
+Sources:
+
+- .NET looks for ``libicuuc.so.N`` from the highest N it supports down to 50
+  (dotnet/runtime, src/native/libs/System.Globalization.Native/pal_icushim.c,
+  ``MinICUVersion``); https://learn.microsoft.com/dotnet/core/extensions/globalization-icu.
+- Invariant mode needs no ICU: ``DOTNET_SYSTEM_GLOBALIZATION_INVARIANT`` set to
+  ``true`` or ``1``,
+  https://learn.microsoft.com/dotnet/core/runtime-config/globalization#invariant-mode.
+- Package names: the distributions' package indexes (packages.debian.org,
+  packages.ubuntu.com, the Fedora/RHEL repositories).
+
+Used by OCT107 (the Dockerfile), OCT204 (the image), OCT290 and the ``--probe``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+MIN_VERSION = 50
+SONAME = re.compile(r"^libicuuc\.so\.(\d+)$")  # any version; see version()
+# The sonames the --probe asks the image's loader about: every usable major up to 99.
+PROBED_SONAMES = tuple(f"libicuuc.so.{n}" for n in range(MIN_VERSION, 100))
+
+INVARIANT_ENV = "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"
+_INVARIANT_VALUES = ("1", "true")  # compared stripped and lower-cased, as .NET does
+
+
+def version(soname: str) -> int | None:
+    """The ICU major version of a ``libicuuc.so.N`` .NET would load, else None."""
+    match = SONAME.match(soname)
+    if match and int(match.group(1)) >= MIN_VERSION:
+        return int(match.group(1))
+    return None
+
+
+def invariant(env: Mapping[str, str | None]) -> bool:
+    """Whether this environment switches invariant globalization on (no ICU needed)."""
+    return (env.get(INVARIANT_ENV) or "").strip().lower() in _INVARIANT_VALUES
+
+
+# Packages that install ICU, or pull it in (PowerShell and .NET depend on it);
+# glob patterns over package names.
+PACKAGES = (
+    "libicu*", "icu", "icu-libs", "libicu-dev", "powershell*", "dotnet-sdk-*",
+    "dotnet-runtime-*", "aspnetcore-runtime-*", "dotnet-runtime-deps-*", "dotnet[0-9]*",
+)  # fmt: skip
+
+# The ICU package of each release (by version and code name), so a hint can name it.
+PACKAGE_BY_RELEASE = {
+    "debian": {"10": "libicu63", "buster": "libicu63", "11": "libicu67", "bullseye": "libicu67",
+               "12": "libicu72", "bookworm": "libicu72", "13": "libicu76", "trixie": "libicu76"},
+    "ubuntu": {"18.04": "libicu60", "bionic": "libicu60", "20.04": "libicu66", "focal": "libicu66",
+               "22.04": "libicu70", "jammy": "libicu70", "24.04": "libicu74", "noble": "libicu74"},
+}  # fmt: skip

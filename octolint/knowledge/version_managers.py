@@ -1,0 +1,141 @@
+"""Version managers (nvm, pyenv, rbenv, sdkman, asdf, rustup, conda): tools that put
+their executables on PATH only through shell start-up files (``~/.bashrc``,
+``~/.profile``), which Octopus's execution containers never read.
+
+Source: Octopus's documentation, "If the tool you have installed relies on .bashrc
+to modify the path (e.g. nvm) ... you will need to manually define the additional
+directories in the $PATH variable in your Dockerfile using the ENV PATH directive"
+(https://octopus.com/docs/projects/steps/execution-containers-for-workers); each
+manager's install layout from its own documentation (nvm-sh/nvm, pyenv/pyenv,
+rbenv/rbenv, sdkman.io, asdf-vm.com, rustup.rs, docs.conda.io).
+
+One table, read two ways: OCT105 looks for a manager in a Dockerfile (``used``,
+``covered``, ``linked``), OCT207 for its directories in an image (``homes``,
+``bin_dirs``, ``prefixes``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A PATH entry ending in ``tail`` with ``marker`` somewhere before the tail.
+
+    Two searches instead of one ``marker[^:]*tail$`` pattern: that one backtracked
+    over the rest of the entry from every marker, quadratic in a long entry such
+    as ``nvmnvmnvm...``. The tail has no unbounded run across ``/``, so each
+    search is linear.
+    """
+
+    tail: re.Pattern[str]  # searched; must match up to the end of the entry
+    marker: re.Pattern[str] | None = None
+
+    def covers(self, entry: str) -> bool:
+        tail = self.tail.search(entry)
+        if tail is None:
+            return False
+        return self.marker is None or self.marker.search(entry, 0, tail.start()) is not None
+
+
+def _after(marker: str, tail: str) -> tuple[Coverage, ...]:
+    return (Coverage(_re(tail + "$"), _re(marker)),)
+
+
+@dataclass(frozen=True)
+class VersionManager:
+    name: str
+    # -- in a Dockerfile
+    used: re.Pattern[str]  # in a RUN script: installs or uses the manager
+    covered: tuple[Coverage, ...]  # ENV PATH entries that make its tools reachable
+    linked: str  # what the source of a symlink into /usr/local/bin contains
+    example: str  # the ENV PATH entry to suggest
+    # -- in an image
+    homes: tuple[str, ...]  # names of its directory, found anywhere (/root/.nvm, /usr/local/nvm)
+    bin_dirs: tuple[str, ...]  # globs, under a home, of the directories holding its tools
+    prefixes: tuple[str, ...] = ()  # absolute homes whose name alone would be too common
+
+    def covers(self, entry: str) -> bool:
+        return any(c.covers(entry) for c in self.covered)
+
+
+def _dotted(name: str) -> tuple[str, str]:
+    return name, f".{name}"
+
+
+_CONDA_HOMES = tuple(f"{kind}{n}" for kind in ("miniconda", "anaconda", "miniforge")
+                     for n in ("", *"0123456789"))  # fmt: skip
+
+MANAGERS = (
+    VersionManager(
+        "nvm",
+        _re(r"\bnvm(\.sh)?\b|nvm-sh/nvm|creationix/nvm|\bNVM_DIR\b"),
+        (Coverage(_re(r"versions/node/[^/]+/bin$")), *_after("nvm", r"/(current|default|node)/bin")),
+        "nvm",
+        "$NVM_DIR/versions/node/v$NODE_VERSION/bin",
+        _dotted("nvm"),
+        ("versions/node/*/bin",),
+    ),
+    VersionManager(
+        "pyenv",
+        _re(r"\bpyenv\b"),
+        _after("pyenv", r"/(shims|versions/[^/]+/bin)"),
+        "pyenv",
+        "$PYENV_ROOT/shims",
+        _dotted("pyenv"),
+        ("shims",),
+    ),
+    VersionManager(
+        "rbenv",
+        _re(r"\brbenv\b"),
+        _after("rbenv", r"/(shims|versions/[^/]+/bin)"),
+        "rbenv",
+        "$HOME/.rbenv/shims",
+        _dotted("rbenv"),
+        ("shims",),
+    ),
+    VersionManager(
+        "sdkman",
+        _re(r"\bsdkman\b|get\.sdkman\.io|\bsdk\s+install\b"),
+        # candidates/java/current/bin, candidates/java/21.0.2-tem/bin: one or two levels
+        _after("sdkman", r"/candidates/[^/]+(/[^/]+)?/bin"),
+        "sdkman",
+        "$SDKMAN_DIR/candidates/java/current/bin",
+        _dotted("sdkman"),
+        ("candidates/*/current/bin",),
+    ),
+    VersionManager(
+        "asdf",
+        _re(r"\basdf\b"),
+        _after("asdf", r"/shims"),
+        "asdf",
+        "$HOME/.asdf/shims",
+        _dotted("asdf"),
+        ("shims",),
+    ),
+    VersionManager(
+        "rustup",
+        _re(r"\brustup\b|sh\.rustup\.rs|\.cargo/env\b"),
+        _after("cargo", r"/bin"),
+        "cargo",
+        "$CARGO_HOME/bin",
+        (".cargo",),
+        ("bin",),
+    ),
+    VersionManager(
+        "conda",
+        _re(r"\bconda\s+init\b|\b(mini|ana)conda\d?\b|\bminiforge\d?\b|\bmambaforge\b"),
+        _after(r"conda|miniforge|mambaforge", r"/bin"),
+        "conda",
+        "/opt/conda/bin",
+        _CONDA_HOMES,
+        ("bin",),
+        ("/opt/conda",),  # a plain "conda" directory counts only here
+    ),
+)
