@@ -49,12 +49,9 @@ from octolint.deploy.yamlsource import (
     value_position,
 )
 from octolint.errors import InputError
+from octolint.knowledge.secrets import MAYBE_SECRET_NAME, MIN_LENGTH, secret_name
 from octolint.model import Span
-from octolint.redact import MIN_LENGTH
 
-SENSITIVE = re.compile(
-    r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|MASTER_KEY|LICENSE|CONNECTION_?STRING", re.I
-)
 _REFERENCE = re.compile(r"\$\{?([_A-Za-z][_A-Za-z0-9]*)")
 _BARE_REFERENCES = re.compile(r"(?:\$\{[_A-Za-z][_A-Za-z0-9]*\}|\$[_A-Za-z][_A-Za-z0-9]*)+")
 REDACTED = "<redacted>"
@@ -387,7 +384,7 @@ class ComposeReader:
                 name = str(key)
                 values[name] = self.value(raw, key_span(environment, key))
                 position = value_position(environment, key)
-                if SENSITIVE.search(name) and position and not _reference_only(raw):
+                if secret_name(name) and position and not _reference_only(raw):
                     self.secrets.append(position)
         elif isinstance(environment, list):
             for index, item in enumerate(environment):
@@ -396,7 +393,7 @@ class ComposeReader:
                 span = item_span(environment, index, self.lines)
                 name, equals, raw = item.partition("=")
                 values[name] = self.value(raw if equals else None, span)
-                if SENSITIVE.search(name) and equals and not _reference_only(raw):
+                if secret_name(name) and equals and not _reference_only(raw):
                     self.secrets.append((span.line, span.column))
         return values
 
@@ -529,7 +526,7 @@ def redact_dotenv(text: str) -> list[str]:
     lines = text.splitlines()
     for index, line in enumerate(lines):
         match = re.match(r"\s*(?:export\s+)?([^=:\s]+)\s*[=:]", line)
-        if match and SENSITIVE.search(match.group(1)):
+        if match and secret_name(match.group(1)):
             lines[index] = line[: match.end()] + REDACTED
     return lines
 
@@ -578,9 +575,9 @@ def redact_message(message: str, values: Sequence[str]) -> str:
 
 def _secret_setting(text: str) -> re.Match[str] | None:
     """The first `KEY: ` / `KEY=` on the line whose KEY looks secret."""
-    if not SENSITIVE.search(text):  # most lines: one quick search
+    if not MAYBE_SECRET_NAME.search(text):  # most lines: one quick search
         return None
-    return next((m for m in _SETTING.finditer(text) if SENSITIVE.search(m.group(1))), None)
+    return next((m for m in _SETTING.finditer(text) if secret_name(m.group(1))), None)
 
 
 def _depth(text: str, setting: str) -> int:
@@ -644,7 +641,7 @@ def _secret_env_values(lines: Sequence[str]) -> list[tuple[int, int, int]]:
             stack.append(_Mapping(column))
         mapping = stack[-1]
         if "name" in content and (name := _NAME_KEY.match(text)):
-            mapping.secret |= bool(SENSITIVE.search(name.group(1)))
+            mapping.secret |= secret_name(name.group(1))
         if "value" in content and (value := _VALUE_KEY.match(text)):
             mapping.values.append((index, value.end(), column))
     return found + [cut for mapping in stack if mapping.secret for cut in mapping.values]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from octolint.deploy.compose import SENSITIVE, redact
+from octolint.deploy.compose import redact
 from octolint.deploy.target import (
     KUBERNETES,
     Claim,
@@ -29,6 +29,7 @@ from octolint.deploy.yamlsource import (
     mappings,
     value_position,
 )
+from octolint.knowledge.secrets import secret_name
 from octolint.model import Span
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -155,7 +156,7 @@ class KubeReader:
             if "value" in var:
                 values[name] = self._value(var["value"], key_span(var, "value"))
                 position = value_position(var, "value")
-                if SENSITIVE.search(name) and position:
+                if secret_name(name) and position:
                     self.secrets.append(position)
             else:  # valueFrom: a Secret, ConfigMap or field: not in the file
                 values[name] = Value(None, key_span(var, "name"), self.source.path)

@@ -9,6 +9,8 @@ from here instead of keeping their own copies:
   provide ICU, and invariant-globalization mode;
 - :mod:`~octolint.knowledge.version_managers`: nvm, pyenv, ... as a Dockerfile
   shows them and as an image holds them, from one table;
+- :mod:`~octolint.knowledge.secrets`: what a secret's name and value look like,
+  one policy for image findings and deployment files;
 - :mod:`~octolint.knowledge.base_images`: what is known about base images by
   name (musl, Windows releases, no shell, no ICU).
 
