@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.shell import run_script, segments
 from octolint.dockerfile.stages import normalise_dir
+from octolint.knowledge.version_managers import STARTUP_FILE
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT106"
@@ -47,10 +48,6 @@ SUMMARY = "A RUN adds a directory to PATH in ~/.bashrc or similar, which is neve
 HINT = 'Add the directory with ENV PATH="/the/dir:$PATH".'
 SARIF_SCORE = SarifScore("5.0", "medium")  # PATH set only in a start-up file never read
 
-STARTUP_FILE = re.compile(
-    r"(?:~|\$HOME|\$\{HOME\}|/root|/home/[^/\s]+)/\.(?:bashrc|profile|bash_profile)\b"
-    r"|/etc/profile(?:\.d/[^\s'\";&|]*)?|/etc/bash\.bashrc|/etc/environment"
-)
 _WRITES = re.compile(r">>?|\btee\b")
 # ``sed ... -i`` within one command. Not one ``sed[^|;&]*\s-i`` pattern: that scans
 # to the end of the command from every "sed", quadratic on ``sed sed sed ...``.

@@ -22,11 +22,11 @@ from octolint.redact import secret_values
 
 # Literals that spell a fact octolint.knowledge holds: a versioned soname, the .NET
 # invariant-globalization variable, a Windows build number, a version manager's
-# directory layout, a secret-name fragment.
+# directory layout or start-up files, a secret-name fragment.
 FACT_TEXT = re.compile(
     r"lib(?:ssl|icuuc|stdc\+\+|gcc_s|z|gssapi_krb5)\.so\.\d"
     r"|DOTNET_SYSTEM_GLOBALIZATION_INVARIANT|versions/node|/shims|candidates/"
-    r"|miniconda|PASSWORD\||pass\(word|API_\?KEY"
+    r"|miniconda|bash_profile|PASSWORD\||pass\(word|API_\?KEY"
 )
 FACT_NUMBERS = {14393, 16299, 17134, 17763}  # Windows builds
 

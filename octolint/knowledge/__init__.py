@@ -8,7 +8,8 @@ from here instead of keeping their own copies:
 - :mod:`~octolint.knowledge.icu`: the ICU versions .NET loads, the packages that
   provide ICU, and invariant-globalization mode;
 - :mod:`~octolint.knowledge.version_managers`: nvm, pyenv, ... as a Dockerfile
-  shows them and as an image holds them, from one table;
+  shows them and as an image holds them, from one table, and the shell start-up
+  files they rely on;
 - :mod:`~octolint.knowledge.secrets`: what a secret's name and value look like,
   one policy for image findings and deployment files;
 - :mod:`~octolint.knowledge.base_images`: what is known about base images by

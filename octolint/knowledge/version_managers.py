@@ -11,13 +11,24 @@ rbenv/rbenv, sdkman.io, asdf-vm.com, rustup.rs, docs.conda.io).
 
 One table, read two ways: OCT105 looks for a manager in a Dockerfile (``used``,
 ``covered``, ``linked``), OCT207 for its directories in an image (``homes``,
-``bin_dirs``, ``prefixes``).
+``bin_dirs``, ``prefixes``). OCT106 looks for PATH written into the start-up
+files themselves (``STARTUP_FILE``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+# The shell start-up files a version manager's installer edits (and a Dockerfile's
+# `echo 'export PATH=...' >> ~/.bashrc` writes), named as a RUN script names them:
+# bash reads them only for an interactive or login shell
+# (https://www.gnu.org/software/bash/manual/html_node/Bash-Startup-Files.html),
+# /etc/environment only pam_env at login; an execution container is neither.
+STARTUP_FILE = re.compile(
+    r"(?:~|\$HOME|\$\{HOME\}|/root|/home/[^/\s]+)/\.(?:bashrc|profile|bash_profile)\b"
+    r"|/etc/profile(?:\.d/[^\s'\";&|]*)?|/etc/bash\.bashrc|/etc/environment"
+)
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -76,7 +87,10 @@ MANAGERS = (
     VersionManager(
         "nvm",
         _re(r"\bnvm(\.sh)?\b|nvm-sh/nvm|creationix/nvm|\bNVM_DIR\b"),
-        (Coverage(_re(r"versions/node/[^/]+/bin$")), *_after("nvm", r"/(current|default|node)/bin")),
+        (
+            Coverage(_re(r"versions/node/[^/]+/bin$")),
+            *_after("nvm", r"/(current|default|node)/bin"),
+        ),
         "nvm",
         "$NVM_DIR/versions/node/v$NODE_VERSION/bin",
         _dotted("nvm"),
