@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import realroots
 
 from octolint import lint_text
 from octolint.config import Config
@@ -21,6 +22,35 @@ pytest_plugins = ["infra"]
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+
+# Fixtures that start or fetch real infrastructure (tests/infra.py, npm packages): a test
+# using one, directly or through another fixture, is marked `infra` at collection. Tests
+# that call a builder of tests/realroots.py (debootstrap, apt-get download), npm, git
+# remotes or external linters carry an explicit `@pytest.mark.infra`; the builders
+# check it (realroots.needs_infra), so a forgotten mark fails `pytest -m "not infra"`
+# instead of slowing it down silently.
+INFRA_FIXTURES = frozenset(
+    {
+        "plain_registry",
+        "basic_registry",
+        "tls_registry",
+        "token_registry",
+        "fault_proxy",
+        "docker_engine",
+        "actions_core",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INFRA_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.infra)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    realroots.INFRA_MARKED = item.get_closest_marker("infra") is not None
 
 
 def corpus_dir() -> Path | None:

@@ -244,6 +244,7 @@ def zstd_bomb(gib: int) -> bytes:
     return first + compressor.compress(bytes(1 << 30)) * (gib - 1)
 
 
+@pytest.mark.slow
 def test_a_zstd_decompression_bomb_is_refused_quickly(sandbox: Sandbox) -> None:
     bomb = Blob(zstd_bomb(64), m.OCI_LAYER_ZSTD)  # 2 MiB that would expand to 64 GiB
     assert len(bomb.data) < 4 << 20
@@ -256,6 +257,7 @@ def test_a_zstd_decompression_bomb_is_refused_quickly(sandbox: Sandbox) -> None:
     assert f"{layers.MAX_EXPANSION} times its compressed size" in line
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_is_bounded_by_deflate_itself(sandbox: Sandbox) -> None:
     # Deflate cannot exceed 1032:1, so a gzip "bomb" costs time in proportion to its
     # size and gives the correct result: here 256 KiB of gzip holding a 256 MiB file.
@@ -536,6 +538,7 @@ PEAK_RSS = (
 )
 
 
+@pytest.mark.slow
 def test_a_million_entries_in_bounded_time_and_memory(sandbox: Sandbox) -> None:
     blob = Blob(million_entry_layer().read_bytes(), m.OCI_LAYER_GZIP)
     path = archive(sandbox.root, image_of([plain(SHELL_LAYER), blob]))

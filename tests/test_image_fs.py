@@ -269,6 +269,7 @@ def test_any_tree_resolves_every_path_to_an_existing_canonical_path_or_none(
 # -- scale --------------------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_the_real_debian_rootfs() -> None:
     fs = ImageFS.from_indexes([debian_index()])
     assert fs.realpath("/bin/sh") == "/usr/bin/dash"
