@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import realroots
+from hypothesis import settings
 
 from octolint import lint_text
 from octolint.config import Config
@@ -19,6 +20,11 @@ from octolint.rulebook import load_rules
 # The registry, engine and daemon fixtures; a plugin (not a plain import) so that its
 # asserts are rewritten like the tests' own.
 pytest_plugins = ["infra"]
+
+# Hypothesis's default 200 ms deadline per example is a wall-clock assertion: on a loaded
+# machine it fails tests that are correct. Work is bounded by each test's own limits.
+settings.register_profile("octolint", deadline=None)
+settings.load_profile("octolint")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"

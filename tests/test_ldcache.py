@@ -197,7 +197,7 @@ def test_hostile_string_offsets_fail_fast() -> None:
         start = time.perf_counter()
         with pytest.raises(LdCacheError, match=r"longer than|add up"):
             parse_ld_cache(header + strings)
-        assert time.perf_counter() - start < 5
+        assert time.perf_counter() - start < 5  # expected: about 0.25 s on a loaded VM
 
 
 # -- properties -------------------------------------------------------------------------------
