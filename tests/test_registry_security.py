@@ -514,6 +514,7 @@ DRIPS: dict[str, tuple[str, Handler, str]] = {
 
 
 @pytest.mark.parametrize("case", list(DRIPS))
+@pytest.mark.slow
 def test_a_server_dripping_a_byte_every_2s_is_cut_off_at_the_timeout(
     certificates: tuple[Path, Path, Path], image: Image, tmp_path: Path, case: str
 ) -> None:
@@ -531,6 +532,7 @@ def test_a_server_dripping_a_byte_every_2s_is_cut_off_at_the_timeout(
     assert expected in line and "timed out" in line
 
 
+@pytest.mark.slow
 def test_a_layer_dripping_a_byte_every_2s_is_given_up(
     certificates: tuple[Path, Path, Path], image: Image, tmp_path: Path
 ) -> None:
