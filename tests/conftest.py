@@ -29,12 +29,13 @@ settings.load_profile("octolint")
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
 
+# Markers (pyproject.toml): `pytest -m "not infra and not slow"` is the fast, offline part.
 # Fixtures that start or fetch real infrastructure (tests/infra.py, npm packages): a test
 # using one, directly or through another fixture, is marked `infra` at collection. Tests
-# that call a builder of tests/realroots.py (debootstrap, apt-get download), npm, git
-# remotes or external linters carry an explicit `@pytest.mark.infra`; the builders
-# check it (realroots.needs_infra), so a forgotten mark fails `pytest -m "not infra"`
-# instead of slowing it down silently.
+# that reach debootstrap or apt-get download (tests/realroots.py), npm, PyPI or a git
+# push carry an explicit `@pytest.mark.infra`; those builders check it
+# (realroots.needs_infra), so a forgotten mark fails `pytest -m "not infra"` instead of
+# slowing it down silently. `@pytest.mark.slow` is by hand: over 5 s on a loaded 2-core VM.
 INFRA_FIXTURES = frozenset(
     {
         "plain_registry",
