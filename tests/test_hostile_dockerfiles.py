@@ -428,6 +428,7 @@ def seconds(pattern: re.Pattern[str], anchored: bool, text: str, tries: int = 1)
     return best
 
 
+@pytest.mark.slow
 def test_no_rule_or_dockerfile_regex_backtracks_quadratically() -> None:
     # 64 KB of one repeated token (a physical line's limit; logical lines are longer).
     # Linear patterns take a few milliseconds on it; only a slow one is timed again on
