@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import realroots
+from hypothesis import settings
 
 from octolint import lint_text
 from octolint.config import Config
@@ -19,8 +21,43 @@ from octolint.rulebook import load_rules
 # asserts are rewritten like the tests' own.
 pytest_plugins = ["infra"]
 
+# Hypothesis's default 200 ms deadline per example is a wall-clock assertion: on a loaded
+# machine it fails tests that are correct. Work is bounded by each test's own limits.
+settings.register_profile("octolint", deadline=None)
+settings.load_profile("octolint")
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures"
+
+# Markers (pyproject.toml): `pytest -m "not infra and not slow"` is the fast, offline part.
+# Fixtures that start or fetch real infrastructure (tests/infra.py, npm packages): a test
+# using one, directly or through another fixture, is marked `infra` at collection. Tests
+# that reach debootstrap or apt-get download (tests/realroots.py), npm, PyPI or a git
+# push carry an explicit `@pytest.mark.infra`; those builders check it
+# (realroots.needs_infra), so a forgotten mark fails `pytest -m "not infra"` instead of
+# slowing it down silently. `@pytest.mark.slow` is by hand: over 5 s on a loaded 2-core VM.
+INFRA_FIXTURES = frozenset(
+    {
+        "plain_registry",
+        "basic_registry",
+        "tls_registry",
+        "token_registry",
+        "fault_proxy",
+        "docker_engine",
+        "actions_core",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INFRA_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.infra)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    realroots.INFRA_MARKED = item.get_closest_marker("infra") is not None
 
 
 def corpus_dir() -> Path | None:

@@ -16,13 +16,14 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from realroots import _locked, cache_root, missing_infra, require_tool
+from realroots import _locked, cache_root, missing_infra, needs_infra, require_tool
 
 PACKAGE = "@microsoft/sarif-multitool-linux"
 
 
 def sarif_multitool() -> Path:
     """The ``Sarif.Multitool`` binary, unpacked once from the npm tarball (both cached)."""
+    needs_infra("Sarif.Multitool (npm)")
     directory = cache_root() / "npm"
     binary = directory / "Sarif.Multitool"
     if binary.is_file():

@@ -68,6 +68,22 @@ def missing_infra(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+# Whether the running test is marked `infra` (set by conftest.py before each test; true
+# outside pytest, e.g. in bench/).
+INFRA_MARKED = True
+
+
+def needs_infra(what: str) -> None:
+    """Fail a test that builds real infrastructure without the `infra` mark.
+
+    `pytest -m "not infra"` must stay fast and offline; an unmarked test that reaches
+    debootstrap, apt or npm would quietly make it neither.
+    """
+    if not INFRA_MARKED:
+        pytest.fail(f"{what} needs real infrastructure: mark the test @pytest.mark.infra",
+                    pytrace=False)  # fmt: skip
+
+
 def require_tool(name: str) -> str:
     """The path of an executable (sbin directories included), or skip/fail the test."""
     found = shutil.which(name) or shutil.which(name, path=_SBIN_DIRS)
@@ -127,6 +143,7 @@ def _discard(work: Path, root: Sequence[str] = ()) -> None:
 
 def debian_rootfs() -> Path:
     """A ``debootstrap --variant=minbase bookworm`` root filesystem (downloaded .debs removed)."""
+    needs_infra("debian_rootfs (debootstrap)")
     target = cache_root() / f"debian-{SUITE}-minbase"
     if target.is_dir():
         return target
@@ -154,6 +171,7 @@ def debian_rootfs() -> Path:
 
 def deb_files(packages: Sequence[str]) -> Path:
     """A directory holding the files of these bookworm packages (no dependencies)."""
+    needs_infra("deb_files (apt-get download)")
     names = sorted(set(packages))
     if not names or not all(_PACKAGE_NAME.match(n) for n in names):
         raise ValueError(f"invalid package names: {packages!r}")

@@ -425,6 +425,7 @@ def test_cli_sarif_is_valid_and_regions_are_well_formed(tmp_path: Path) -> None:
             assert region["endColumn"] > region["startColumn"]
 
 
+@pytest.mark.infra
 def test_cli_sarif_passes_microsofts_validator(tmp_path: Path) -> None:
     from multitool import describe, sarif_multitool, validate
 

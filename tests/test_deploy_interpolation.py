@@ -91,6 +91,7 @@ VALUES = st.fixed_dictionaries(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE_CHECK])
 @given(templates=st.lists(TEMPLATES, min_size=1, max_size=12), variables=VALUES)
+@pytest.mark.slow
 def test_interpolation_agrees_with_docker_compose(
     tmp_path: Path, templates: list[str], variables: dict[str, str]
 ) -> None:
@@ -174,6 +175,7 @@ LINE = st.tuples(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE_CHECK])
 @given(lines=st.lists(LINE, min_size=1, max_size=8), comments=st.booleans())
+@pytest.mark.slow
 def test_dotenv_agrees_with_docker_compose(
     tmp_path: Path, lines: list[tuple[str, str, str, str]], comments: bool
 ) -> None:

@@ -219,6 +219,7 @@ def theirs(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(compose_pair(), st.sampled_from(["compose.override.yaml", "docker-compose.override.yml"]))
+@pytest.mark.slow
 def test_merge_agrees_with_docker_compose(pair: tuple[str, str], override_name: str) -> None:
     base, override = pair
     with tempfile.TemporaryDirectory() as name:
@@ -270,6 +271,7 @@ def extends_project(draw: st.DrawFn) -> tuple[str, str, str]:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extends_project())
+@pytest.mark.slow
 def test_extends_agrees_with_docker_compose(project: tuple[str, str, str]) -> None:
     base, other, override = project
     with tempfile.TemporaryDirectory() as name:

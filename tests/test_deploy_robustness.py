@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,6 +60,7 @@ def check(path: Path) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[FIXTURE_CHECK])
 @given(documents=DOCUMENTS)
+@pytest.mark.slow
 def test_structured_documents_never_crash(tmp_path: Path, documents: list[dict[str, Any]]) -> None:
     path = tmp_path / "deploy.yaml"
     # JSON is YAML: one flow-style document per line keeps every key at a known place

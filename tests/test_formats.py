@@ -31,7 +31,7 @@ from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imagebuild import build_image, tar_layer, write_oci_archive
-from realroots import _locked, cache_root, missing_infra, require_tool
+from realroots import _locked, cache_root, missing_infra, needs_infra, require_tool
 
 from octolint.escape import escape_text
 from octolint.model import FileLocation, Finding, ImageLocation, Report, Severity
@@ -65,6 +65,7 @@ any_text = st.text(
 
 def npm_package(spec: str, directory: Path, ready: Path, *, install: bool) -> Path:
     """``npm install`` (or ``npm pack`` and unpack) ``spec`` into the test cache, once."""
+    needs_infra(f"npm package {spec}")
     if ready.exists():
         return directory
     npm = require_tool("npm")
@@ -320,6 +321,7 @@ def test_github_escaping_is_actions_core_escaping(
     pragma=st.text(st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")),
                    min_size=1, max_size=12).filter(lambda t: "," not in t),
 )  # fmt: skip
+@pytest.mark.slow
 def test_github_hostile_file_names_and_messages_through_the_cli(name: str, pragma: str) -> None:
     """File names may contain newlines, '%', ':' and ','; pragma text reaches messages."""
     import tempfile
@@ -341,6 +343,7 @@ def test_github_hostile_file_names_and_messages_through_the_cli(name: str, pragm
 # --- junit ------------------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_junit_one_testcase_per_file_and_rule(tmp_path: Path) -> None:
     from junitparser import Failure, JUnitXml
 
@@ -368,6 +371,7 @@ def test_junit_one_testcase_per_file_and_rule(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("fail_on", "failing"), [("never", 0), ("warning", 1)])
+@pytest.mark.infra
 def test_junit_failures_follow_fail_on(tmp_path: Path, fail_on: str, failing: int) -> None:
     from junitparser import JUnitXml
 
@@ -384,6 +388,7 @@ def test_junit_failures_follow_fail_on(tmp_path: Path, fail_on: str, failing: in
         assert not case.result and "OCT107" in (case.system_out or "")
 
 
+@pytest.mark.infra
 def test_junit_several_findings_of_one_rule_share_one_failure() -> None:
     from junitparser import JUnitXml
 
@@ -425,6 +430,7 @@ def reports(draw: st.DrawFn) -> tuple[Report, dict[str, Rule]]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=reports(), threshold=st.none() | st.sampled_from(Severity))
+@pytest.mark.infra
 def test_junit_any_text_gives_valid_xml(
     case: tuple[Report, dict[str, Rule]], threshold: Severity | None
 ) -> None:
@@ -444,6 +450,7 @@ def test_junit_any_text_gives_valid_xml(
         assert found.rule_id in shown
 
 
+@pytest.mark.infra
 def test_junit_control_characters_in_file_names(tmp_path: Path) -> None:
     name = "odd\x1b[31m\x01&<name>\u2028"
     result = lint(tmp_path, "-f", "junit", name, files={name: BAD})
@@ -496,6 +503,7 @@ def test_gitlab_identical_findings_get_distinct_fingerprints() -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=reports(), subject=st.sampled_from(["dockerfile", "image"]))
+@pytest.mark.slow
 def test_gitlab_any_report_is_valid(case: tuple[Report, dict[str, Rule]], subject: str) -> None:
     report, rules = case
     text = render("gitlab", report, rules, tool_version=VERSION, subject=subject)
@@ -509,6 +517,7 @@ def test_gitlab_any_report_is_valid(case: tuple[Report, dict[str, Rule]], subjec
 # --- images -----------------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_image_findings_without_a_file(tmp_path: Path) -> None:
     from junitparser import JUnitXml
 
@@ -568,6 +577,7 @@ def test_image_findings_name_the_image_and_platform(tmp_path: Path) -> None:
 # --- --format / --output pairing --------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_every_format_to_its_file_and_one_to_stdout(tmp_path: Path) -> None:
     args = []
     for fmt in ("human", "json", "sarif", "junit", "gitlab"):

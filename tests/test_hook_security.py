@@ -59,6 +59,7 @@ def plant(repo: Path, marker: Path) -> None:
     (package / "__init__.py").write_text(PLANTED.format(marker=str(marker)), encoding="utf-8")
 
 
+@pytest.mark.infra
 def test_planted_package_is_live_when_python_runs_from_the_work_tree(
     repo: Path, tmp_path: Path
 ) -> None:
@@ -76,6 +77,7 @@ def test_planted_package_is_live_when_python_runs_from_the_work_tree(
     assert marker.read_text() == "planted octolint ran\n"
 
 
+@pytest.mark.infra
 def test_git_push_never_imports_an_octolint_package_from_the_work_tree(
     repo: Path, tmp_path: Path
 ) -> None:
@@ -99,6 +101,7 @@ def test_git_push_never_imports_an_octolint_package_from_the_work_tree(
     assert not marker.exists()
 
 
+@pytest.mark.infra
 def test_a_hook_from_an_older_octolint_says_to_install_it_again(repo: Path) -> None:
     """A hook that runs octolint without -I (as octolint < 0.1.1 wrote it) warns at each push."""
     hook = repo / ".git" / "hooks" / "pre-push"
@@ -114,6 +117,7 @@ def test_a_hook_from_an_older_octolint_says_to_install_it_again(repo: Path) -> N
 
 
 @pytest.mark.parametrize("target_exists", [True, False], ids=["existing", "dangling"])
+@pytest.mark.infra
 def test_install_hook_never_writes_through_a_committed_symlink_in_the_hooks_directory(
     repo: Path, tmp_path: Path, target_exists: bool
 ) -> None:
@@ -148,6 +152,7 @@ def test_install_hook_never_writes_through_a_committed_symlink_in_the_hooks_dire
 
 
 @pytest.mark.parametrize("kind", ["dangling", "to-a-file", "fifo"])
+@pytest.mark.infra
 def test_install_hook_treats_a_link_or_special_file_at_pre_push_as_foreign(
     repo: Path, tmp_path: Path, kind: str
 ) -> None:
@@ -179,6 +184,7 @@ def test_install_hook_treats_a_link_or_special_file_at_pre_push_as_foreign(
     assert (target.read_text() if target.exists() else None) == before  # the link, not its target
 
 
+@pytest.mark.infra
 def test_install_hook_refuses_an_interpreter_that_cannot_run_octolint_isolated(
     repo: Path, tmp_path: Path
 ) -> None:
@@ -230,6 +236,7 @@ def challenging_registry() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.infra
 def test_a_credential_helper_name_with_a_path_never_runs_a_program_from_the_checkout(
     repo: Path, tmp_path: Path, challenging_registry: str
 ) -> None:

@@ -101,6 +101,7 @@ def dockerfiles(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=400))
+@pytest.mark.slow
 def test_arbitrary_bytes_never_crash_and_give_valid_reports(data: bytes) -> None:
     report = lint(data)
     if report is not None:
@@ -109,6 +110,7 @@ def test_arbitrary_bytes_never_crash_and_give_valid_reports(data: bytes) -> None
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dockerfiles())
+@pytest.mark.slow
 def test_grammar_shaped_dockerfiles_never_crash_and_give_valid_reports(data: bytes) -> None:
     report = lint(data)
     assert report is not None  # always text
@@ -117,6 +119,7 @@ def test_grammar_shaped_dockerfiles_never_crash_and_give_valid_reports(data: byt
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dockerfiles(), st.binary(max_size=8), st.integers(min_value=0, max_value=10_000))
+@pytest.mark.slow
 def test_damaged_dockerfiles_never_crash(data: bytes, junk: bytes, where: int) -> None:
     where = min(where, len(data))
     report = lint(data[:where] + junk + data[where:])
@@ -181,6 +184,7 @@ def run_cli_timed(args: list[str]) -> tuple[subprocess.CompletedProcess[str], fl
 
 
 @pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+@pytest.mark.slow
 def test_pathological_dockerfiles_finish_in_bounded_time_in_every_format(
     pathological_files: dict[str, Path], name: str
 ) -> None:
@@ -424,6 +428,7 @@ def seconds(pattern: re.Pattern[str], anchored: bool, text: str, tries: int = 1)
     return best
 
 
+@pytest.mark.slow
 def test_no_rule_or_dockerfile_regex_backtracks_quadratically() -> None:
     # 64 KB of one repeated token (a physical line's limit; logical lines are longer).
     # Linear patterns take a few milliseconds on it; only a slow one is timed again on

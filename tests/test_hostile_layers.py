@@ -215,6 +215,7 @@ def test_long_names_are_refused_before_they_are_stored(sandbox: Sandbox) -> None
     refused_through_the_cli(sandbox, blob, "a member's name is 16384 bytes long")
 
 
+@pytest.mark.slow
 def test_names_within_path_max_are_bounded_per_layer(sandbox: Sandbox) -> None:
     # 36,000 names of 4000 bytes (GNU long names): 144 MB of names in 0.7 MB of gzip.
     blob = kept_blob("path-max-names.tar.gz", lambda: named_layer(36_000, 4000, b"L"))
@@ -324,7 +325,7 @@ def test_a_sparse_file_is_never_scanned() -> None:
     tar = pax(records) + header(b"lib/libc.so.6", b"0", len(data)) + data + END
     started = time.monotonic()
     found = index(tar)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 10  # expected: milliseconds (it took 90 s)
     assert found.entries["/lib/libc.so.6"].size == 8 << 30 and not found.facts
 
 

@@ -248,6 +248,7 @@ ITEMS = st.tuples(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(ITEMS, max_size=8), min_size=1, max_size=3), st.lists(NAMES, max_size=6))
+@pytest.mark.slow
 def test_any_tree_resolves_every_path_to_an_existing_canonical_path_or_none(
     layers: list[list[tuple[str, str, str]]], parts: list[str]
 ) -> None:
@@ -269,6 +270,7 @@ def test_any_tree_resolves_every_path_to_an_existing_canonical_path_or_none(
 # -- scale --------------------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_the_real_debian_rootfs() -> None:
     fs = ImageFS.from_indexes([debian_index()])
     assert fs.realpath("/bin/sh") == "/usr/bin/dash"

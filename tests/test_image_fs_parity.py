@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from realroots import SpecItem, index_of
@@ -66,6 +67,7 @@ def same_answers(reference: ReferenceFS, fs: ImageFS, path: str) -> None:
 
 @settings(max_examples=int(os.environ.get("PARITY_EXAMPLES", "400")), deadline=None)
 @given(LAYERS, QUERIES)
+@pytest.mark.slow
 def test_every_query_answers_as_the_reference_merge(
     layers: list[list[SpecItem]], queries: list[str]
 ) -> None:
@@ -120,6 +122,7 @@ def rows_read(fs: ImageFS, monkeypatch: object) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+@pytest.mark.slow
 def test_lookups_read_as_many_rows_in_a_big_image_as_in_a_small_one(
     tmp_path: Path, monkeypatch: object
 ) -> None:

@@ -405,6 +405,7 @@ class ChunkStream(io.RawIOBase):
         ("usr/lib/x86_64-linux-gnu/libc.so.6", True, {"glibc": "2.36"}),  # scanned throughout
     ],
 )
+@pytest.mark.slow
 def test_memory_stays_bounded_for_a_200_mb_file(
     name: str, compress: bool, facts: dict[str, str]
 ) -> None:
@@ -428,6 +429,7 @@ def test_memory_stays_bounded_for_a_200_mb_file(
 # -- a real root filesystem ---------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_the_debian_rootfs_layer_has_every_path_of_the_tree() -> None:
     rootfs = debian_rootfs()
     index = debian_index()
@@ -448,6 +450,7 @@ def test_the_debian_rootfs_layer_has_every_path_of_the_tree() -> None:
             assert entry.kind == OTHER, path  # /dev/null & co.
 
 
+@pytest.mark.infra
 def test_the_debian_rootfs_layer_keeps_configuration_and_finds_glibc() -> None:
     rootfs = debian_rootfs()
     index = debian_index()

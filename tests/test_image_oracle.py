@@ -152,6 +152,7 @@ def oracle_starts(chroot: str, root: Path, binary: Path, env: Sequence[str]) -> 
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.infra
 def test_octolint_agrees_with_a_real_dotnet_program(
     variant: str, chroot_ok: str, multitool: Path, rootfs: Path, tmp_path: Path
 ) -> None:

@@ -231,12 +231,14 @@ def test_container_is_confined_and_time_limited(loaded, base_tar, docker_engine,
         assert host["Privileged"] is False and not host["Binds"]
         assert container.attrs["Config"]["Entrypoint"][:2] == ["/bin/sh", "-c"]
         started = time.monotonic()
-        _, stderr = proc.communicate(timeout=90)
+        _, stderr = proc.communicate(timeout=150)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert time.monotonic() - started < 30
+    # Expected: about 10 s (the 8 s limit, then the container's removal); 10x that. A probe
+    # left hanging never ends.
+    assert time.monotonic() - started < 100
     line = one_line_error(subprocess.CompletedProcess([], proc.returncode, "", stderr), 3)
     assert "did not finish within 8 s" in line and tag in line, line
 
@@ -248,14 +250,15 @@ def test_ctrl_c_removes_the_container(loaded, base_tar, docker_engine, probe_env
         running_probe(docker_engine, proc)
         proc.send_signal(signal.SIGINT)
         interrupted = time.monotonic()
-        stdout, stderr = proc.communicate(timeout=60)
+        stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    # Promptly (not after the 300 s limit), cleanly, and nothing left in the engine
-    # (probe_env checks that again after the test).
-    assert time.monotonic() - interrupted < 20
+    # Promptly (expected: a few seconds to remove the container; bound 10x that, far below
+    # the 300 s limit), cleanly, and nothing left in the engine (probe_env checks that again
+    # after the test).
+    assert time.monotonic() - interrupted < 60
     assert proc.returncode == 130, stderr
     assert stderr.strip() == "octolint: interrupted", stderr
     assert stdout == ""

@@ -112,6 +112,7 @@ def cache_env(tmp_path: Path) -> dict[str, str]:
 # -- (a)-(c): ICU, OpenSSL, whiteouts ----------------------------------------------------
 
 
+@pytest.mark.infra
 def test_minbase_lacks_icu_and_openssl(tmp_path: Path, base_tar: bytes, cache_env):
     proc, findings = scan([str(archive(tmp_path, image_of([base_tar])))], cache_env)
     assert proc.returncode == 1
@@ -124,6 +125,7 @@ def test_minbase_lacks_icu_and_openssl(tmp_path: Path, base_tar: bytes, cache_en
     assert any("libgssapi_krb5.so.2" in n for n in notes)
 
 
+@pytest.mark.infra
 def test_icu_and_openssl_layer_fixes_both(tmp_path, base_tar, icu_ssl_tar, cache_env):
     _, findings = scan([str(archive(tmp_path, image_of([base_tar, icu_ssl_tar])))], cache_env)
     assert "OCT204" not in ids(findings)
@@ -131,6 +133,7 @@ def test_icu_and_openssl_layer_fixes_both(tmp_path, base_tar, icu_ssl_tar, cache
     assert "OCT203" not in ids(findings)
 
 
+@pytest.mark.infra
 def test_whiteout_of_icu_brings_oct204_back(tmp_path, base_tar, icu_ssl_tar, cache_env):
     image = image_of([base_tar, icu_ssl_tar, WHITEOUT_ICU])
     _, findings = scan([str(archive(tmp_path, image))], cache_env)
@@ -138,6 +141,7 @@ def test_whiteout_of_icu_brings_oct204_back(tmp_path, base_tar, icu_ssl_tar, cac
     assert "OCT205" not in ids(findings, "error")
 
 
+@pytest.mark.infra
 def test_invariant_globalization_env_silences_icu(tmp_path, base_tar, cache_env):
     image = image_of([base_tar], env=[DEFAULT_PATH, "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1"])
     _, findings = scan([str(archive(tmp_path, image))], cache_env)
@@ -147,6 +151,7 @@ def test_invariant_globalization_env_silences_icu(tmp_path, base_tar, cache_env)
 # -- (d) Entrypoint and Cmd --------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_entrypoint_and_cmd(tmp_path, base_tar, icu_ssl_tar, cache_env):
     layers = [base_tar, icu_ssl_tar]
     entry = image_of(layers, entrypoint=["/docker-entrypoint.sh"], cmd=None)
@@ -163,6 +168,7 @@ def test_entrypoint_and_cmd(tmp_path, base_tar, icu_ssl_tar, cache_env):
 # -- (e) musl ------------------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_musl_only_image(tmp_path, musl_tar, cache_env):
     image = image_of([musl_tar, MUSL_LOADER_LINK], cmd=None)
     _, findings = scan([str(archive(tmp_path, image))], cache_env)
@@ -211,6 +217,7 @@ def test_old_windows(tmp_path, cache_env):
     assert not ids(findings) & {"OCT203", "OCT204", "OCT205", "OCT208"}
 
 
+@pytest.mark.infra
 def test_unsupported_architecture(tmp_path, base_tar, cache_env):
     image = image_of([base_tar], platform=m.Platform("linux", "s390x"))
     _, findings = scan([str(archive(tmp_path, image)), "--platform", "linux/s390x"], cache_env)
@@ -221,6 +228,7 @@ def test_unsupported_architecture(tmp_path, base_tar, cache_env):
 # -- (g) version-manager directories off PATH ------------------------------------------
 
 
+@pytest.mark.infra
 def test_nvm_node_not_on_path(tmp_path, base_tar, cache_env):
     off = image_of([base_tar, NVM_LAYER])
     _, findings = scan([str(archive(tmp_path, off, "off.tar"))], cache_env)
@@ -243,6 +251,7 @@ MANAGERS_LAYER = layer_tar(
 )  # fmt: skip
 
 
+@pytest.mark.infra
 def test_version_managers_are_found_by_name_wherever_they_live(tmp_path, base_tar, cache_env):
     image = image_of([base_tar, MANAGERS_LAYER],
                      env=["PATH=/opt/conda/bin:/usr/local/bin:/usr/bin:/bin"])  # fmt: skip
@@ -283,6 +292,7 @@ SOURCE_FINDINGS = {"OCT201", "OCT202", "OCT204", "OCT205", "OCT207"}
 
 
 @pytest.mark.parametrize("kind", ["layout", "oci-archive", "docker-archive", "registry", "daemon"])
+@pytest.mark.infra
 def test_every_source_agrees(
     kind: str, tmp_path: Path, source_image: Image, cache_env, request: pytest.FixtureRequest
 ):
@@ -307,6 +317,7 @@ def test_every_source_agrees(
     assert ids(scan(args, env)[1]) == SOURCE_FINDINGS
 
 
+@pytest.mark.infra
 def test_docker_archive_oci_layout_variant(tmp_path, source_image, cache_env):
     files, links = docker_archive_files([(source_image, ["x/y:1"])], layout="oci")
     path = write_tar(tmp_path / "docker25.tar", files, symlinks=links)
@@ -326,6 +337,7 @@ def layer_files(cache: Path) -> list[str]:
     return sorted(p.name for p in (cache / "layers").rglob("*") if p.is_file())
 
 
+@pytest.mark.infra
 def test_cache_reused_and_bypassed(tmp_path, base_tar, icu_ssl_tar, cache_env):
     path = str(archive(tmp_path, image_of([base_tar, icu_ssl_tar, WHITEOUT_ICU])))
     _, first = scan([path], cache_env)
@@ -347,6 +359,7 @@ def test_cache_reused_and_bypassed(tmp_path, base_tar, icu_ssl_tar, cache_env):
 # -- (j) --dockerfile ----------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_findings_point_at_the_dockerfile(tmp_path, base_tar, icu_ssl_tar, cache_env):
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text(

@@ -319,7 +319,7 @@ def test_registry_gives_up_within_the_timeout(plain_registry: Registry, fault_pr
     caught_error = resolve_error(
         RegistrySource(fault_proxy.ref(repo, "1"), timeout=2), RegistryError
     )
-    assert time.monotonic() - started < 6
+    assert time.monotonic() - started < 20  # expected: about 2 s (the timeout); 10x that
     assert caught_error.status == 500
     assert "fetching manifest 1: HTTP 500" in str(caught_error)
 
@@ -332,7 +332,7 @@ def test_registry_unreachable_is_bounded():
         RegistryError,
         match=r"connecting: cannot reach 127\.0\.0\.1:\d+",
     )
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 20  # expected: about 1.5 s; 10x that
 
 
 def test_registry_truncated_blob_is_an_error(plain_registry: Registry, fault_proxy: Proxy):
@@ -989,7 +989,7 @@ def test_auto_without_engine_uses_registry(plain_registry: Registry):
     started = time.monotonic()
     source = open_source(plain_registry.ref(repo, "1"))  # DOCKER_HOST names no socket
     try:
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 5  # expected: about 0.3 s, no engine to wait for
         assert (source.kind, source.description) == ("registry", f"registry {plain_registry.host}")
         assert source.resolve()[0].config_digest == built.config.digest
     finally:

@@ -117,6 +117,7 @@ def test_round_trip(cache: LayerCache) -> None:
     assert entry_file(cache).name == entry_name(DIGEST)
 
 
+@pytest.mark.infra
 def test_a_real_layer_round_trips(cache: LayerCache) -> None:
     index = debian_index()
     assert same(cache.store(index), index)
@@ -433,6 +434,7 @@ def _hammer(root: str, digests: list[str], rounds: int) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_concurrent_writers_and_readers_never_see_half_an_entry(tmp_path: Path) -> None:
     digests = [f"sha256:{n:064x}" for n in range(4)]
     context = multiprocessing.get_context("fork")

@@ -69,6 +69,7 @@ def build_cache(tmp_path: Path, fmt: str, *dirs: Path) -> Path:
 # -- real caches --------------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_the_debian_rootfs_cache_matches_ldconfig() -> None:
     cache_file = debian_rootfs() / "etc" / "ld.so.cache"
     parsed = parse_ld_cache(cache_file.read_bytes())
@@ -80,6 +81,7 @@ def test_the_debian_rootfs_cache_matches_ldconfig() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["old", "new", "compat"])
+@pytest.mark.infra
 def test_every_format_ldconfig_writes_matches_its_listing(tmp_path: Path, fmt: str) -> None:
     libdir = next(p for p in (debian_rootfs() / "usr" / "lib").iterdir() if p.name.endswith("-gnu"))
     cache_file = build_cache(tmp_path, fmt, libdir)
@@ -93,6 +95,7 @@ def test_every_format_ldconfig_writes_matches_its_listing(tmp_path: Path, fmt: s
     assert_agrees_with_ldconfig(cache_file, parsed)
 
 
+@pytest.mark.infra
 def test_glibc_hwcaps_subdirectories(tmp_path: Path) -> None:
     libz = next((debian_rootfs() / "usr" / "lib").glob("*-gnu/libz.so.1.*"))
     lib = tmp_path / "lib"
@@ -194,7 +197,7 @@ def test_hostile_string_offsets_fail_fast() -> None:
         start = time.perf_counter()
         with pytest.raises(LdCacheError, match=r"longer than|add up"):
             parse_ld_cache(header + strings)
-        assert time.perf_counter() - start < 5
+        assert time.perf_counter() - start < 5  # expected: about 0.25 s on a loaded VM
 
 
 # -- properties -------------------------------------------------------------------------------
@@ -237,6 +240,7 @@ def real_caches(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     cut=st.floats(0, 1),
     flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=8),
 )
+@pytest.mark.infra
 def test_mutated_real_caches_never_raise_anything_else(
     real_caches: list[bytes], which: int, cut: float, flips: list[tuple[float, int]]
 ) -> None:  # fmt: skip

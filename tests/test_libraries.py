@@ -60,6 +60,7 @@ def ld_so_cache(entries: list[tuple[int, str, str, int]]) -> bytes:
 # -- the Debian rootfs --------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_libraries_of_minbase_bookworm() -> None:
     fs = debian()
     libdir = debian_rootfs() / "usr" / "lib" / TRIPLET
@@ -72,6 +73,7 @@ def test_libraries_of_minbase_bookworm() -> None:
     assert find_library(fs, "libc.so.6", machine=OTHER_MACHINE[MACHINE]) is None
 
 
+@pytest.mark.infra
 def test_the_glibc_version_of_the_libc_the_loader_would_use() -> None:
     fs = debian()
     libc = find_library(fs, "libc.so.6", machine=MACHINE)
@@ -79,6 +81,7 @@ def test_the_glibc_version_of_the_libc_the_loader_would_use() -> None:
     assert fs.fact(libc, "elf") == MACHINE
 
 
+@pytest.mark.infra
 def test_the_cache_is_read_from_the_merged_filesystem() -> None:
     cache = ld_cache(debian())
     assert cache is not None and cache.format == "new"
@@ -89,6 +92,7 @@ def test_the_cache_is_read_from_the_merged_filesystem() -> None:
     assert find_library(fs, "libc.so.6", machine=MACHINE) == f"/lib/{TRIPLET}/libc.so.6"
 
 
+@pytest.mark.infra
 def test_icu_appears_with_its_package_and_disappears_with_a_whiteout() -> None:
     icu = deb_index(("libicu72",))
     with_icu = ImageFS.from_indexes([debian_index(), icu])
@@ -108,6 +112,7 @@ def test_icu_appears_with_its_package_and_disappears_with_a_whiteout() -> None:
     assert removed.exists(f"/usr/lib/{TRIPLET}/libicuuc.so.72.1")  # only the soname link went
 
 
+@pytest.mark.infra
 def test_ld_library_path_comes_first_and_wrong_machines_are_skipped() -> None:
     libz = real_bytes(f"usr/lib/{TRIPLET}/libz.so.1")
     fs = debian(
@@ -128,6 +133,7 @@ def test_ld_library_path_comes_first_and_wrong_machines_are_skipped() -> None:
     assert find_library(fs, "/opt/foreign/libz.so.1", machine=MACHINE) is None
 
 
+@pytest.mark.infra
 def test_stale_cache_entries_are_skipped() -> None:
     # The cache still lists libz.so.1, but its file is gone: so is the library.
     target = os.readlink(debian_rootfs() / "usr" / "lib" / TRIPLET / "libz.so.1")
@@ -172,10 +178,12 @@ def test_default_dirs() -> None:
 # -- the dynamic loader -----------------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_debian_has_a_glibc_loader() -> None:
     assert dynamic_loader(debian(), MACHINE) == (GLIBC_LOADER[MACHINE], "glibc")
 
 
+@pytest.mark.infra
 def test_a_musl_rootfs_has_a_musl_loader() -> None:
     fs = ImageFS.from_indexes([deb_index(("musl",))])
     musl = MUSL_LOADERS[MACHINE][0]
@@ -183,6 +191,7 @@ def test_a_musl_rootfs_has_a_musl_loader() -> None:
     assert fs.fact(musl, "musl") == "1"
 
 
+@pytest.mark.infra
 def test_the_libc6_compat_trap_is_musl() -> None:
     # Alpine's libc6-compat: glibc's loader names, pointing at musl's loader.
     musl = MUSL_LOADERS[MACHINE][0]
@@ -195,6 +204,7 @@ def test_the_libc6_compat_trap_is_musl() -> None:
     assert dynamic_loader(fs, MACHINE) == (GLIBC_LOADER[MACHINE], "musl")
 
 
+@pytest.mark.infra
 def test_musl_installed_next_to_glibc_leaves_the_glibc_loader() -> None:
     # dpkg on merged-/usr Debian writes musl's files through the /lib symlink.
     libc = elf_library(MACHINE) + b"\0musl libc (x)\0"

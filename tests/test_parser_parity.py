@@ -334,6 +334,7 @@ FAST = settings(
 
 @FAST
 @given(dockerfiles())
+@pytest.mark.slow
 def test_grammar_shaped_dockerfiles_parse_like_buildkit(text: str) -> None:
     assert_same(text)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +58,7 @@ def test_image_ref_parsing_never_raises(text: str) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(INSTRUCTION_LINES, max_size=12), st.sampled_from(["\n", "\r\n"]))
+@pytest.mark.slow
 def test_linting_grammar_shaped_dockerfiles_gives_valid_reports(lines: list[str], eol: str) -> None:
     report = lint_text(eol.join(lines) + eol)
     rules = rules_by_id()

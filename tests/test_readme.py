@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
+from types import ModuleType
 
 from conftest import REPO, run_cli
 
 from octolint.rulebook import load_rules
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+TOOL = REPO / "tools" / "update_readme.py"
 
 
-def test_rule_table_matches_the_rules() -> None:
-    rows = re.findall(r"^\| (\w+\d+) \| ([\w-]+) \| (\w+) \|", README, re.M)
+def update_readme() -> ModuleType:
+    """tools/update_readme.py, which writes the README's rules table."""
+    spec = importlib.util.spec_from_file_location("update_readme", TOOL)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rule_table_is_generated_from_the_rule_modules() -> None:
+    tool = update_readme()
+    _, table, _ = tool.split(README)
+    assert table == tool.rules_table(), "stale rules table: run python tools/update_readme.py"
+    rows = re.findall(r"^\| (\w+\d+) \| ([\w-]+) \| (\w+) \|", table, re.M)
     documented = {rule_id: (name, severity) for rule_id, name, severity in rows}
     actual = {r.id: (r.name, r.severity.label) for r in load_rules()}
-    assert documented == actual
+    assert documented == actual  # the tool reads the rules octolint itself loads
+
+
+def test_the_table_check_fails_on_a_stale_table(tmp_path: Path) -> None:
+    tool = update_readme()
+    head, table, tail = tool.split(README)
+    stale = tmp_path / "README.md"
+    stale.write_text(head + table.replace("| error |", "| warning |", 1) + tail, encoding="utf-8")
+    tool.README = stale
+    assert tool.main(["--check"]) == 1
+    assert tool.main([]) == 0
+    assert stale.read_text(encoding="utf-8") == README
 
 
 def test_quick_start_sample_exists_and_shows_findings() -> None:

@@ -183,6 +183,7 @@ def write_fixtures(repo: Path) -> list[str]:
     return paths
 
 
+@pytest.mark.infra
 def test_dockerfile_lint_sarif_is_valid_and_complete(tmp_path: Path, multitool: Path) -> None:
     repo = git_repo(tmp_path / "repo")
     paths = write_fixtures(repo)
@@ -202,6 +203,7 @@ def test_dockerfile_lint_sarif_is_valid_and_complete(tmp_path: Path, multitool: 
     assert all(uri.startswith(("docker/app/", "examples/")) for uri in uris)
 
 
+@pytest.mark.infra
 def test_regions_span_the_whole_instruction(tmp_path: Path, multitool: Path) -> None:
     repo = git_repo(tmp_path / "repo")
     (repo / "Dockerfile").write_text(MULTILINE, encoding="utf-8")
@@ -219,6 +221,7 @@ def fingerprints(run: dict[str, Any]) -> dict[str, str]:
     return {r["ruleId"]: fingerprint_of(r) for r in run["results"]}
 
 
+@pytest.mark.infra
 def test_fingerprints_survive_unrelated_lines_moving(tmp_path: Path, multitool: Path) -> None:
     repo = git_repo(tmp_path / "repo")
     dockerfile = repo / "Dockerfile"
@@ -275,6 +278,7 @@ def write_image(path: Path, extra_file: str = "") -> Path:
     return write_oci_archive(path, [("app:1.0", image)])
 
 
+@pytest.mark.infra
 def test_image_scan_sarif_without_dockerfile(tmp_path: Path, multitool: Path) -> None:
     repo = git_repo(tmp_path / "repo")
     write_image(repo / "build" / "image.tar")
@@ -302,6 +306,7 @@ def test_image_scan_sarif_without_dockerfile(tmp_path: Path, multitool: Path) ->
     )
 
 
+@pytest.mark.infra
 def test_image_scan_sarif_with_dockerfile(tmp_path: Path, multitool: Path) -> None:
     repo = git_repo(tmp_path / "repo")
     write_image(repo / "image.tar")
@@ -330,6 +335,7 @@ def registry_report(tag: str, layer: str) -> Report:
     return Report([finding], [where.image], ["OCT201", "OCT203"], images=[reference])
 
 
+@pytest.mark.infra
 def test_registry_image_gets_a_stand_in_path_and_a_stable_fingerprint(
     tmp_path: Path, multitool: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -370,6 +376,7 @@ services:
 """
 
 
+@pytest.mark.infra
 def test_deploy_check_sarif(tmp_path: Path, multitool: Path) -> None:
     repo = git_repo(tmp_path / "repo")
     (repo / "docker-compose.yml").write_text(COMPOSE, encoding="utf-8")
@@ -387,6 +394,7 @@ def test_deploy_check_sarif(tmp_path: Path, multitool: Path) -> None:
 # --- empty reports, categories ------------------------------------------------------------
 
 
+@pytest.mark.infra
 def test_empty_reports_are_valid(tmp_path: Path, multitool: Path) -> None:
     repo = git_repo(tmp_path / "repo")
     shutil.copy(FIXTURES / "sample" / "fixed.Dockerfile", repo / "Dockerfile")
@@ -491,6 +499,7 @@ def findings(count: int, severity: Severity, message: Callable[[int], str]) -> l
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_more_results_than_github_accepts_keeps_the_most_severe(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -511,6 +520,7 @@ def test_more_results_than_github_accepts_keeps_the_most_severe(
     assert notification["level"] == "warning"
 
 
+@pytest.mark.infra
 def test_a_log_too_big_for_github_is_cut_to_fit(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     multitool: Path,
@@ -535,6 +545,7 @@ def test_a_log_too_big_for_github_is_cut_to_fit(
     check(path, multitool)
 
 
+@pytest.mark.infra
 def test_the_validator_does_find_problems(tmp_path: Path, multitool: Path) -> None:
     """The harness itself: a log GitHub would reject is reported, not passed."""
     report = Report(findings(2, Severity.ERROR, str), ["d0/Dockerfile"], ["OCT101"])

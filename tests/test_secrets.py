@@ -188,6 +188,7 @@ PLANTED_ENV = {
 }
 
 
+@pytest.mark.slow
 def test_secret_env_values_are_masked_in_every_finding(sandbox: Sandbox) -> None:
     # The Entrypoint and Cmd quote the values, and OCT201/OCT202 quote those.
     values = list(PLANTED_ENV.values())
