@@ -9,8 +9,11 @@ that exit at once.
 The check reads the containers' `ACCEPT_EULA` after `.env` interpolation
 (the Compose example maps `ACCEPT_OCTOPUS_EULA` onto the Octopus
 container's `ACCEPT_EULA`); the finding names the `.env` line the value came
-from. A value from a variable set nowhere, or from a Secret, is not
-reported.
+from. A value from a variable set nowhere, or from a Secret that is not among the
+files, is not reported. SQL Server is recognised by its current images
+(`mcr.microsoft.com/mssql/server`, `azure-sql-edge`) and the older Docker Hub
+ones (`microsoft/mssql-server-linux`, `microsoft/mssql-server-windows-express`,
+`-developer`).
 
 Fails:
 
@@ -63,5 +66,6 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
                 yield problem_at(container, f"{product} container '{container.name}' has no "
                                  "ACCEPT_EULA: it exits at start-up")  # fmt: skip
             elif value.known and (value.text or "").strip().upper() != "Y":
-                yield problem_at(value, f"ACCEPT_EULA is '{value.text}'{value.origin}, not 'Y': "
+                shown = "not 'Y'" if value.secret else f"'{value.text}'"  # a Secret's: unsaid
+                yield problem_at(value, f"ACCEPT_EULA is {shown}{value.origin}, not 'Y': "
                                  f"{product} exits at start-up")  # fmt: skip

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ from octolint.model import Span
 _REFERENCE = re.compile(r"\$\{?([_A-Za-z][_A-Za-z0-9]*)")
 _BARE_REFERENCES = re.compile(r"(?:\$\{[_A-Za-z][_A-Za-z0-9]*\}|\$[_A-Za-z][_A-Za-z0-9]*)+")
 REDACTED = "<redacted>"
+# `source:target[:mode]` or `target`; a target or source may be a Windows path (C:/x)
+_SHORT_VOLUME = re.compile(
+    r"^(?:(?P<source>.*?):)??(?P<target>(?:[A-Za-z]:)?[\\/][^:]*)(?::(?P<mode>[a-z,]+))?$"
+)
 # env_file and extends multiply variables: one 1 MB .env listed by 20,000 services,
 # or a chain of services each extending the last, would give every container
 # thousands of them (billions in all). About 300 bytes each in memory.
@@ -339,6 +344,10 @@ class ComposeReader:
         if "environment" in service:
             raw = service["environment"]
             settings.environment = (mode_of(tag_of(raw)), self._environment(raw))
+        if isinstance(service.get("volumes"), list):
+            settings.mounts = self._mounts(service["volumes"])
+        if isinstance(settings.image, Value) and not settings.image.known:
+            settings.image = self._image(service)
         self._settings[name] = settings
         return settings
 
@@ -347,6 +356,31 @@ class ComposeReader:
         if tag_of(raw) == RESET_TAG:
             return RESET
         return self.value(untagged(raw), key_span(mapping, key))
+
+    def _image(self, service: Any) -> Value:
+        """An image whose unset variables are all in its name, before the tag:
+        Compose substitutes "" (with a warning) and pulls that image, so it is
+        known by that name; a tag from an unset variable stays unknown."""
+        raw, span = untagged(service["image"]), key_span(service, "image")
+        value = self.value(raw, span)
+        _name, colon, tag = str(raw).rpartition(":")
+        if not colon or "/" in tag or ("}" in tag and "${" not in tag):
+            tag = ""  # no tag, or the colon of a `${VAR:-default}`
+        if self._interpolate(tag, span).known:
+            return replace(value, substituted=self._interpolate(str(raw), span).text)
+        return value
+
+    def _mounts(self, volumes: list[Any]) -> dict[str, str]:
+        """A service's `volumes`: target -> source (short `src:dst[:mode]`, or long)."""
+        mounts: dict[str, str] = {}
+        for item in volumes:
+            if isinstance(item, dict) and item.get("target") is not None:
+                mounts[str(item["target"])] = str(item.get("source", ""))
+            elif isinstance(item, str):
+                match = _SHORT_VOLUME.match(item)
+                if match:
+                    mounts[match["target"]] = match["source"] or ""
+        return mounts
 
     def _env_files(self, service: Any) -> dict[str, dict[str, Value]]:
         """Variables of each of the service's `env_file`s, by file (`environment`

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
-from octolint.deploy.kube import read_kubernetes
+from octolint.deploy.kube import KubeInputs, read_kubernetes, resolve_secrets
 from octolint.deploy.target import COMPOSE, KUBERNETES, DeployFile, DeployTarget
 from octolint.deploy.yamlsource import YamlError, YamlFile, YamlLimit, comment_lines, load_yaml
 from octolint.discover import YAML_SUFFIXES, walk
@@ -76,6 +76,7 @@ def load_deploy(
         if path is not None and (override := override_for(path)) is not None
     }
     merged = {override.resolve() for override in overrides.values()}
+    inputs = KubeInputs()
     for given, found, explicit in groups:
         files = []
         for display, path in found:
@@ -86,10 +87,33 @@ def load_deploy(
                 override = overrides.get(path.resolve()) if path is not None else None
                 files.append((read, _override(display, override)))
         if not files and not explicit and not any(p and p.resolve() in merged for _, p in found):
-            raise InputError(given, "no Compose files or Kubernetes manifests found")
+            raise InputError(given, _nothing_found(Path(given), exclude, root))
         for file, override_file in files:
-            _add(file, target, env_files, override_file)
+            # one argument is one input: its objects meet, another's do not
+            _add(file, target, env_files, override_file, (given, inputs))
+    resolve_secrets(inputs)
     return target
+
+
+def _nothing_found(directory: Path, exclude: Sequence[str], root: Path) -> str:
+    charts = sorted(str(p.parent) for p in walk(directory, exclude, root,
+                                                lambda n: n == "Chart.yaml"))  # fmt: skip
+    if not charts:
+        return "no Compose files or Kubernetes manifests found"
+    return (f"a Helm chart ({charts[0]}{' and others' if len(charts) > 1 else ''}), not "
+            f"manifests: lint what it renders, 'helm template NAME {charts[0]} -f VALUES "
+            "| octolint deploy -'")
+
+
+def chart_root(path: Path, directory: Path) -> bool:
+    """Whether a file lies in a Helm chart under the directory (a Chart.yaml beside it
+    or in a folder above, up to the directory): a template, not a manifest yet."""
+    for folder in (path.parent, *path.parent.parents):
+        if (folder / "Chart.yaml").is_file():
+            return True
+        if folder == directory:
+            break
+    return False
 
 
 def _candidates(
@@ -100,7 +124,9 @@ def _candidates(
         return given, [(STDIN, None)], True
     path = Path(given)
     if path.is_dir():
-        return given, [(str(p), p) for p in walk(path, exclude, root, _is_yaml)], False
+        found = [(str(p), p) for p in walk(path, exclude, root, _is_yaml)]
+        # a chart's templates are never half-checked: only their rendered output
+        return given, [(d, p) for d, p in found if not chart_root(p, path)], False
     if path.exists():
         return given, [(given, path)], True
     raise InputError(given, "no such file or directory")
@@ -206,7 +232,8 @@ def _add(
     file: tuple[str, YamlFile] | DeployFile,
     target: DeployTarget,
     env_files: Sequence[Path] | None,
-    override: YamlFile | DeployFile | None = None,
+    override: YamlFile | DeployFile | None,
+    group: tuple[str, KubeInputs],
 ) -> None:
     if isinstance(file, DeployFile):  # docker compose refuses it: nothing to merge into
         target.files.append(file)
@@ -215,7 +242,7 @@ def _add(
     if kind == COMPOSE:
         read_compose(source, target, env_files, [override] if override is not None else [])
     else:
-        read_kubernetes(source, target)
+        read_kubernetes(source, target, *group)
 
 
 def _is_yaml(name: str) -> bool:
