@@ -25,8 +25,9 @@ variable is required: https://octopus.com/docs/installation/octopus-server-linux
 
 Placeholders count as samples: a value nobody would choose as a password
 but a template leaves for the reader to replace. The heuristic: `<...>`,
-`{{...}}` or `__..__` around it; a value starting with `your` (`your_db_password`,
-`yourStrong(!)Password` excepted: it has no separator); an all-capitals
+`{{...}}` or `__..__` around it; a value starting with `your` and a
+separator or a capital (`your_db_password`, Microsoft's SQL Server sample
+`yourStrong(!)Password`); an all-capitals
 `WORDS_WITH_UNDERSCORES` value containing one of PASSWORD, PWD, SECRET, KEY,
 CHANGE, REPLACE, HERE, DEFINED, ABOVE, GENERATE, ENTER, INSERT, YOUR, TODO
 (`THE_SA_PASSWORD_DEFINED_ABOVE`, `CHANGE_ME`); and the words `changeme`,
@@ -69,6 +70,7 @@ import re
 from collections.abc import Iterator
 
 from octolint.deploy.target import Container, Value
+from octolint.knowledge.secrets import placeholder_value
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT301"
@@ -88,24 +90,6 @@ CONNECTIONS = ("DB_CONNECTION_STRING", "sqlDbConnectionString")
 _CONNECTION_PASSWORD = re.compile(r"(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)", re.I)
 # the administrator each password belongs to: without one, no password is needed
 _USERNAMES = {"ADMIN_PASSWORD": "ADMIN_USERNAME", "OctopusAdminPassword": "OctopusAdminUsername"}
-_PLACEHOLDER_WORDS = re.compile(
-    r"PASSWORD|PWD|SECRET|KEY|CHANGE|REPLACE|HERE|DEFINED|ABOVE|GENERATE|ENTER|INSERT|YOUR|TODO"
-)
-_PLACEHOLDER = re.compile(
-    r"<[^<>]+>|\{\{.*\}\}|__\w+__|(?i:your)[_\-. ]\S*"
-    r"|(?i:change_?me|replace_?me|password|secret|todo)"
-)
-_SHOUTING = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-
-
-def placeholder(text: str) -> bool:
-    """A value a template leaves to be replaced (the heuristic the docs describe)."""
-    text = text.strip()
-    if _PLACEHOLDER.fullmatch(text):
-        return True
-    return bool(_SHOUTING.fullmatch(text) and _PLACEHOLDER_WORDS.search(text))
-
-
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     samples = {*PUBLISHED, *(str(v) for v in options.get("sample-values", []))}
     for container in target.containers:
@@ -131,7 +115,7 @@ def _password(
         yield problem_at(value, f"{name} is a sample password published in the Octopus "
                          f"examples{value.origin}: anyone who has read them can log in",
                          )  # fmt: skip
-    elif value.text and placeholder(value.text):
+    elif value.text and placeholder_value(value.text):
         yield problem_at(value, f"{name} is a placeholder left from a template"
                          f"{value.origin}: replace it with a generated password")  # fmt: skip
     elif value.text == "" and not _admin_optional(container, name):
@@ -164,6 +148,6 @@ def _connection(name: str, value: Value, samples: set[str]) -> Iterator[Problem]
                          f"the Octopus examples{value.origin}")  # fmt: skip
     elif password == "":
         yield problem_at(value, f"{name} has an empty password{value.origin}")
-    elif placeholder(password):
+    elif placeholder_value(password):
         yield problem_at(value, f"{name} embeds a placeholder password left from a "
                          f"template{value.origin}")  # fmt: skip

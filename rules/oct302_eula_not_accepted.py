@@ -15,6 +15,12 @@ files, is not reported. SQL Server is recognised by its current images
 ones (`microsoft/mssql-server-linux`, `microsoft/mssql-server-windows-express`,
 `-developer`).
 
+The Windows Octopus Server image (before 2020.3: a Windows image, `C:\\`
+mounts, or its settings such as `sqlDbConnectionString`) has no licence
+switch: its start-up scripts read none
+(https://github.com/OctopusDeploy/Octopus-Docker, `Server/Scripts/configure.ps1`),
+so its container is not asked for one.
+
 Fails:
 
 ```yaml
@@ -61,6 +67,8 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for product, containers in (("Octopus Server", target.octopus_servers()),
                                 ("SQL Server", target.sql_servers())):  # fmt: skip
         for container in containers:
+            if product == "Octopus Server" and container.windows:
+                continue  # the Windows image asks for no EULA
             value = container.env.get("ACCEPT_EULA")
             if value is None:
                 yield problem_at(container, f"{product} container '{container.name}' has no "
