@@ -83,20 +83,20 @@ WINDOWS_KEY_FOLDER = "c:/masterkey"
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
         found = container.setting("MASTER_KEY", "masterKey")
+        name = found[0] if found else ("masterKey" if container.windows else "MASTER_KEY")
         value = found[1] if found else None
-        if (value is None or value.text == "") and _kept_in_volume(container):
-            continue
         if value is None or value.text == "":
-            where = value if value is not None else container
-            yield problem_at(where, "MASTER_KEY is not set: the container generates a key that "
-                             "only it knows, and a rebuilt container cannot read the database"
-                             + (value.origin if value else ""),
-                             severity=Severity.WARNING)  # fmt: skip
+            if not _kept_in_volume(container):
+                where = value if value is not None else container
+                yield problem_at(where, f"{name} is not set: the container generates a key "
+                                 "that only it knows, and a rebuilt container cannot read the "
+                                 "database" + (value.origin if value else ""),
+                                 severity=Severity.WARNING)  # fmt: skip
         elif value.text in PUBLISHED:
-            yield problem_at(value, "MASTER_KEY is the sample key published in the Octopus "
+            yield problem_at(value, f"{name} is the sample key published in the Octopus "
                              f"examples{value.origin}: it protects nothing")  # fmt: skip
         elif value.text is not None and not _valid(value.text):
-            yield problem_at(value, f"MASTER_KEY is not a base64-encoded 16-byte key{value.origin}:"
+            yield problem_at(value, f"{name} is not a base64-encoded 16-byte key{value.origin}:"
                              " Octopus Server refuses it at start-up")  # fmt: skip
 
 

@@ -6,7 +6,10 @@ the first: what runs is not what the first definition says, and which one
 wins depends on the order of the documents. octolint checks the first and
 reports the second; it never merges them. Objects of different inputs (two
 files named on the command line, say two `helm template` renders) are
-separate deployments and never clash.
+separate deployments and never clash; so are the files of a directory when
+two of them define the same object (a folder of alternative renders), while
+a directory whose files define distinct objects is one deployment, as
+`kubectl apply -f DIR` applies it.
 
 Fails:
 

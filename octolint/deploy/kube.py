@@ -3,8 +3,10 @@
 Objects are read as ``kubectl apply`` would see them; values are literal
 (Kubernetes does not interpolate). An object is known by its kind, namespace
 and name within its input (one file, stdin, or one directory given on the
-command line): objects of two inputs never meet, and an object defined twice
-in one input is a finding (OCT312), not merged.
+command line, unless two of its files define the same object: then each
+file is an input, see octolint.deploy.load): objects of two inputs never
+meet, and an object defined twice in one input is a finding (OCT312), not
+merged.
 
 Environment values a container takes from a Secret of the same input and
 namespace (``valueFrom.secretKeyRef``, ``envFrom.secretRef``) are decoded

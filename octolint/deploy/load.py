@@ -17,9 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
-from octolint.deploy.kube import KubeInputs, read_kubernetes, resolve_secrets
+from octolint.deploy.kube import KubeInputs, objects, read_kubernetes, resolve_secrets
 from octolint.deploy.target import COMPOSE, KUBERNETES, DeployFile, DeployTarget
-from octolint.deploy.yamlsource import YamlError, YamlFile, YamlLimit, comment_lines, load_yaml
+from octolint.deploy.yamlsource import (
+    YamlError,
+    YamlFile,
+    YamlLimit,
+    comment_lines,
+    get,
+    load_yaml,
+)
 from octolint.discover import YAML_SUFFIXES, walk
 from octolint.errors import InputError
 from octolint.inputs import MAX_BYTES, read_bytes, read_stdin
@@ -88,21 +95,49 @@ def load_deploy(
                 files.append((read, _override(display, override)))
         if not files and not explicit and not any(p and p.resolve() in merged for _, p in found):
             raise InputError(given, _nothing_found(Path(given), exclude, root))
+        together = _applied_together([f for f, _ in files])
         for file, override_file in files:
-            # one argument is one input: its objects meet, another's do not
-            _add(file, target, env_files, override_file, (given, inputs))
+            group = given if together else _display(file)
+            _add(file, target, env_files, override_file, (group, inputs))
     resolve_secrets(inputs)
     return target
 
 
+def _display(file: tuple[str, YamlFile] | DeployFile) -> str:
+    return file.path if isinstance(file, DeployFile) else file[1].path
+
+
+def _applied_together(files: Sequence[tuple[str, YamlFile] | DeployFile]) -> bool:
+    """Whether the manifests of one argument are one deployment.
+
+    A file or stdin is one input. A directory is one too (what `kubectl apply -f
+    DIR` applies), unless two of its files define the same object (kind,
+    namespace, name): then they are alternatives, say several `helm template`
+    renders of one release, and each file is an input of its own, never merged.
+    """
+    seen: set[tuple[str, str, str]] = set()
+    for file in files:
+        if isinstance(file, DeployFile) or file[0] != KUBERNETES:
+            continue
+        keys = {(str(get(o, "metadata", "namespace") or ""), str(o.get("kind", "")),
+                 str(get(o, "metadata", "name") or ""))
+                for d in file[1].documents for o in objects(d)}  # fmt: skip
+        keys = {k for k in keys if k[2]}
+        if keys & seen:
+            return False
+        seen |= keys
+    return True
+
+
 def _nothing_found(directory: Path, exclude: Sequence[str], root: Path) -> str:
-    charts = sorted(str(p.parent) for p in walk(directory, exclude, root,
-                                                lambda n: n == "Chart.yaml"))  # fmt: skip
+    found = sorted(p.parent for p in walk(directory, exclude, root, lambda n: n == "Chart.yaml"))
+    # a chart's own subcharts (charts/NAME/Chart.yaml) are rendered with it
+    charts = [str(c) for c in found if not any(o in c.parents for o in found)]
     if not charts:
         return "no Compose files or Kubernetes manifests found"
-    return (f"a Helm chart ({charts[0]}{' and others' if len(charts) > 1 else ''}), not "
-            f"manifests: lint what it renders, 'helm template NAME {charts[0]} -f VALUES "
-            "| octolint deploy -'")
+    what = "a Helm chart" if charts == [str(directory)] else f"Helm charts ({', '.join(charts)})"
+    return (f"holds {what}, not manifests: its templates are not checked; lint what it "
+            f"renders: helm template NAME {charts[0]} -f VALUES | octolint deploy -")
 
 
 def chart_root(path: Path, directory: Path) -> bool:

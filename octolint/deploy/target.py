@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 COMPOSE = "compose"
 KUBERNETES = "kubernetes"
 
-_OCTOPUS_SERVER = re.compile(r"(^|/)octopusdeploy/octopusdeploy$")
+_OCTOPUS_SERVER = re.compile(r"(^|/)octopusdeploy/octopusdeploy(-prerelease)?$")
 # mcr.microsoft.com/mssql/server and azure-sql-edge; the older Docker Hub names
 # (microsoft/mssql-server-linux, microsoft/mssql-server-windows-express and
 # -developer) and Octopus' own rebuild of the Windows Express image.
