@@ -13,10 +13,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, REPO, run_cli
 
 from octolint.config import Config
 from octolint.deploy import lint_deploy_paths
@@ -277,3 +278,12 @@ def test_no_sample_secret_is_printed_for_any_real_fixture() -> None:
     proc = run_cli(["deploy", str(CHART), "-f", "json"])
     assert proc.returncode == 1
     assert not [s for s in SAMPLES if s in proc.stdout]
+
+
+def test_the_real_deployment_set_meets_the_goal() -> None:
+    """bench/eval_deploy.py: precision and recall on the labelled real deployments."""
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "eval_deploy.py"), "--json"],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    result = json.loads(proc.stdout)
+    assert result["deployments"] >= 10 and result["goal_met"], result["disagreements"]
+    assert proc.returncode == 0
