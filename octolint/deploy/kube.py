@@ -44,10 +44,13 @@ from octolint.deploy.yamlsource import (
     mappings,
     value_position,
 )
+from octolint.errors import InputError
 from octolint.knowledge.secrets import MIN_LENGTH, secret_name
 from octolint.model import Span
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+# envFrom: a Secret's keys for each container naming it (as MAX_VARIABLES for Compose)
+MAX_ENV_FROM = 250_000
 # kind -> path from the object to its pod template's spec
 POD_SPECS = {
     "Pod": ("spec",),
@@ -320,8 +323,11 @@ def resolve_secrets(inputs: KubeInputs) -> None:
     """Give containers the values of the Secrets they reference in their input.
 
     ``env`` wins over ``envFrom`` whatever the order, and a later ``envFrom``
-    over an earlier one, as the kubelet builds the environment.
+    over an earlier one, as the kubelet builds the environment. ``envFrom``
+    multiplies a Secret's keys by the containers naming it: more than
+    MAX_ENV_FROM variables in all is an input error, not hours of work.
     """
+    budget = MAX_ENV_FROM
     explicit = {id(r.container): set(r.container.env) for r in inputs.refs}
     for ref in inputs.refs:
         container = ref.container
@@ -332,6 +338,11 @@ def resolve_secrets(inputs: KubeInputs) -> None:
             if ref.key in data:
                 container.env[ref.variable] = _from_secret(data[ref.key], ref, ref.key)
             continue
+        budget -= len(data)
+        if budget < 0:
+            raise InputError(ref.container.path, f"line {ref.span.line}: envFrom gives the "
+                             f"containers more than {MAX_ENV_FROM:,} variables in all "
+                             "(octolint's limit)")  # fmt: skip
         for key, text in data.items():
             name = ref.variable + key
             if name not in explicit[id(container)]:
