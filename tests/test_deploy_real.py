@@ -254,6 +254,10 @@ def test_a_chart_directory_asks_for_helm_template() -> None:
 
 def test_a_directory_holding_a_chart_never_half_checks_its_templates() -> None:
     assert not [f for f in findings(CHART) if "/chart/" in f.path]
+    template = CHART / "chart" / "templates" / "pvc.yaml"  # valid YAML, still a template
+    proc = run_cli(["deploy", str(template)])
+    assert proc.returncode == 3 and "helm template" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def _helm() -> str | None:

@@ -140,6 +140,13 @@ def _nothing_found(directory: Path, exclude: Sequence[str], root: Path) -> str:
             f"renders: helm template NAME {charts[0]} -f VALUES | octolint deploy -")
 
 
+def _chart_of(path: Path) -> Path | None:
+    """The chart a file belongs to: its templates, values or Chart.yaml (the nearest
+    folder above with a Chart.yaml, at most three levels up: templates/NAME/x.yaml)."""
+    folders = [path.parent, *path.parent.parents][:4]
+    return next((f for f in folders if (f / "Chart.yaml").is_file()), None)
+
+
 def chart_root(path: Path, directory: Path) -> bool:
     """Whether a file lies in a Helm chart under the directory (a Chart.yaml beside it
     or in a folder above, up to the directory): a template, not a manifest yet."""
@@ -163,6 +170,11 @@ def _candidates(
         # a chart's templates are never half-checked: only their rendered output
         return given, [(d, p) for d, p in found if not chart_root(p, path)], False
     if path.exists():
+        chart = _chart_of(path)
+        if chart is not None:
+            raise InputError(given, f"part of the Helm chart {chart}, not a manifest: its "
+                             "templates are not checked; lint what it renders: helm template "
+                             f"NAME {chart} -f VALUES | octolint deploy -")  # fmt: skip
         return given, [(given, path)], True
     raise InputError(given, "no such file or directory")
 
