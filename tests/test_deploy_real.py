@@ -291,3 +291,27 @@ def test_the_real_deployment_set_meets_the_goal() -> None:
     result = json.loads(proc.stdout)
     assert result["deployments"] >= 10 and result["goal_met"], result["disagreements"]
     assert proc.returncode == 0
+
+
+def test_no_secret_value_or_its_base64_is_left_in_the_lines_shown() -> None:
+    """A Secret's base64 `data` ends in `=` padding: the lines a report shows keep none
+    of it (a `KEY=value` shape is a Compose list item only)."""
+    import base64
+
+    from octolint.deploy.load import load_deploy
+
+    target = load_deploy([str(CHART / "sample-passwords.yaml"), str(CHART / "ha-external-db.yaml")])
+    shown = "\n".join(line for f in target.files for line in f.lines)
+    for value in (*target.secrets(), "N0tS3cr3t!", "Password01!"):
+        encoded = base64.b64encode(value.encode()).decode()
+        assert value not in shown and encoded.rstrip("=")[:12] not in shown
+
+
+def test_a_compose_master_key_with_padding_is_redacted_whole(tmp_path: Path) -> None:
+    key = "U9ZrQR98uLXyz4CXJzUuCA=="  # starts like a name: once kept up to its `=`
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  octopus:\n    image: octopusdeploy/octopusdeploy:2024.1\n"
+        f"    environment:\n      MASTER_KEY: {key}\n"
+    )
+    proc = run_cli(["deploy", str(tmp_path / "compose.yaml")])
+    assert "OCT303" in proc.stdout and key[:8] not in proc.stdout

@@ -23,7 +23,7 @@ import binascii
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from octolint.deploy.compose import redact
+from octolint.deploy.compose import Secret, redact
 from octolint.deploy.target import (
     KUBERNETES,
     Claim,
@@ -101,7 +101,7 @@ class KubeReader:
         self.group = group
         self.inputs = inputs
         self.lines = source.lines
-        self.secrets: list[tuple[int, int]] = []
+        self.secrets: list[Secret] = []
         self.namespace = ""
 
     def read(self, target: DeployTarget) -> None:
@@ -165,10 +165,10 @@ class KubeReader:
         position = value_position(mapping, key)
         if position is None:
             return
-        self.secrets.append(position)
+        self.secrets.append((*position, False))
         line, _column = position
         for extra in range(1, str(raw).count("\n") + 1):  # a block scalar's lines
-            self.secrets.append((line + extra, 1))
+            self.secrets.append((line + extra, 1, False))
 
     def _service(self, obj: Any, name: str) -> Service:
         selector = get(obj, "spec", "selector")
@@ -262,7 +262,7 @@ class KubeReader:
                 values[name] = self._value(var["value"], key_span(var, "value"))
                 position = value_position(var, "value")
                 if secret_name(name) and position:
-                    self.secrets.append(position)
+                    self.secrets.append((*position, False))
                 continue
             # valueFrom: a Secret of the input is read once all files are; a
             # ConfigMap or a field is not in the files
