@@ -155,7 +155,9 @@ class KubeReader:
                 continue
             for key, raw in data.items():
                 self._redact_value(data, str(key), raw)
-                text = _decoded(raw) if encoded else (None if raw is None else str(raw))
+                if raw is None or isinstance(raw, (dict, list)):
+                    continue  # the API server refuses it: no value to check
+                text = _decoded(raw) if encoded else str(raw)
                 if text is not None:
                     values[str(key)] = text
         self.inputs.secrets[(self.group, self.namespace, name)] = values
