@@ -315,3 +315,19 @@ def test_a_compose_master_key_with_padding_is_redacted_whole(tmp_path: Path) -> 
     )
     proc = run_cli(["deploy", str(tmp_path / "compose.yaml")])
     assert "OCT303" in proc.stdout and key[:8] not in proc.stdout
+
+
+def test_every_secret_value_is_redacted_even_duplicated_or_oddly_keyed(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
+        "  1: IntegerKeyValue1\n  k: |\n    BlockLineOne1\n    BlockLineTwo2\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a: DuplicateValue3}\n"
+    )
+    proc = run_cli(["deploy", str(path), "-f", "json"])
+    assert "OCT312" in proc.stdout
+    from octolint.deploy.load import load_deploy
+
+    shown = "\n".join(load_deploy([str(path)]).files[0].lines)
+    for value in ("IntegerKeyValue1", "BlockLineOne1", "BlockLineTwo2", "DuplicateValue3"):
+        assert value not in shown and value not in proc.stdout

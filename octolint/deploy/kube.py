@@ -117,6 +117,8 @@ class KubeReader:
         name = str(get(obj, "metadata", "name") or "")
         self.namespace = str(get(obj, "metadata", "namespace") or "")
         if name and not self._first(kind, name, obj, target):
+            if kind == "Secret":
+                self._secret(obj, name, None)  # not used, but never shown either
             return  # kubectl applies the second over the first: OCT312 reports it
         if kind == "Secret":
             self._secret(obj, name, target)
@@ -146,24 +148,27 @@ class KubeReader:
                                            span, first))  # fmt: skip
         return False
 
-    def _secret(self, obj: Any, name: str, target: DeployTarget) -> None:
-        """Decode a Secret's values and redact them from the lines shown."""
+    def _secret(self, obj: Any, name: str, target: DeployTarget | None) -> None:
+        """Decode a Secret's values and redact them from the lines shown (only that,
+        without a target: a duplicate)."""
         values: dict[str, str] = {}
         for field_name, encoded in (("data", True), ("stringData", False)):
             data = obj.get(field_name)
             if not isinstance(data, dict):
                 continue
             for key, raw in data.items():
-                self._redact_value(data, str(key), raw)
+                self._redact_value(data, key, raw)
                 if raw is None or isinstance(raw, (dict, list)):
                     continue  # the API server refuses it: no value to check
                 text = _decoded(raw) if encoded else str(raw)
                 if text is not None:
                     values[str(key)] = text
+        if target is None:
+            return
         self.inputs.secrets[(self.group, self.namespace, name)] = values
         target.secret_values.extend(v for v in values.values() if len(v) >= MIN_LENGTH)
 
-    def _redact_value(self, mapping: Any, key: str, raw: Any) -> None:
+    def _redact_value(self, mapping: Any, key: Any, raw: Any) -> None:
         position = value_position(mapping, key)
         if position is None:
             return
