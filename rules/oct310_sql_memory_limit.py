@@ -53,7 +53,7 @@ ID = "OCT310"
 NAME = "sql-memory-limit"
 SEVERITY = "warning"
 APPLIES_TO = "deploy"
-SUMMARY = "SQL Server has no memory limit: it takes 80% of the host and starves Octopus."
+SUMMARY = "SQL Server (not Express) has no memory limit: it takes 80% of the host memory."
 HINT = "Set MSSQL_MEMORY_LIMIT_MB and a container memory limit."
 SARIF_SCORE = SarifScore("4.0", "medium")
 
