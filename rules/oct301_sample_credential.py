@@ -7,12 +7,32 @@ Server `sa` account and the Octopus administrator to anyone who can reach
 the ports. An empty `SA_PASSWORD` stops SQL Server from starting, and an
 empty `ADMIN_PASSWORD` for a named administrator leaves it without one.
 
-Checked: `SA_PASSWORD`, `MSSQL_SA_PASSWORD`, `ADMIN_PASSWORD` and the
-`Password=`/`Pwd=` part of `DB_CONNECTION_STRING`, after `.env`
-interpolation in Compose files. The value is never printed, in any report
-format; the source lines shown with the finding have it redacted. Values
-from a Kubernetes Secret (`valueFrom`) or from a variable set nowhere in the
-files cannot be known and are not reported.
+Checked: `SA_PASSWORD`, `MSSQL_SA_PASSWORD`, `ADMIN_PASSWORD`, the
+`Password=`/`Pwd=` part of `DB_CONNECTION_STRING`, and the names the older
+Windows images read (`sa_password` of `microsoft/mssql-server-windows-express`;
+`OctopusAdminPassword` and `sqlDbConnectionString` of the Windows Octopus
+Server image: https://github.com/OctopusDeploy/Octopus-Docker), after `.env`
+interpolation in Compose files. Values a Kubernetes container takes from a
+Secret of the same input (`valueFrom.secretKeyRef`, `envFrom.secretRef`) are
+decoded and checked too. The value is never printed, in any report format;
+the source lines shown with the finding have it redacted. A value from a
+Secret or ConfigMap that is not among the files, or from a variable set
+nowhere, cannot be known and is not reported.
+
+An empty `DB_CONNECTION_STRING` on the Octopus Server is reported: the
+container has no database to connect to and stops at start-up (the
+variable is required: https://octopus.com/docs/installation/octopus-server-linux-container).
+
+Placeholders count as samples: a value nobody would choose as a password
+but a template leaves for the reader to replace. The heuristic: `<...>`,
+`{{...}}` or `__..__` around it; a value starting with `your` and a
+separator or a capital (`your_db_password`, Microsoft's SQL Server sample
+`yourStrong(!)Password`); an all-capitals
+`WORDS_WITH_UNDERSCORES` value containing one of PASSWORD, PWD, SECRET, KEY,
+CHANGE, REPLACE, HERE, DEFINED, ABOVE, GENERATE, ENTER, INSERT, YOUR, TODO
+(`THE_SA_PASSWORD_DEFINED_ABOVE`, `CHANGE_ME`); and the words `changeme`,
+`password`, `secret`, `replaceme`, `todo`. A real generated password has
+lowercase letters or digits and none of those shapes.
 
 Fails:
 
@@ -50,6 +70,7 @@ import re
 from collections.abc import Iterator
 
 from octolint.deploy.target import Container, Value
+from octolint.knowledge.secrets import placeholder_value
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT301"
@@ -63,10 +84,12 @@ OPTIONS = {"sample-values": list_of(str, default=[])}
 
 # Published in the Octopus Server container examples (Compose .env, Kubernetes YAML).
 PUBLISHED = ("N0tS3cr3t!", "Passw0rd123", "Password01!")
-PASSWORDS = ("SA_PASSWORD", "MSSQL_SA_PASSWORD", "ADMIN_PASSWORD")
+PASSWORDS = ("SA_PASSWORD", "MSSQL_SA_PASSWORD", "sa_password", "ADMIN_PASSWORD",
+             "OctopusAdminPassword")  # fmt: skip
+CONNECTIONS = ("DB_CONNECTION_STRING", "sqlDbConnectionString")
 _CONNECTION_PASSWORD = re.compile(r"(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)", re.I)
-
-
+# the administrator each password belongs to: without one, no password is needed
+_USERNAMES = {"ADMIN_PASSWORD": "ADMIN_USERNAME", "OctopusAdminPassword": "OctopusAdminUsername"}
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     samples = {*PUBLISHED, *(str(v) for v in options.get("sample-values", []))}
     for container in target.containers:
@@ -74,9 +97,15 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
             value = container.env.get(name)
             if value is not None and value.known:
                 yield from _password(container, name, value, samples)
-        connection = container.env.get("DB_CONNECTION_STRING")
-        if connection is not None and connection.text:
-            yield from _connection(connection, samples)
+        found = container.setting(*CONNECTIONS)
+        if found is None or not found[1].known:
+            continue
+        name, connection = found
+        if connection.text:
+            yield from _connection(name, connection, samples)
+        elif container.is_octopus:
+            yield problem_at(connection, f"{name} is empty{connection.origin}: Octopus Server "
+                             "has no database to connect to and stops at start-up")  # fmt: skip
 
 
 def _password(
@@ -86,6 +115,9 @@ def _password(
         yield problem_at(value, f"{name} is a sample password published in the Octopus "
                          f"examples{value.origin}: anyone who has read them can log in",
                          )  # fmt: skip
+    elif value.text and placeholder_value(value.text):
+        yield problem_at(value, f"{name} is a placeholder left from a template"
+                         f"{value.origin}: replace it with a generated password")  # fmt: skip
     elif value.text == "" and not _admin_optional(container, name):
         yield problem_at(value, f"{name} is empty{value.origin}: "
                          + _EMPTY.get(name, "the account has no password"))  # fmt: skip
@@ -94,24 +126,28 @@ def _password(
 _EMPTY = {
     "SA_PASSWORD": "SQL Server refuses to start without an sa password",
     "MSSQL_SA_PASSWORD": "SQL Server refuses to start without an sa password",
+    "sa_password": "SQL Server refuses to start without an sa password",
 }
 
 
 def _admin_optional(container: Container, name: str) -> bool:
     """ADMIN_PASSWORD may be empty when no administrator is named, or an API key is given."""
-    if name != "ADMIN_PASSWORD":
+    if name not in _USERNAMES:
         return False
-    return not container.env_text("ADMIN_USERNAME") or bool(container.env_text("ADMIN_API_KEY"))
+    return not container.env_text(_USERNAMES[name]) or bool(container.env_text("ADMIN_API_KEY"))
 
 
-def _connection(value: Value, samples: set[str]) -> Iterator[Problem]:
+def _connection(name: str, value: Value, samples: set[str]) -> Iterator[Problem]:
     assert value.text is not None
     match = _CONNECTION_PASSWORD.search(value.text)
     if match is None:
         return  # integrated security or a password given elsewhere
     password = match.group(1).strip()
     if password in samples:
-        yield problem_at(value, "DB_CONNECTION_STRING embeds a sample password published in "
+        yield problem_at(value, f"{name} embeds a sample password published in "
                          f"the Octopus examples{value.origin}")  # fmt: skip
     elif password == "":
-        yield problem_at(value, f"DB_CONNECTION_STRING has an empty password{value.origin}")
+        yield problem_at(value, f"{name} has an empty password{value.origin}")
+    elif placeholder_value(password):
+        yield problem_at(value, f"{name} embeds a placeholder password left from a "
+                         f"template{value.origin}")  # fmt: skip

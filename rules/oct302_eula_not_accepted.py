@@ -9,8 +9,17 @@ that exit at once.
 The check reads the containers' `ACCEPT_EULA` after `.env` interpolation
 (the Compose example maps `ACCEPT_OCTOPUS_EULA` onto the Octopus
 container's `ACCEPT_EULA`); the finding names the `.env` line the value came
-from. A value from a variable set nowhere, or from a Secret, is not
-reported.
+from. A value from a variable set nowhere, or from a Secret that is not among the
+files, is not reported. SQL Server is recognised by its current images
+(`mcr.microsoft.com/mssql/server`, `azure-sql-edge`) and the older Docker Hub
+ones (`microsoft/mssql-server-linux`, `microsoft/mssql-server-windows-express`,
+`-developer`).
+
+The Windows Octopus Server image (before 2020.3: a Windows image, `C:\\`
+mounts, or its settings such as `sqlDbConnectionString`) has no licence
+switch: its start-up scripts read none
+(https://github.com/OctopusDeploy/Octopus-Docker, `Server/Scripts/configure.ps1`),
+so its container is not asked for one.
 
 Fails:
 
@@ -58,10 +67,13 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for product, containers in (("Octopus Server", target.octopus_servers()),
                                 ("SQL Server", target.sql_servers())):  # fmt: skip
         for container in containers:
+            if product == "Octopus Server" and container.windows:
+                continue  # the Windows image asks for no EULA
             value = container.env.get("ACCEPT_EULA")
             if value is None:
                 yield problem_at(container, f"{product} container '{container.name}' has no "
                                  "ACCEPT_EULA: it exits at start-up")  # fmt: skip
             elif value.known and (value.text or "").strip().upper() != "Y":
-                yield problem_at(value, f"ACCEPT_EULA is '{value.text}'{value.origin}, not 'Y': "
+                shown = "not 'Y'" if value.secret else f"'{value.text}'"  # a Secret's: unsaid
+                yield problem_at(value, f"ACCEPT_EULA is {shown}{value.origin}, not 'Y': "
                                  f"{product} exits at start-up")  # fmt: skip

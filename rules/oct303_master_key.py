@@ -4,9 +4,19 @@ Octopus encrypts sensitive values in its database with the master key. When
 `MASTER_KEY` is empty, the container generates one when it creates the
 database and keeps it inside the container: rebuild or reschedule the
 container and the new one cannot read the database (a warning). The key in
-the published Kubernetes example (`6EdU6IWsCtMEwk0kPKflQQ==`) protects
-nothing, and a value that is not 16 bytes of base64 is refused at start-up
-(errors). The key itself is never printed.
+the published Kubernetes example (`6EdU6IWsCtMEwk0kPKflQQ==`) and the one in
+the Octopus documentation's examples (`U9ZrQR98uLXyz4CXJzUuCA==`) protect
+nothing, and a value that is not 16 bytes of base64 (`GENERATE_ME`,
+`MASTER_KEY_HERE`, a 32-byte key) stops the server at start-up: Octopus
+reads the key as base64 of a 128-bit AES key (`openssl rand -base64 16`,
+https://octopus.com/docs/installation/octopus-server-linux-container)
+(errors). A key from a Kubernetes Secret of the same input is decoded and
+checked alike. The key itself is never printed.
+
+The Windows Octopus Server image (before 2020.3) reads `masterKey`, and when
+none is given writes the key it generates into `C:\\MasterKey`: with a
+volume mounted there the key outlives the container, so no warning
+(https://github.com/OctopusDeploy/Octopus-Docker, `Server/docker-compose.yml`).
 
 Fails:
 
@@ -55,6 +65,7 @@ import base64
 import binascii
 from collections.abc import Iterator
 
+from octolint.deploy.target import Container
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT303"
@@ -65,24 +76,36 @@ SUMMARY = "MASTER_KEY is empty (the database is lost with the container) or the 
 HINT = "Generate a key (openssl rand -base64 16), keep it in a Secret and back it up."
 SARIF_SCORE = SarifScore("7.5", "high", security=True)  # published master key protects nothing
 
-PUBLISHED = ("6EdU6IWsCtMEwk0kPKflQQ==",)
+PUBLISHED = ("6EdU6IWsCtMEwk0kPKflQQ==", "U9ZrQR98uLXyz4CXJzUuCA==")
+WINDOWS_KEY_FOLDER = "c:/masterkey"
 
 
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
-        value = container.env.get("MASTER_KEY")
+        found = container.setting("MASTER_KEY", "masterKey")
+        name = found[0] if found else ("masterKey" if container.windows else "MASTER_KEY")
+        value = found[1] if found else None
         if value is None or value.text == "":
-            where = value if value is not None else container
-            yield problem_at(where, "MASTER_KEY is not set: the container generates a key that "
-                             "only it knows, and a rebuilt container cannot read the database"
-                             + (value.origin if value else ""),
-                             severity=Severity.WARNING)  # fmt: skip
+            if not _kept_in_volume(container):
+                where = value if value is not None else container
+                yield problem_at(where, f"{name} is not set: the container generates a key "
+                                 "that only it knows, and a rebuilt container cannot read the "
+                                 "database" + (value.origin if value else ""),
+                                 severity=Severity.WARNING)  # fmt: skip
         elif value.text in PUBLISHED:
-            yield problem_at(value, "MASTER_KEY is the sample key published in the Octopus "
+            yield problem_at(value, f"{name} is the sample key published in the Octopus "
                              f"examples{value.origin}: it protects nothing")  # fmt: skip
         elif value.text is not None and not _valid(value.text):
-            yield problem_at(value, f"MASTER_KEY is not a base64-encoded 16-byte key{value.origin}:"
+            yield problem_at(value, f"{name} is not a base64-encoded 16-byte key{value.origin}:"
                              " Octopus Server refuses it at start-up")  # fmt: skip
+
+
+def _kept_in_volume(container: Container) -> bool:
+    """The Windows image writes the key it generates into a mounted C:\\MasterKey."""
+    return container.windows and any(
+        path.replace("\\", "/").rstrip("/").lower() == WINDOWS_KEY_FOLDER
+        for path in container.mounts
+    )
 
 
 def _valid(text: str) -> bool:

@@ -10,6 +10,11 @@ only hands the container full control of the host (a warning).
 Read from `privileged:` (Compose) or `securityContext.privileged`
 (Kubernetes) and the container's `DISABLE_DIND`.
 
+Not checked on Windows containers (a Windows image, `C:\\` mounts, or the
+Windows Octopus Server image's settings such as `sqlDbConnectionString`):
+the Windows image has no Docker-in-Docker, and Windows containers have no
+privileged mode (https://learn.microsoft.com/en-us/virtualization/windowscontainers/manage-containers/container-security).
+
 Fails:
 
 ```yaml
@@ -54,6 +59,8 @@ SARIF_SCORE = SarifScore("7.0", "high")  # execution containers fail, or host co
 
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.octopus_servers():
+        if container.windows:
+            continue  # no Docker-in-Docker, no privileged mode
         disable = container.env.get("DISABLE_DIND")
         if disable is not None and not disable.known:
             continue  # from a Secret or an unset variable: cannot tell

@@ -7,7 +7,16 @@ from a PersistentVolumeClaim with access mode `ReadWriteMany`: otherwise a
 node cannot find a package another node received, and task logs and
 artifacts go missing depending on which node serves the page. Claims from
 `volumeClaimTemplates` are per pod, so never shared. A claim not among the
-linted files cannot be checked and is not reported.
+linted files cannot be checked and is not reported; a claim is looked up in
+the workload's own input and namespace only.
+
+An inline volume whose source is a network file system every node mounts
+alike (`nfs`, `azureFile`, `cephfs`, `glusterfs`, `quobyte`,
+`portworxVolume`) is shared too: the Kubernetes documentation lists these
+volume plugins as supporting ReadWriteMany
+(https://kubernetes.io/docs/concepts/storage/persistent-volumes/#access-modes).
+An `emptyDir` or `hostPath` is per node; an `emptyDir` there is also lost at
+every reschedule, which OCT311 reports even for one replica.
 
 Fails:
 
@@ -77,6 +86,10 @@ HINT = "Mount ReadWriteMany PersistentVolumeClaims at /repository, /artifacts an
 SARIF_SCORE = SarifScore("7.0", "high")  # nodes lose packages, logs, artifacts
 
 SHARED = ("/repository", "/artifacts", "/taskLogs")
+# inline volume sources that many nodes mount read-write at once (Kubernetes'
+# access-mode table: ReadWriteMany)
+SHARED_SOURCES = frozenset({"nfs", "azureFile", "cephfs", "glusterfs", "quobyte",
+                            "portworxVolume"})  # fmt: skip
 
 
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
@@ -105,8 +118,13 @@ def _reason(path: str, workload: Workload, server: Container, target: DeployTarg
         return ""  # an undefined volume: kubectl refuses it, not our finding
     claim_name = workload.volumes[volume]
     if claim_name is None:
-        return f"{path} is not a PersistentVolumeClaim"
-    claim = target.claims.get(claim_name)
+        source = workload.volume_sources.get(volume, "")
+        if source in SHARED_SOURCES:
+            return ""  # a network file system every node mounts
+        if source == "emptyDir":
+            return ""  # OCT311 reports it, replicas or not
+        return f"{path} is a {source or 'volume'} volume, not a shared claim"
+    claim = target.claim(workload, claim_name)
     if claim is None or "ReadWriteMany" in claim.access_modes:
         return ""  # not among the files: cannot tell
     modes = ", ".join(claim.access_modes) or "no access mode"

@@ -9,6 +9,14 @@ pods (or the StatefulSet) to upgrade. A Deployment's default rolling update
 starts the new pod before the old one stops, even with one replica: use
 `Recreate`.
 
+Not reported when the same input has a Helm `pre-upgrade` hook Job
+(annotation `helm.sh/hook: pre-upgrade`) that scales the StatefulSet to
+zero (`kubectl scale statefulset/NAME --replicas=0`): Helm runs it to
+completion before it changes the StatefulSet
+(https://helm.sh/docs/topics/charts_hooks/), so no old node is left when
+the new version starts. A hook that deletes the StatefulSet with
+`--cascade=orphan` leaves its pods running and does not count.
+
 Fails:
 
 ```yaml
@@ -60,8 +68,10 @@ the new version. Deployment: `strategy: {type: Recreate}`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+from octolint.deploy.target import Workload
 from octolint.plugin import DeployTarget, Options, Problem, SarifScore
 
 ID = "OCT307"
@@ -81,6 +91,8 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
             continue
         if workload.strategy not in (None, "RollingUpdate"):
             continue
+        if any(_scales_to_zero(hook, workload) for hook in target.workloads):
+            continue
         how = "uses RollingUpdate" if workload.strategy else "defaults to RollingUpdate"
         yield Problem(
             message=f"{workload.kind} '{workload.name}' {how}: during an upgrade old and new "
@@ -88,3 +100,21 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
             span=workload.strategy_span or workload.span,
             path=workload.path,
         )
+
+
+_TO_ZERO = re.compile(r"--replicas[= ]0\b")
+
+
+def _scales_to_zero(hook: Workload, workload: Workload) -> bool:
+    """A pre-upgrade hook Job of the same input and namespace that runs
+    `kubectl scale` to 0 on this StatefulSet (by name, or on all of them)."""
+    if hook.kind != "Job" or "pre-upgrade" not in hook.hooks:
+        return False
+    if (hook.group, hook.namespace) != (workload.group, workload.namespace):
+        return False
+    for line in hook.commands.splitlines():
+        if "scale" in line and _TO_ZERO.search(line) and (
+            workload.name in line or re.search(r"\b(statefulsets?|sts)\b.*--all", line)
+        ):
+            return True
+    return False

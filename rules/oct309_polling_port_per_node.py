@@ -6,7 +6,8 @@ task waits forever. A load-balanced Service is not enough; each pod of the
 StatefulSet needs a Service of its own, selecting it by
 `statefulset.kubernetes.io/pod-name: NAME-0`, `NAME-1`... and exposing
 10943. Pods of a Deployment have random names and cannot be addressed one
-by one at all.
+by one at all. Only Services of the StatefulSet's own input (a file, stdin,
+or a directory named on the command line) and namespace count.
 
 Fails:
 
@@ -96,7 +97,8 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
         missing = [
             f"{workload.name}-{index}"
             for index in range(workload.replicas)
-            if not any(_exposes(s, workload.name, index, server) for s in target.services)
+            if not any(_exposes(s, workload.name, index, server)
+                       for s in target.services_of(workload))
         ]
         if missing:
             yield Problem(message=f"no Service exposes port {POLLING_PORT} of "

@@ -217,3 +217,20 @@ def test_40000_pragma_lines_are_read_once(tmp_path: Path, pragmas: int) -> None:
     compose(tmp_path, f"services:\n  s:\n{block}    image: octopusdeploy/octopusdeploy\n")
     rules = {f["rule_id"] for f in findings(run(tmp_path, "compose.yaml"))}
     assert ("OCT304" in rules) == (pragmas == 0)  # the pragmas still apply
+
+
+def _secret_and_pods(keys: int, containers: int) -> str:
+    data = "".join(f"  K{n}: v\n" for n in range(keys))
+    pods = "".join(f"    - name: c{n}\n      image: busybox\n      envFrom:\n"
+                   "        - secretRef: {name: many}\n" for n in range(containers))  # fmt: skip
+    return (f"apiVersion: v1\nkind: Secret\nmetadata: {{name: many}}\nstringData:\n{data}---\n"
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{pods}")
+
+
+def test_envfrom_multiplying_a_secret_is_bounded(tmp_path: Path) -> None:
+    """One Secret of 1,000 keys named by 300 containers' envFrom (40 KB): 300,000
+    variables, past the 250,000 bound: refused in one line, not hours of work."""
+    (tmp_path / "many.yaml").write_text(_secret_and_pods(1000, 300))
+    refused(run(tmp_path, "many.yaml"), "many.yaml", "envFrom gives the containers more")
+    (tmp_path / "fewer.yaml").write_text(_secret_and_pods(1000, 200))
+    assert findings(run(tmp_path, "fewer.yaml")) == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,12 @@ from octolint.model import Span
 _REFERENCE = re.compile(r"\$\{?([_A-Za-z][_A-Za-z0-9]*)")
 _BARE_REFERENCES = re.compile(r"(?:\$\{[_A-Za-z][_A-Za-z0-9]*\}|\$[_A-Za-z][_A-Za-z0-9]*)+")
 REDACTED = "<redacted>"
+# (line, column) where a secret value starts, and whether it is a `KEY=value` item
+Secret = tuple[int, int, bool]
+# `source:target[:mode]` or `target`; a target or source may be a Windows path (C:/x)
+_SHORT_VOLUME = re.compile(
+    r"^(?:(?P<source>.*?):)??(?P<target>(?:[A-Za-z]:)?[\\/][^:]*)(?::(?P<mode>[a-z,]+))?$"
+)
 # env_file and extends multiply variables: one 1 MB .env listed by 20,000 services,
 # or a chain of services each extending the last, would give every container
 # thousands of them (billions in all). About 300 bytes each in memory.
@@ -166,7 +173,7 @@ class ComposeReader:
         self.env_name = project.env_name
         self.lines = source.lines
         self.document = source.documents[0] if source.documents else None
-        self.secrets: list[tuple[int, int]] = []  # (line, column) of secret values
+        self.secrets: list[Secret] = []  # where secret values start
         # Each service is read once, however many others extend it: its env_files are
         # parsed and its secrets recorded once. Merging copies, so sharing is safe.
         self._settings: dict[str, ServiceSettings] = {}
@@ -339,6 +346,10 @@ class ComposeReader:
         if "environment" in service:
             raw = service["environment"]
             settings.environment = (mode_of(tag_of(raw)), self._environment(raw))
+        if isinstance(service.get("volumes"), list):
+            settings.mounts = self._mounts(service["volumes"])
+        if isinstance(settings.image, Value) and not settings.image.known:
+            settings.image = self._image(service)
         self._settings[name] = settings
         return settings
 
@@ -347,6 +358,31 @@ class ComposeReader:
         if tag_of(raw) == RESET_TAG:
             return RESET
         return self.value(untagged(raw), key_span(mapping, key))
+
+    def _image(self, service: Any) -> Value:
+        """An image whose unset variables are all in its name, before the tag:
+        Compose substitutes "" (with a warning) and pulls that image, so it is
+        known by that name; a tag from an unset variable stays unknown."""
+        raw, span = untagged(service["image"]), key_span(service, "image")
+        value = self.value(raw, span)
+        _name, colon, tag = str(raw).rpartition(":")
+        if not colon or "/" in tag or ("}" in tag and "${" not in tag):
+            tag = ""  # no tag, or the colon of a `${VAR:-default}`
+        if self._interpolate(tag, span).known:
+            return replace(value, substituted=self._interpolate(str(raw), span).text)
+        return value
+
+    def _mounts(self, volumes: list[Any]) -> dict[str, str]:
+        """A service's `volumes`: target -> source (short `src:dst[:mode]`, or long)."""
+        mounts: dict[str, str] = {}
+        for item in volumes:
+            if isinstance(item, dict) and item.get("target") is not None:
+                mounts[str(item["target"])] = str(item.get("source", ""))
+            elif isinstance(item, str):
+                match = _SHORT_VOLUME.match(item)
+                if match:
+                    mounts[match["target"]] = match["source"] or ""
+        return mounts
 
     def _env_files(self, service: Any) -> dict[str, dict[str, Value]]:
         """Variables of each of the service's `env_file`s, by file (`environment`
@@ -385,7 +421,7 @@ class ComposeReader:
                 values[name] = self.value(raw, key_span(environment, key))
                 position = value_position(environment, key)
                 if secret_name(name) and position and not _reference_only(raw):
-                    self.secrets.append(position)
+                    self.secrets.append((*position, False))
         elif isinstance(environment, list):
             for index, item in enumerate(environment):
                 if not isinstance(item, str):
@@ -394,7 +430,7 @@ class ComposeReader:
                 name, equals, raw = item.partition("=")
                 values[name] = self.value(raw if equals else None, span)
                 if secret_name(name) and equals and not _reference_only(raw):
-                    self.secrets.append((span.line, span.column))
+                    self.secrets.append((span.line, span.column, True))
         return values
 
 
@@ -509,14 +545,22 @@ def _default_env(path: str) -> list[Path]:
     return [candidate] if candidate.is_file() else []
 
 
-def redact(lines: list[str], positions: Sequence[tuple[int, int]]) -> list[str]:
-    """Lines with each secret value replaced, so no report can print it."""
+def redact(lines: list[str], positions: Sequence[Secret]) -> list[str]:
+    """Lines with each secret value replaced, so no report can print it.
+
+    Only a Compose list item (``- KEY=value``, ``named`` true) keeps the text
+    up to its first ``=``, the variable's name; a value of its own is cut whole
+    from where it starts, so a base64 value's ``=`` padding or a connection
+    string's ``Server=`` never leaves part of it on show.
+    """
     result = list(lines)
-    for line, column in positions:
+    for line, column, named in positions:
         if 0 < line <= len(result):
             text = result[line - 1]
             cut = column - 1
-            if "=" in text[cut:] and text[cut:].lstrip(" -\"'").split("=", 1)[0].isidentifier():
+            if named and "=" in text[cut:] and text[cut:].lstrip(
+                " -\"'"
+            ).split("=", 1)[0].isidentifier():
                 cut += text[cut:].index("=") + 1  # `- KEY=value`: keep the name
             result[line - 1] = text[:cut] + REDACTED
     return result

@@ -1,21 +1,36 @@
 """Kubernetes manifests: multi-document YAML, ``List`` kinds, `helm template` output.
 
 Objects are read as ``kubectl apply`` would see them; values are literal
-(Kubernetes does not interpolate), and ``valueFrom`` (a Secret or ConfigMap)
-is unknown to a linter.
+(Kubernetes does not interpolate). An object is known by its kind, namespace
+and name within its input (one file, stdin, or one directory given on the
+command line, unless two of its files define the same object: then each
+file is an input, see octolint.deploy.load): objects of two inputs never
+meet, and an object defined twice in one input is a finding (OCT312), not
+merged.
+
+Environment values a container takes from a Secret of the same input and
+namespace (``valueFrom.secretKeyRef``, ``envFrom.secretRef``) are decoded
+(``data`` is base64, ``stringData`` plain and winning over ``data``, as the
+API server merges them) and checked like literal values; they are redacted
+from the lines a report shows and masked in its messages. A ConfigMap, a
+field reference, or a Secret that is not among the inputs stays unknown.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from octolint.deploy.compose import redact
+from octolint.deploy.compose import Secret, redact
 from octolint.deploy.target import (
     KUBERNETES,
     Claim,
     Container,
     DeployFile,
     DeployTarget,
+    Duplicate,
     Service,
     Value,
     Workload,
@@ -29,10 +44,13 @@ from octolint.deploy.yamlsource import (
     mappings,
     value_position,
 )
-from octolint.knowledge.secrets import secret_name
+from octolint.errors import InputError
+from octolint.knowledge.secrets import MIN_LENGTH, secret_name
 from octolint.model import Span
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+# envFrom: a Secret's keys for each container naming it (as MAX_VARIABLES for Compose)
+MAX_ENV_FROM = 250_000
 # kind -> path from the object to its pod template's spec
 POD_SPECS = {
     "Pod": ("spec",),
@@ -56,11 +74,35 @@ def objects(document: Any) -> list[Any]:
     return [document]
 
 
+@dataclass(frozen=True)
+class SecretRef:
+    """A container's variable (or, with ``key`` None, all of them: ``envFrom``) taken
+    from a Secret, resolved once every file of the input has been read."""
+
+    container: Container
+    variable: str  # the variable, or envFrom's prefix
+    secret: str
+    key: str | None
+    span: Span
+
+
+@dataclass
+class KubeInputs:
+    """What one run's files share: the objects seen, the Secrets, the references."""
+
+    seen: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+    secrets: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    refs: list[SecretRef] = field(default_factory=list)
+
+
 class KubeReader:
-    def __init__(self, source: YamlFile):
+    def __init__(self, source: YamlFile, group: str, inputs: KubeInputs):
         self.source = source
+        self.group = group
+        self.inputs = inputs
         self.lines = source.lines
-        self.secrets: list[tuple[int, int]] = []
+        self.secrets: list[Secret] = []
+        self.namespace = ""
 
     def read(self, target: DeployTarget) -> None:
         file = DeployFile(self.source.path, KUBERNETES, self.lines, comment_lines(self.source.text))
@@ -73,14 +115,67 @@ class KubeReader:
     def _object(self, obj: Any, target: DeployTarget) -> None:
         kind = str(obj.get("kind", ""))
         name = str(get(obj, "metadata", "name") or "")
-        if kind == "Service":
+        self.namespace = str(get(obj, "metadata", "namespace") or "")
+        if name and not self._first(kind, name, obj, target):
+            if kind == "Secret":
+                self._secret(obj, name, None)  # not used, but never shown either
+            return  # kubectl applies the second over the first: OCT312 reports it
+        if kind == "Secret":
+            self._secret(obj, name, target)
+        elif kind == "Service":
             target.services.append(self._service(obj, name))
         elif kind == "PersistentVolumeClaim":
             modes = get(obj, "spec", "accessModes")
             modes = tuple(str(m) for m in modes) if isinstance(modes, list) else ()
-            target.claims[name] = Claim(name, self.source.path, modes)
+            claim = Claim(name, self.source.path, modes, self.group, self.namespace)
+            target.claims[(self.group, self.namespace, name)] = claim
         elif kind in POD_SPECS:
             target.workloads.append(self._workload(obj, kind, name, target))
+
+    def _first(self, kind: str, name: str, obj: Any, target: DeployTarget) -> bool:
+        """Whether this is the first object of its kind, namespace and name in the input."""
+        seen = self.inputs.seen
+        key = (self.group, self.namespace, kind, name)
+        span = key_span(obj, "kind")
+        here = f"{self.source.path} line {span.line}"
+        if key not in seen:
+            seen[key] = here
+            return True
+        first = seen[key]
+        if first.startswith(f"{self.source.path} line "):
+            first = first[len(self.source.path) + 1 :]
+        target.duplicates.append(Duplicate(kind, self.namespace, name, self.source.path,
+                                           span, first))  # fmt: skip
+        return False
+
+    def _secret(self, obj: Any, name: str, target: DeployTarget | None) -> None:
+        """Decode a Secret's values and redact them from the lines shown (only that,
+        without a target: a duplicate)."""
+        values: dict[str, str] = {}
+        for field_name, encoded in (("data", True), ("stringData", False)):
+            data = obj.get(field_name)
+            if not isinstance(data, dict):
+                continue
+            for key, raw in data.items():
+                self._redact_value(data, key, raw)
+                if raw is None or isinstance(raw, (dict, list)):
+                    continue  # the API server refuses it: no value to check
+                text = _decoded(raw) if encoded else str(raw)
+                if text is not None:
+                    values[str(key)] = text
+        if target is None:
+            return
+        self.inputs.secrets[(self.group, self.namespace, name)] = values
+        target.secret_values.extend(v for v in values.values() if len(v) >= MIN_LENGTH)
+
+    def _redact_value(self, mapping: Any, key: Any, raw: Any) -> None:
+        position = value_position(mapping, key)
+        if position is None:
+            return
+        self.secrets.append((*position, False))
+        line, _column = position
+        for extra in range(1, str(raw).count("\n") + 1):  # a block scalar's lines
+            self.secrets.append((line + extra, 1, False))
 
     def _service(self, obj: Any, name: str) -> Service:
         selector = get(obj, "spec", "selector")
@@ -89,10 +184,14 @@ class KubeReader:
         selector = {str(k): str(v) for k, v in selector.items()}
         ports = [(_int(p.get("port")), _port(p.get("targetPort")))
                  for p in mappings(get(obj, "spec", "ports"))]  # fmt: skip
-        return Service(name, self.source.path, selector, ports)
+        return Service(name, self.source.path, selector, ports, self.group, self.namespace)
 
     def _workload(self, obj: Any, kind: str, name: str, target: DeployTarget) -> Workload:
-        workload = Workload(kind, name, self.source.path, key_span(obj, "kind"))
+        workload = Workload(kind, name, self.source.path, key_span(obj, "kind"),
+                            group=self.group, namespace=self.namespace)  # fmt: skip
+        hooks = get(obj, "metadata", "annotations", "helm.sh/hook")
+        if hooks is not None:
+            workload.hooks = tuple(h.strip() for h in str(hooks).split(","))
         spec = get(obj, "spec")
         if kind in ("StatefulSet", "Deployment", "ReplicaSet", "ReplicationController"):
             replicas = _int(get(spec, "replicas"))
@@ -112,17 +211,23 @@ class KubeReader:
         for volume in mappings(get(pod, "volumes")):
             claim = get(volume, "persistentVolumeClaim", "claimName")
             workload.volumes[str(volume.get("name"))] = str(claim) if claim is not None else None
+            source = next((str(k) for k in volume if k != "name"), "")
+            workload.volume_sources[str(volume.get("name"))] = source
         containers = get(pod, "containers")
+        commands = []
         for index, item in enumerate(containers if isinstance(containers, list) else []):
             if isinstance(item, dict):
-                container = self._container(item, containers, index)
+                container = self._container(item, containers, index, target)
                 workload.containers.append(container)
                 target.containers.append(container)
+                commands += [a for k in ("command", "args") for a in _strings(item.get(k))]
+        workload.commands = "\n".join(commands)
         return workload
 
-    def _container(self, item: Any, containers: Any, index: int) -> Container:
+    def _container(self, item: Any, containers: Any, index: int, target: DeployTarget) -> Container:
         span = key_span(item, "name") if "name" in item else item_span(containers, index)
-        container = Container(KUBERNETES, self.source.path, str(item.get("name", "")), span)
+        container = Container(KUBERNETES, self.source.path, str(item.get("name", "")), span,
+                              group=self.group, namespace=self.namespace)  # fmt: skip
         if "image" in item:
             container.image = self._value(item["image"], key_span(item, "image"))
         security = item.get("securityContext")
@@ -146,10 +251,17 @@ class KubeReader:
             number = _int(port.get("containerPort"))
             if number is not None:
                 container.ports[str(port.get("name", number))] = number
-        container.env = self._env(item.get("env"))
+        container.env = self._env(item.get("env"), container, target)
+        refs = self.inputs.refs
+        for source in mappings(item.get("envFrom")):
+            secret = get(source, "secretRef", "name")
+            if secret is not None:
+                prefix = str(source.get("prefix") or "")
+                refs.append(SecretRef(container, prefix, str(secret), None,
+                                      key_span(source, "secretRef")))  # fmt: skip
         return container
 
-    def _env(self, env: Any) -> dict[str, Value]:
+    def _env(self, env: Any, container: Container, target: DeployTarget) -> dict[str, Value]:
         values: dict[str, Value] = {}
         for var in mappings(env):
             name = str(var.get("name", ""))
@@ -157,9 +269,16 @@ class KubeReader:
                 values[name] = self._value(var["value"], key_span(var, "value"))
                 position = value_position(var, "value")
                 if secret_name(name) and position:
-                    self.secrets.append(position)
-            else:  # valueFrom: a Secret, ConfigMap or field: not in the file
-                values[name] = Value(None, key_span(var, "name"), self.source.path)
+                    self.secrets.append((*position, False))
+                continue
+            # valueFrom: a Secret of the input is read once all files are; a
+            # ConfigMap or a field is not in the files
+            values[name] = Value(None, key_span(var, "name"), self.source.path)
+            ref = get(var, "valueFrom", "secretKeyRef")
+            if isinstance(ref, dict) and ref.get("name") is not None:
+                self.inputs.refs.append(SecretRef(
+                    container, name, str(ref["name"]), str(ref.get("key", "")),
+                    key_span(var, "name")))  # fmt: skip
         return values
 
     def _value(self, raw: Any, span: Span) -> Value:
@@ -184,5 +303,59 @@ def _port(value: Any) -> int | str | None:
     return number if number is not None else (str(value) if value is not None else None)
 
 
-def read_kubernetes(source: YamlFile, target: DeployTarget) -> None:
-    KubeReader(source).read(target)
+def _strings(node: Any) -> list[str]:
+    return [str(a) for a in node] if isinstance(node, list) else []
+
+
+def _decoded(raw: Any) -> str | None:
+    """A Secret's `data` value as text; None when it is not base64 of UTF-8."""
+    try:
+        return base64.b64decode(str(raw), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def read_kubernetes(
+    source: YamlFile, target: DeployTarget, group: str = "", inputs: KubeInputs | None = None
+) -> None:
+    """Read one manifest file; ``group`` names the input it belongs to (its path by
+    default), ``inputs`` is shared by the files of one run."""
+    own = inputs if inputs is not None else KubeInputs()
+    KubeReader(source, group or source.path, own).read(target)
+    if inputs is None:
+        resolve_secrets(own)
+
+
+def resolve_secrets(inputs: KubeInputs) -> None:
+    """Give containers the values of the Secrets they reference in their input.
+
+    ``env`` wins over ``envFrom`` whatever the order, and a later ``envFrom``
+    over an earlier one, as the kubelet builds the environment. ``envFrom``
+    multiplies a Secret's keys by the containers naming it: more than
+    MAX_ENV_FROM variables in all is an input error, not hours of work.
+    """
+    budget = MAX_ENV_FROM
+    explicit = {id(r.container): set(r.container.env) for r in inputs.refs}
+    for ref in inputs.refs:
+        container = ref.container
+        data = inputs.secrets.get((container.group, container.namespace, ref.secret))
+        if data is None:
+            continue  # not among the inputs: unknown, as before
+        if ref.key is not None:
+            if ref.key in data:
+                container.env[ref.variable] = _from_secret(data[ref.key], ref, ref.key)
+            continue
+        budget -= len(data)
+        if budget < 0:
+            raise InputError(ref.container.path, f"line {ref.span.line}: envFrom gives the "
+                             f"containers more than {MAX_ENV_FROM:,} variables in all "
+                             "(octolint's limit)")  # fmt: skip
+        for key, text in data.items():
+            name = ref.variable + key
+            if name not in explicit[id(container)]:
+                container.env[name] = _from_secret(text, ref, key)
+
+
+def _from_secret(text: str, ref: SecretRef, key: str) -> Value:
+    return replace(Value(text, ref.span, ref.container.path),
+                   origin=f" (from Secret '{ref.secret}' key '{key}')", secret=True)

@@ -17,9 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
-from octolint.deploy.kube import read_kubernetes
+from octolint.deploy.kube import KubeInputs, objects, read_kubernetes, resolve_secrets
 from octolint.deploy.target import COMPOSE, KUBERNETES, DeployFile, DeployTarget
-from octolint.deploy.yamlsource import YamlError, YamlFile, YamlLimit, comment_lines, load_yaml
+from octolint.deploy.yamlsource import (
+    YamlError,
+    YamlFile,
+    YamlLimit,
+    comment_lines,
+    get,
+    load_yaml,
+)
 from octolint.discover import YAML_SUFFIXES, walk
 from octolint.errors import InputError
 from octolint.inputs import MAX_BYTES, read_bytes, read_stdin
@@ -76,6 +83,7 @@ def load_deploy(
         if path is not None and (override := override_for(path)) is not None
     }
     merged = {override.resolve() for override in overrides.values()}
+    inputs = KubeInputs()
     for given, found, explicit in groups:
         files = []
         for display, path in found:
@@ -86,10 +94,68 @@ def load_deploy(
                 override = overrides.get(path.resolve()) if path is not None else None
                 files.append((read, _override(display, override)))
         if not files and not explicit and not any(p and p.resolve() in merged for _, p in found):
-            raise InputError(given, "no Compose files or Kubernetes manifests found")
+            raise InputError(given, _nothing_found(Path(given), exclude, root))
+        together = _applied_together([f for f, _ in files])
         for file, override_file in files:
-            _add(file, target, env_files, override_file)
+            group = given if together else _display(file)
+            _add(file, target, env_files, override_file, (group, inputs))
+    resolve_secrets(inputs)
     return target
+
+
+def _display(file: tuple[str, YamlFile] | DeployFile) -> str:
+    return file.path if isinstance(file, DeployFile) else file[1].path
+
+
+def _applied_together(files: Sequence[tuple[str, YamlFile] | DeployFile]) -> bool:
+    """Whether the manifests of one argument are one deployment.
+
+    A file or stdin is one input. A directory is one too (what `kubectl apply -f
+    DIR` applies), unless two of its files define the same object (kind,
+    namespace, name): then they are alternatives, say several `helm template`
+    renders of one release, and each file is an input of its own, never merged.
+    """
+    seen: set[tuple[str, str, str]] = set()
+    for file in files:
+        if isinstance(file, DeployFile) or file[0] != KUBERNETES:
+            continue
+        keys = {(str(get(o, "metadata", "namespace") or ""), str(o.get("kind", "")),
+                 str(get(o, "metadata", "name") or ""))
+                for d in file[1].documents for o in objects(d)}  # fmt: skip
+        keys = {k for k in keys if k[2]}
+        if keys & seen:
+            return False
+        seen |= keys
+    return True
+
+
+def _nothing_found(directory: Path, exclude: Sequence[str], root: Path) -> str:
+    found = sorted(p.parent for p in walk(directory, exclude, root, lambda n: n == "Chart.yaml"))
+    # a chart's own subcharts (charts/NAME/Chart.yaml) are rendered with it
+    charts = [str(c) for c in found if not any(o in c.parents for o in found)]
+    if not charts:
+        return "no Compose files or Kubernetes manifests found"
+    what = "a Helm chart" if charts == [str(directory)] else f"Helm charts ({', '.join(charts)})"
+    return (f"holds {what}, not manifests: its templates are not checked; lint what it "
+            f"renders: helm template NAME {charts[0]} -f VALUES | octolint deploy -")
+
+
+def _chart_of(path: Path) -> Path | None:
+    """The chart a file belongs to: its templates, values or Chart.yaml (the nearest
+    folder above with a Chart.yaml, at most three levels up: templates/NAME/x.yaml)."""
+    folders = [path.parent, *path.parent.parents][:4]
+    return next((f for f in folders if (f / "Chart.yaml").is_file()), None)
+
+
+def chart_root(path: Path, directory: Path) -> bool:
+    """Whether a file lies in a Helm chart under the directory (a Chart.yaml beside it
+    or in a folder above, up to the directory): a template, not a manifest yet."""
+    for folder in (path.parent, *path.parent.parents):
+        if (folder / "Chart.yaml").is_file():
+            return True
+        if folder == directory:
+            break
+    return False
 
 
 def _candidates(
@@ -100,8 +166,15 @@ def _candidates(
         return given, [(STDIN, None)], True
     path = Path(given)
     if path.is_dir():
-        return given, [(str(p), p) for p in walk(path, exclude, root, _is_yaml)], False
+        found = [(str(p), p) for p in walk(path, exclude, root, _is_yaml)]
+        # a chart's templates are never half-checked: only their rendered output
+        return given, [(d, p) for d, p in found if not chart_root(p, path)], False
     if path.exists():
+        chart = _chart_of(path)
+        if chart is not None:
+            raise InputError(given, f"part of the Helm chart {chart}, not a manifest: its "
+                             "templates are not checked; lint what it renders: helm template "
+                             f"NAME {chart} -f VALUES | octolint deploy -")  # fmt: skip
         return given, [(given, path)], True
     raise InputError(given, "no such file or directory")
 
@@ -206,7 +279,8 @@ def _add(
     file: tuple[str, YamlFile] | DeployFile,
     target: DeployTarget,
     env_files: Sequence[Path] | None,
-    override: YamlFile | DeployFile | None = None,
+    override: YamlFile | DeployFile | None,
+    group: tuple[str, KubeInputs],
 ) -> None:
     if isinstance(file, DeployFile):  # docker compose refuses it: nothing to merge into
         target.files.append(file)
@@ -215,7 +289,7 @@ def _add(
     if kind == COMPOSE:
         read_compose(source, target, env_files, [override] if override is not None else [])
     else:
-        read_kubernetes(source, target)
+        read_kubernetes(source, target, *group)
 
 
 def _is_yaml(name: str) -> bool:

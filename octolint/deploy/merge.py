@@ -58,6 +58,8 @@ class ServiceSettings:
     deploy_memory: Value | Reset | None = None
     env_files: EnvFiles | None = None  # (how it merges, variables read from each file)
     environment: Variables | None = None
+    # volumes' targets -> sources, merged by target as Compose merges volumes
+    mounts: dict[str, str] | None = None
 
     def container(self) -> Container:
         container = Container(COMPOSE, self.path, self.name, self.span)
@@ -68,6 +70,7 @@ class ServiceSettings:
         for variables in _variables(self.env_files).values():
             container.env.update(variables)
         container.env.update(_variables(self.environment))
+        container.mounts = dict(self.mounts or {})
         return container
 
 
@@ -97,6 +100,8 @@ def merge_service(base: ServiceSettings, later: ServiceSettings) -> ServiceSetti
             setattr(merged, name, value)
     merged.env_files = _merge(base.env_files, later.env_files, keep_first=True)
     merged.environment = _merge(base.environment, later.environment, keep_first=False)
+    if later.mounts is not None:
+        merged.mounts = {**(base.mounts or {}), **later.mounts}
     return merged
 
 

@@ -22,8 +22,20 @@ if TYPE_CHECKING:
 COMPOSE = "compose"
 KUBERNETES = "kubernetes"
 
-_OCTOPUS_SERVER = re.compile(r"(^|/)octopusdeploy/octopusdeploy$")
-_SQL_SERVER = re.compile(r"(^|/)(mssql/(rhel/)?server|azure-sql-edge)$")
+_OCTOPUS_SERVER = re.compile(r"(^|/)octopusdeploy/octopusdeploy(-prerelease)?$")
+# mcr.microsoft.com/mssql/server and azure-sql-edge; the older Docker Hub names
+# (microsoft/mssql-server-linux, microsoft/mssql-server-windows-express and
+# -developer) and Octopus' own rebuild of the Windows Express image.
+_SQL_SERVER = re.compile(
+    r"(^|/)(mssql/(rhel/)?server|azure-sql-edge"
+    r"|(microsoft|octopusdeploy)/mssql-server-(linux|windows(-express|-developer)?))$"
+)
+_WINDOWS_IMAGE = re.compile(r"(?i)windows|nanoserver|servercore|ltsc\d")
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]")
+# The Windows Octopus Server image (before 2020.3) read these; the Linux one does not.
+WINDOWS_OCTOPUS_SETTINGS = ("sqlDbConnectionString", "OctopusAdminUsername",
+                            "OctopusAdminPassword", "masterKey")  # fmt: skip
+SA_PASSWORDS = ("SA_PASSWORD", "MSSQL_SA_PASSWORD", "sa_password")
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,10 @@ class Value:
     span: Span
     path: str
     origin: str = ""  # e.g. " (from .env line 3)", appended to messages
+    secret: bool = False  # read from a Kubernetes Secret: never quote it
+    # an image name whose unset variables Compose replaces with "" (the tag
+    # part known): identifies the image, where `text` is None
+    substituted: str | None = None
 
     @property
     def known(self) -> bool:
@@ -59,12 +75,30 @@ class Container:
     probes: dict[str, Span] = field(default_factory=dict)  # startupProbe..., preStop
     mounts: dict[str, str] = field(default_factory=dict)  # mountPath -> volume name
     ports: dict[str, int] = field(default_factory=dict)  # port name -> containerPort
+    group: str = ""  # the input it came from: a file, stdin, a directory
+    namespace: str = ""
 
     @property
     def image_ref(self) -> ImageRef | None:
-        if self.image is None or not self.image.text:
+        if self.image is None:
             return None
-        return parse_image_ref(self.image.text)
+        text = self.image.text if self.image.text is not None else self.image.substituted
+        return parse_image_ref(text) if text else None
+
+    @property
+    def windows(self) -> bool:
+        """A Windows container: its image says so, it mounts Windows paths, or it
+        reads the settings only the Windows Octopus Server image knows."""
+        ref = self.image_ref
+        if ref is not None and _WINDOWS_IMAGE.search(f"{ref.repository}:{ref.tag or ''}"):
+            return True
+        if any(_WINDOWS_PATH.match(path) for path in self.mounts):
+            return True
+        return any(name in self.env for name in WINDOWS_OCTOPUS_SETTINGS)
+
+    def setting(self, *names: str) -> tuple[str, Value] | None:
+        """The first of these variables the container sets, with its value."""
+        return next(((n, self.env[n]) for n in names if n in self.env), None)
 
     @property
     def is_octopus_server(self) -> bool:
@@ -77,13 +111,15 @@ class Container:
         if ref is not None and _SQL_SERVER.search(ref.repository):
             return True
         # ${SQL_IMAGE} left unset: the SA password tells it is SQL Server
-        return ref is None and ("SA_PASSWORD" in self.env or "MSSQL_SA_PASSWORD" in self.env)
+        return ref is None and any(name in self.env for name in SA_PASSWORDS)
 
     @property
     def is_octopus(self) -> bool:
         """The Octopus Server: by image, or by its settings when the image is unknown."""
         if self.image_ref is not None:
             return self.is_octopus_server
+        if "sqlDbConnectionString" in self.env:
+            return True  # only the Windows Octopus Server image reads it
         return "DB_CONNECTION_STRING" in self.env and bool(
             {"MASTER_KEY", "ADMIN_USERNAME", "OCTOPUS_SERVER_NODE_NAME"} & set(self.env)
         )
@@ -106,8 +142,14 @@ class Workload:
     strategy: str | None = None  # updateStrategy/strategy type; None: the default
     strategy_span: Span | None = None
     volumes: dict[str, str | None] = field(default_factory=dict)  # volume -> claimName
+    # volume -> its source's key (persistentVolumeClaim, emptyDir, nfs, azureFile...)
+    volume_sources: dict[str, str] = field(default_factory=dict)
     claim_templates: set[str] = field(default_factory=set)  # volumeClaimTemplates names
     containers: list[Container] = field(default_factory=list)
+    group: str = ""
+    namespace: str = ""
+    hooks: tuple[str, ...] = ()  # helm.sh/hook annotation: pre-upgrade, post-install...
+    commands: str = ""  # its containers' command and args, joined (hook Jobs)
 
 
 @dataclass(frozen=True)
@@ -116,6 +158,8 @@ class Service:
     path: str
     selector: dict[str, str]
     ports: list[tuple[int | None, int | str | None]]  # (port, targetPort)
+    group: str = ""
+    namespace: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +167,23 @@ class Claim:
     name: str
     path: str
     access_modes: tuple[str, ...]
+    group: str = ""
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An object defined twice in one input: kubectl applies the second over the first."""
+
+    kind: str
+    namespace: str
+    name: str
+    path: str
+    span: Span
+    first: str  # "line 12" or "file.yaml line 12"
+
+
+ObjectKey = tuple[str, str, str, str]  # (group, namespace, kind, name)
 
 
 @dataclass
@@ -151,7 +212,9 @@ class DeployTarget:
     containers: list[Container] = field(default_factory=list)
     workloads: list[Workload] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
-    claims: dict[str, Claim] = field(default_factory=dict)
+    claims: dict[tuple[str, str, str], Claim] = field(default_factory=dict)  # group, ns, name
+    duplicates: list[Duplicate] = field(default_factory=list)
+    secret_values: list[str] = field(default_factory=list)  # decoded from Secrets: masked
 
     # -- what the engine asks of every target ---------------------------------
     # Findings point at the file a problem names; YAML comment pragmas work as
@@ -188,7 +251,9 @@ class DeployTarget:
         return [(path, found, self._by_path[path].lines) for path, found in self._pragmas.items()]
 
     def secrets(self) -> Sequence[str]:
-        return ()  # the files' lines are redacted as they are read
+        # the files' lines are redacted as they are read; values decoded from a
+        # Secret's base64 `data` are masked in messages too, whatever a rule says
+        return self.secret_values
 
     def close(self) -> None:
         """Nothing to release: the files are in memory."""
@@ -207,6 +272,15 @@ class DeployTarget:
             if server is not None:
                 found.append((workload, server))
         return found
+
+    def claim(self, workload: Workload, name: str) -> Claim | None:
+        """The claim a workload's volume names: in its own input and namespace."""
+        return self.claims.get((workload.group, workload.namespace, name))
+
+    def services_of(self, workload: Workload) -> list[Service]:
+        """The Services that can select the workload's pods: same input and namespace."""
+        return [s for s in self.services
+                if (s.group, s.namespace) == (workload.group, workload.namespace)]  # fmt: skip
 
     def broken_files(self) -> list[DeployFile]:
         return [f for f in self.files if f.error is not None]

@@ -190,7 +190,7 @@ def item_span(sequence: Any, index: int, lines: list[str] | None = None) -> Span
     return Span(line + 1, column + 1, line + 1, end)
 
 
-def value_position(mapping: Any, key: str) -> tuple[int, int] | None:
+def value_position(mapping: Any, key: Any) -> tuple[int, int] | None:
     """1-based (line, column) where a key's value starts, for redacting secrets."""
     try:
         line, column = mapping.lc.value(key)

@@ -13,7 +13,8 @@ everywhere would garble messages and protect nothing.
 Sources: the names Octopus Server's container reads its secrets from
 (``ADMIN_PASSWORD``, ``ADMIN_API_KEY``, ``MASTER_KEY``, ``DB_CONNECTION_STRING``,
 ``OCTOPUS_SERVER_BASE64_LICENSE``:
-https://octopus.com/docs/installation/octopus-server-linux-container) and the
+https://octopus.com/docs/installation/octopus-server-linux-container; the Windows
+image's ``masterKey``: https://github.com/OctopusDeploy/Octopus-Docker) and the
 usual ones for credentials; the value shapes are the documented formats of each
 issuer's keys: AWS access key IDs
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-unique-ids),
@@ -33,7 +34,7 @@ MIN_LENGTH = 6
 # the whole name.
 _ANYWHERE = (
     "pass(word|wd|phrase)?", "secret", "token", "api_?key", "access_?key", "private_?key",
-    "credential", "auth", "session_?key", "signing_?key", "client_?key", "master_key",
+    "credential", "auth", "session_?key", "signing_?key", "client_?key", "master_?key",
     "license", "conn(ection)?_?str",
 )  # fmt: skip
 _AT_END = ("pwd", "_key", "dsn")
@@ -71,3 +72,32 @@ def secret_name(name: str) -> bool:
 def secret_value(value: str) -> bool:
     """Whether a value has the shape of a well-known credential."""
     return SECRET_VALUE.search(value) is not None
+
+
+# Words a template's placeholder spells out; a generated secret is never all capitals.
+_PLACEHOLDER_WORDS = re.compile(
+    r"PASSWORD|PWD|SECRET|KEY|CHANGE|REPLACE|HERE|DEFINED|ABOVE|GENERATE|ENTER|INSERT|YOUR|TODO"
+)
+_PLACEHOLDER = re.compile(
+    r"<[^<>]+>|\{\{.*\}\}|__\w+__|(?:your|Your|YOUR)(?:[_\-. ]|[A-Z])\S*"
+    r"|(?i:change_?me|replace_?me|password|secret|todo)"
+)
+_SHOUTING = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def placeholder_value(text: str) -> bool:
+    """A value a template leaves for the reader to replace, not a chosen secret.
+
+    The heuristic (documented in OCT301): ``<...>``, ``{{...}}`` or ``__..__``
+    around it; ``your`` and a separator or a capital first (``your_db_password``,
+Microsoft's ``yourStrong(!)Password``); an
+    all-capitals WORDS_WITH_UNDERSCORES value holding a placeholder word
+    (``THE_SA_PASSWORD_DEFINED_ABOVE``, ``MASTER_KEY_HERE``, ``CHANGE_ME``);
+    or one of the words changeme, replaceme, password, secret, todo. Sources:
+    the placeholders of the Octopus documentation's and community examples
+    (``your_db_password``, ``THE_SA_PASSWORD_DEFINED_ABOVE``).
+    """
+    text = text.strip()
+    if _PLACEHOLDER.fullmatch(text):
+        return True
+    return bool(_SHOUTING.fullmatch(text) and _PLACEHOLDER_WORDS.search(text))
