@@ -17,6 +17,22 @@ symlink), ``DIR`` or ``WHITEOUT`` (deletes the path from the layers below).
 ``config`` is the image config JSON (``os``, ``architecture``, ``os.version``,
 ``config``: Env, Entrypoint, Cmd; ``history``); os and architecture default to
 linux/amd64. Only Linux images get a filesystem, as in a scan.
+
+``from_example(spec)`` builds one from the ```` ```image ```` examples of image rules'
+docstrings (run by tests/test_rule_docs.py): a JSON object with
+
+- the image config's own keys, as in the image config JSON: ``"os"``,
+  ``"architecture"``, ``"os.version"``, ``"config"`` (``Env``, ``Entrypoint``,
+  ``Cmd``...), ``"history"``;
+- ``"base": "debian"``: start from a debian:bookworm-slim-like image (its layer:
+  os-release, ``/bin/sh``, bash, a glibc 2.36 loader and libc, ICU 72 and the
+  other .NET libraries; and its ``Env`` PATH). ``Env`` entries given are appended,
+  so a later ``PATH=`` wins, as in a Dockerfile;
+- ``"layers"``: more layers, bottom first, each ``{path: value}`` where value is the
+  file's text, ``{"exe": text}`` (mode 0755), ``{"link": target}`` or
+  ``{"whiteout": true}``;
+- ``"probe"`` (``--probe`` rules): ``{"os_release": {...}, "loadable": {soname: bool},
+  "loader_checked": true}``.
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ from octolint.engine import Engine
 from octolint.image.fs import ImageFS
 from octolint.image.layers import index_layer, kept_files
 from octolint.image.model import Descriptor, Platform, ResolvedImage
+from octolint.image.probe import ProbeResult
 from octolint.image.target import ImageTarget
 from octolint.model import Finding
 from octolint.rulebook import load_rules
@@ -128,6 +145,7 @@ def image_target(
     *,
     reference: str = REFERENCE,
     reads_files: Sequence[str] = (),
+    probe: ProbeResult | None = None,
 ) -> ImageTarget:
     """A real ImageTarget of these layers (bottom first) and this image config.
 
@@ -145,7 +163,7 @@ def image_target(
         fs = ImageFS.from_indexes(indexes)
     image = ResolvedImage(reference, "archive", "memory", platform, full,
                           [Descriptor(d, "") for d in digests])  # fmt: skip
-    return ImageTarget(image, fs)
+    return ImageTarget(image, fs, probe=probe)
 
 
 def findings(target: ImageTarget, rule_id: str) -> list[Finding]:
@@ -173,3 +191,37 @@ PATH = "PATH=/usr/local/bin:/usr/bin:/bin"
 def linux(env: Sequence[str] = (PATH,), **config: Any) -> dict[str, Any]:
     """An image config with this Env and any other ``config`` keys (Entrypoint, Cmd...)."""
     return {"config": {"Env": list(env), **config}}
+
+
+DEBIAN_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _content(path: str, value: Any) -> Content:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        kind, argument = next(iter(value.items()))
+        if kind == "exe":
+            return Exe(str(argument))
+        if kind == "link":
+            return Link(str(argument))
+        if kind == "whiteout" and argument is True:
+            return WHITEOUT
+    raise ValueError(f"{path}: expected text, {{'exe': text}}, {{'link': target}} or "
+                     f"{{'whiteout': true}}, not {value!r}")  # fmt: skip
+
+
+def from_example(spec: Mapping[str, Any]) -> ImageTarget:
+    """The image a rule's ```image example describes (see the module docstring)."""
+    spec = dict(spec)
+    base = spec.pop("base", None)
+    if base not in (None, "debian"):
+        raise ValueError(f"unknown base {base!r} (only 'debian')")
+    layers = [{p: _content(p, v) for p, v in layer.items()} for layer in spec.pop("layers", [])]
+    probe = spec.pop("probe", None)
+    inner = dict(spec.pop("config", {}))
+    if base == "debian":
+        layers = debian(*layers)
+        inner["Env"] = [DEBIAN_PATH, *inner.get("Env", [])]
+    config = {**spec, "config": inner}
+    return image_target(layers, config, probe=ProbeResult(**probe) if probe else None)
