@@ -14,7 +14,7 @@ from conftest import REPO
 from octolint.api import lint_bytes
 from octolint.config import Config
 from octolint.engine import Engine
-from octolint.rulebook import Rule, rule_from_object
+from octolint.rulebook import Rule, load_rules, rule_from_object
 
 PAGE = (REPO / "docs" / "adding-a-rule.md").read_text(encoding="utf-8")
 # The rule's block is fenced with four backticks: its docstring holds ``` fences.
@@ -71,3 +71,12 @@ def test_the_example_test_file_passes(example_rule: Rule) -> None:
 def test_the_image_rule_test_passes() -> None:
     image_test = _module("test_image_rule", BLOCKS[2])
     image_test.test_zlib_deleted_by_a_later_layer()
+
+
+def test_every_built_in_rule_has_its_test_file() -> None:
+    """Step 4 of the page: tests/rules/test_<module>.py, for every rule in rules/."""
+    modules = [r.origin.split(":")[0] for r in load_rules()]
+    built_in = [m.rpartition(".")[2] for m in modules if m.startswith("octolint_rules.")]
+    assert len(built_in) > 30
+    missing = [m for m in built_in if not (REPO / "tests" / "rules" / f"test_{m}.py").is_file()]
+    assert missing == []
