@@ -23,6 +23,21 @@ FROM node:20-bookworm
 ENTRYPOINT []
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian", "config": {"Entrypoint": ["docker-entrypoint.sh"]}}
+```
+
+Passes:
+
+```image
+{"base": "debian", "config": {"Entrypoint": []}}
+```
+
 How to fix: add `ENTRYPOINT []` to the final stage of the Dockerfile, or
 remove the `ENTRYPOINT` you set.
 """

@@ -20,6 +20,21 @@ FROM ubuntu:22.04
 
 (its Cmd is the base image's `["/bin/bash"]`).
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian", "config": {"Cmd": ["node", "server.js"]}}
+```
+
+Passes:
+
+```image
+{"base": "debian", "config": {"Cmd": ["/bin/bash"]}}
+```
+
 How to fix: remove the `CMD`, or reset it with `CMD []`.
 """
 

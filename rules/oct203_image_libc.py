@@ -19,6 +19,25 @@ Passes: an image built from
 FROM debian:bookworm-slim
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"layers": [{
+  "/lib/ld-musl-x86_64.so.1": {"exe": "musl libc (x86_64)"},
+  "/lib64/ld-linux-x86-64.so.2": {"link": "/lib/ld-musl-x86_64.so.1"},
+  "/bin/sh": {"exe": ""}
+}]}
+```
+
+Passes:
+
+```image
+{"base": "debian"}
+```
+
 How to fix: build on a glibc distribution (Debian, Ubuntu, Fedora, UBI).
 """
 

@@ -21,6 +21,24 @@ FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libicu72
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian", "layers": [
+  {"/usr/lib/x86_64-linux-gnu/libicuuc.so.72": {"whiteout": true}}
+]}
+```
+
+Passes:
+
+```image
+{"base": "debian", "config": {"Env": ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1"]},
+ "layers": [{"/usr/lib/x86_64-linux-gnu/libicuuc.so.72": {"whiteout": true}}]}
+```
+
 How to fix: install the distribution's ICU package (`libicu72` on Debian 12,
 `libicu74` on Ubuntu 24.04, `libicu` on Fedora/UBI) or set
 `ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1`.

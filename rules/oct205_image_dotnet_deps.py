@@ -20,6 +20,23 @@ Passes: an image built from
 FROM mcr.microsoft.com/dotnet/runtime-deps:8.0
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian", "layers": [
+  {"/usr/lib/x86_64-linux-gnu/libz.so.1": {"whiteout": true}}
+]}
+```
+
+Passes:
+
+```image
+{"base": "debian"}
+```
+
 How to fix: install the packages the message names.
 """
 

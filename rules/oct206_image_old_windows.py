@@ -16,6 +16,21 @@ Passes: an image built from
 FROM mcr.microsoft.com/windows/servercore:ltsc2022
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"os": "windows", "os.version": "10.0.14393.6897"}
+```
+
+Passes:
+
+```image
+{"os": "windows", "os.version": "10.0.20348.2227"}
+```
+
 How to fix: rebase on ltsc2019 or newer.
 """
 

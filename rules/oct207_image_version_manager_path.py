@@ -25,6 +25,25 @@ Passes: the same, plus
 ENV PATH="/root/.nvm/versions/node/v20.11.1/bin:$PATH"
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian", "layers": [
+  {"/root/.nvm/versions/node/v20.11.1/bin/node": {"exe": ""}}
+]}
+```
+
+Passes:
+
+```image
+{"base": "debian",
+ "config": {"Env": ["PATH=/root/.nvm/versions/node/v20.11.1/bin:/usr/bin:/bin"]},
+ "layers": [{"/root/.nvm/versions/node/v20.11.1/bin/node": {"exe": ""}}]}
+```
+
 How to fix: add the directory the message names to `ENV PATH`.
 """
 

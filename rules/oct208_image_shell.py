@@ -16,6 +16,22 @@ Passes: an image built from
 FROM debian:bookworm-slim
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"config": {"Env": ["PATH=/usr/bin:/bin"]},
+ "layers": [{"/usr/bin/true": {"exe": ""}}]}
+```
+
+Passes:
+
+```image
+{"base": "debian"}
+```
+
 How to fix: use a base image with a shell; install bash (`apt-get install
 bash`, `dnf install bash`) for Bash steps.
 """

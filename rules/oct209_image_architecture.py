@@ -8,6 +8,21 @@ Fails: an image for `linux/s390x`.
 
 Passes: an image for `linux/amd64` or `linux/arm64`.
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian", "architecture": "s390x"}
+```
+
+Passes:
+
+```image
+{"base": "debian", "architecture": "arm64"}
+```
+
 How to fix: build the image for amd64, arm64 or arm (`docker build --platform
 linux/amd64`).
 """

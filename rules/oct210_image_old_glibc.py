@@ -16,6 +16,22 @@ Passes: an image built from
 FROM debian:bookworm-slim
 ```
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian", "layers": [{"/lib/x86_64-linux-gnu/libc.so.6":
+  "GNU C Library (GLIBC 2.17) stable release version 2.17."}]}
+```
+
+Passes:
+
+```image
+{"base": "debian"}
+```
+
 How to fix: use a newer distribution release (Debian 9+, Ubuntu 16.04+, RHEL 8+).
 """
 

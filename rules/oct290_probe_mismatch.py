@@ -19,6 +19,23 @@ Passes: any image where both agree (the normal case), including images whose
 `/etc/ld.so.cache` is stale, since the loader also searches its default
 directories.
 
+The same as images, in the form octolint's tests build in memory and run
+(docs/adding-a-rule.md):
+
+Fails:
+
+```image
+{"base": "debian",
+ "probe": {"loadable": {"libicuuc.so.72": false}, "loader_checked": true}}
+```
+
+Passes:
+
+```image
+{"base": "debian",
+ "probe": {"loadable": {"libicuuc.so.72": true}, "loader_checked": true}}
+```
+
 How to fix: make the library loadable (reinstall the package whose files a
 later layer deleted); if the probe and the layers disagree for another reason,
 please report the image so the static reading can be fixed.

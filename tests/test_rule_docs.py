@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 from conftest import rule_ids
+from imagefixture import findings, from_example
 
 from octolint.api import lint_bytes
 from octolint.config import Config
@@ -17,6 +20,10 @@ _EXAMPLE = re.compile(
     r"^(Fails|Passes)[^\n:]*:\s*\n\s*```dockerfile(?: ([\w-]+))?\n(.*?)\n```", re.M | re.S
 )
 RULES = [r for r in load_rules() if r.applies_to == "dockerfile"]
+# Image rules show their examples as images too: a ```image JSON block (the format is
+# tests/imagefixture.py's from_example), built in memory and scanned by the rule.
+_IMAGE_EXAMPLE = re.compile(r"^(Fails|Passes)[^\n:]*:\s*\n\s*```image\n(.*?)\n```", re.M | re.S)
+IMAGE_RULES = [r for r in load_rules() if r.applies_to == "image"]
 
 
 def examples(rule: Rule) -> list[tuple[str, str, str]]:
@@ -54,3 +61,22 @@ def test_every_rule_has_metadata() -> None:
     assert "OCT108" not in ids  # reserved
     for rule in load_rules():
         assert rule.summary and rule.hint and rule.name == rule.name.lower()
+
+
+def image_examples(rule: Rule) -> list[tuple[str, dict[str, Any]]]:
+    return [(m.group(1), json.loads(m.group(2))) for m in _IMAGE_EXAMPLE.finditer(rule.doc)]
+
+
+@pytest.mark.parametrize("rule", IMAGE_RULES, ids=lambda r: r.id)
+def test_image_rule_documents_a_failing_and_a_passing_image(rule: Rule) -> None:
+    kinds = [kind for kind, _ in image_examples(rule)]
+    assert "Fails" in kinds and "Passes" in kinds, f"{rule.id} docstring lacks ```image examples"
+    assert rule.doc.startswith(f"{rule.id} {rule.name}:"), "first line: 'ID name: summary'"
+    assert "How to fix" in rule.doc
+
+
+@pytest.mark.parametrize("rule", IMAGE_RULES, ids=lambda r: r.id)
+def test_documented_images_get_the_documented_verdict(rule: Rule) -> None:
+    for kind, spec in image_examples(rule):
+        found = [f.rule_id for f in findings(from_example(spec), rule.id)]
+        assert bool(found) is (kind == "Fails"), f"{rule.id} {kind} example: {spec}"

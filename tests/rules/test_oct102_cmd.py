@@ -1,0 +1,28 @@
+"""OCT102 no-cmd: the final stage's CMD, followed through its stages."""
+
+from rulecheck import dockerfile, where
+
+
+def test_cmd_in_the_final_stage() -> None:
+    assert where(dockerfile('FROM ubuntu:22.04\nCMD ["bash"]\n', "OCT102")) == [("OCT102", 2, 1, 2)]
+
+
+def test_cmd_inherited_from_an_earlier_stage_points_at_it() -> None:
+    found = dockerfile('FROM ubuntu AS base\nCMD ["x"]\nFROM base\n', "OCT102")
+    assert where(found) == [("OCT102", 2, 1, 2)]
+    assert "inherited from stage 'base'" in found[0].message
+
+
+def test_no_cmd_passes() -> None:
+    assert dockerfile("FROM ubuntu:22.04\nRUN apt-get update\n", "OCT102") == []
+
+
+def test_cmd_reset_passes() -> None:
+    assert dockerfile('FROM ubuntu\nCMD ["x"]\nCMD []\n', "OCT102") == []
+
+
+def test_an_entrypoint_clears_an_inherited_cmd() -> None:
+    # as docker build does (OCT101 reports the ENTRYPOINT itself)
+    assert (
+        dockerfile('FROM ubuntu AS base\nCMD ["x"]\nFROM base\nENTRYPOINT ["y"]\n', "OCT102") == []
+    )

@@ -1,0 +1,30 @@
+"""OCT201 image-entrypoint: at the image, the history step that set the Entrypoint."""
+
+from imagefixture import REFERENCE, debian, findings, image_target, linux
+
+from octolint.model import ImageLocation
+
+HISTORY = [
+    {"created_by": "/bin/sh -c #(nop) ADD file:0123 in /"},
+    {"created_by": '/bin/sh -c #(nop)  ENTRYPOINT ["docker-entrypoint.sh"]'},
+]
+
+
+def test_entrypoint_cites_its_history_step() -> None:
+    target = image_target(
+        debian(), {**linux(Entrypoint=["docker-entrypoint.sh"]), "history": HISTORY}
+    )
+    found = findings(target, "OCT201")
+    assert [(f.rule_id, f.location) for f in found] == [
+        ("OCT201", ImageLocation(REFERENCE, "linux/amd64", history_step=2))
+    ]
+    assert "`docker-entrypoint.sh`" in found[0].message
+
+
+def test_a_string_entrypoint_counts_too() -> None:
+    assert len(findings(image_target(debian(), linux(Entrypoint="/start.sh")), "OCT201")) == 1
+
+
+def test_no_or_empty_entrypoint_passes() -> None:
+    assert findings(image_target(debian(), linux(Entrypoint=None)), "OCT201") == []
+    assert findings(image_target(debian(), linux(Entrypoint=[])), "OCT201") == []
