@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
+from imagebuild import build_image, tar_layer, write_oci_archive
 
 from octolint.cli import COMMAND_EXAMPLES, cli
 
@@ -39,3 +41,49 @@ def test_a_missing_file_far_from_any_command_is_an_input_error(tmp_path: Path) -
     result = run_cli(["Dockerfil"], cwd=tmp_path)
     assert result.returncode == 3
     assert "Dockerfil: no such file or directory" in result.stderr
+
+
+# --- fix hints name the packages of the image's distribution ---------------------------
+
+OS_RELEASES = {
+    "debian": ('ID=debian\nVERSION_ID="12"\n', "apt-get update && apt-get install -y "
+               "--no-install-recommends", "libicu72", "libstdc++6 libgcc-s1 zlib1g libssl3"),
+    "ubuntu": ('ID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\n', "apt-get update && "
+               "apt-get install -y --no-install-recommends", "libicu74",
+               "libstdc++6 libgcc-s1 zlib1g libssl3"),
+    "ubi": ('ID="rhel"\nID_LIKE="fedora"\nVERSION_ID="9.4"\n', "dnf install -y", "libicu",
+            "libstdc++ libgcc zlib openssl-libs"),
+    "alpine": ("ID=alpine\nVERSION_ID=3.19.1\n", "apk add --no-cache", "icu-libs",
+               "libstdc++ libgcc zlib libssl3"),
+    "opensuse": ('ID="opensuse-leap"\nID_LIKE="suse opensuse"\n',
+                 "zypper --non-interactive install", "libicu",
+                 "libstdc++6 libgcc_s1 libz1 libopenssl3"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("distro", sorted(OS_RELEASES))
+def test_oct204_and_oct205_fixes_name_the_distributions_packages(
+    tmp_path: Path, distro: str
+) -> None:
+    os_release, install, icu_package, dotnet_packages = OS_RELEASES[distro]
+    files = {"etc/os-release": os_release, "lib64/ld-linux-x86-64.so.2": b"\x7fELF"}
+    write_oci_archive(tmp_path / "img.tar", [("img", build_image([tar_layer(files)]))])
+    result = run_cli(["image", "-f", "json", "img.tar"], cwd=tmp_path,
+                     env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    hints = {(f["rule_id"], f["severity"]): f["hint"]
+             for f in json.loads(result.stdout)["findings"]}  # fmt: skip
+    assert hints["OCT204", "error"] == (
+        f"add `RUN {install} {icu_package}` to the Dockerfile, "
+        "or set ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1."
+    )
+    assert hints["OCT205", "error"] == f"add `RUN {install} {dotnet_packages}` to the Dockerfile."
+
+
+def test_an_unknown_distribution_gets_the_general_hint(tmp_path: Path) -> None:
+    files = {"etc/os-release": "ID=plan9\n", "lib64/ld-linux-x86-64.so.2": b"\x7fELF"}
+    write_oci_archive(tmp_path / "img.tar", [("img", build_image([tar_layer(files)]))])
+    result = run_cli(["image", "-f", "json", "img.tar"], cwd=tmp_path,
+                     env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    hints = {f["rule_id"]: f["hint"] for f in json.loads(result.stdout)["findings"]}
+    assert "install" in hints["OCT204"].lower() and "OCT205" in hints
