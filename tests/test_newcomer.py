@@ -87,3 +87,25 @@ def test_an_unknown_distribution_gets_the_general_hint(tmp_path: Path) -> None:
                      env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
     hints = {f["rule_id"]: f["hint"] for f in json.loads(result.stdout)["findings"]}
     assert "install" in hints["OCT204"].lower() and "OCT205" in hints
+
+
+def test_oct207_with_dockerfile_points_at_the_run_that_installed_the_manager(
+    tmp_path: Path,
+) -> None:
+    bin_dir = "root/.nvm/versions/node/v20.0.0/bin"
+    files = {"etc/os-release": "ID=debian\nVERSION_ID=12\n",
+             f"{bin_dir}/node": b"\x7fELF fake node"}  # fmt: skip
+    layer = tar_layer(files, dirs=[bin_dir])  # executable: it is in a bin/ directory
+    write_oci_archive(tmp_path / "img.tar", [("img", build_image([layer]))])
+    (tmp_path / "Dockerfile").write_text(
+        "FROM debian:12\n"
+        "RUN apt-get update\n"
+        "RUN curl -o- https://raw.githubusercontent.com/nvm-sh/nvm/v0.39.7/install.sh | bash \\\n"
+        " && . /root/.nvm/nvm.sh && nvm install 20\n",
+        encoding="utf-8",
+    )
+    result = run_cli(["image", "-f", "json", "--dockerfile", "Dockerfile", "img.tar"],
+                     cwd=tmp_path, env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    (finding,) = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "OCT207"]
+    assert (finding["file"], finding["line"], finding["end_line"]) == ("Dockerfile", 3, 4)
+    assert finding["location"]["path"] == f"/{bin_dir}"
