@@ -109,3 +109,27 @@ def test_oct207_with_dockerfile_points_at_the_run_that_installed_the_manager(
     (finding,) = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "OCT207"]
     assert (finding["file"], finding["line"], finding["end_line"]) == ("Dockerfile", 3, 4)
     assert finding["location"]["path"] == f"/{bin_dir}"
+
+
+def test_build_arg_name_alone_takes_the_value_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("ARG BASE\nFROM $BASE\n", encoding="utf-8")
+    from_env = run_cli(["--build-arg", "BASE", "Dockerfile"], cwd=tmp_path,
+                       env={"BASE": "alpine:3.20"})  # fmt: skip
+    assert from_env.returncode == 1 and "alpine:3.20" in from_env.stdout  # OCT103: musl
+    unset = run_cli(["--build-arg", "OCTOLINT_TEST_UNSET_ARG", "Dockerfile"], cwd=tmp_path)
+    assert unset.returncode == 0, unset.stderr + unset.stdout  # left unset, as docker build
+
+
+def test_configuration_findings_use_paths_relative_to_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / ".octolint.toml").write_text('ignore = ["OCT999"]\n', encoding="utf-8")
+    (tmp_path / "app/Dockerfile").write_text(
+        "FROM ubuntu:22.04\nRUN apt-get install -y libicu70\n", encoding="utf-8"
+    )
+    result = run_cli(["-f", "json", "app/Dockerfile"], cwd=tmp_path)
+    files = {f["rule_id"]: f["file"] for f in json.loads(result.stdout)["findings"]}
+    assert files == {"OCT001": ".octolint.toml"}
+    human = run_cli(["app/Dockerfile"], cwd=tmp_path)
+    assert ".octolint.toml:1:1" in human.stdout and str(tmp_path) not in human.stdout
