@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -105,12 +106,22 @@ def cli() -> None:
     """
 
 
+_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _build_args(values: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs; a bare ``NAME`` takes its value from the environment, as
+    ``docker build --build-arg NAME`` does, and stays unset when the environment
+    lacks it."""
     result = {}
     for item in values:
         name, eq, value = item.partition("=")
+        if not eq and _ARG_NAME.fullmatch(name):
+            if name in os.environ:
+                result[name] = os.environ[name]
+            continue
         if not eq or not name:
-            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--build-arg")
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE or NAME", param_hint="--build-arg")
         result[name] = value
     return result
 
@@ -192,8 +203,9 @@ def _destinations(formats: Sequence[str], outputs: Sequence[Path]) -> list[tuple
 @click.argument("paths", nargs=-1, required=True)
 @report_options
 @click.option("--target", help="Lint as if this build stage were the final one.")
-@click.option("--build-arg", multiple=True, metavar="KEY=VALUE",
-              help="Value for an ARG, as docker build --build-arg (repeatable).")  # fmt: skip
+@click.option("--build-arg", multiple=True, metavar="KEY[=VALUE]",
+              help="Value for an ARG, as docker build --build-arg: without =VALUE, "
+                   "from the environment (repeatable).")  # fmt: skip
 def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[str, ...],
                  **report: Any) -> None:  # fmt: skip
     """Lint Dockerfiles: files, directories (searched recursively) or - for stdin."""
