@@ -133,3 +133,25 @@ def test_configuration_findings_use_paths_relative_to_the_working_directory(
     assert files == {"OCT001": ".octolint.toml"}
     human = run_cli(["app/Dockerfile"], cwd=tmp_path)
     assert ".octolint.toml:1:1" in human.stdout and str(tmp_path) not in human.stdout
+
+
+def test_a_password_from_the_users_own_sample_values_is_not_called_published(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".octolint.toml").write_text(
+        '[rules.OCT301]\nsample-values = ["OurOldPassw0rd"]\n', encoding="utf-8"
+    )
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: mcr.microsoft.com/mssql/server:2022-latest\n"
+        "    environment:\n      ACCEPT_EULA: 'Y'\n      SA_PASSWORD: OurOldPassw0rd\n"
+        "  web:\n    image: mcr.microsoft.com/mssql/server:2022-latest\n"
+        "    environment:\n      ACCEPT_EULA: 'Y'\n      SA_PASSWORD: N0tS3cr3t!\n",
+        encoding="utf-8",
+    )
+    result = run_cli(["deploy", "-f", "json", "compose.yaml"], cwd=tmp_path)
+    messages = sorted(f["message"] for f in json.loads(result.stdout)["findings"]
+                      if f["rule_id"] == "OCT301")  # fmt: skip
+    assert len(messages) == 2, messages
+    own = [m for m in messages if "sample-values" in m]
+    assert len(own) == 1 and "published" not in own[0]
+    assert any("published in the Octopus examples" in m for m in messages)
