@@ -386,8 +386,17 @@ def rules_command(fmt: str) -> None:
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    for r in rules:
-        click.echo(f"{r.id}  {r.name:<22} {r.severity.label:<8} {r.applies_to:<10} {r.summary}")
+    click.echo(_rules_table(rules), nl=False)
+
+
+def _rules_table(rules: Sequence[Any]) -> str:
+    """One aligned row per rule: every column as wide as its longest cell."""
+    rows = [(r.id, r.name, r.severity.label, r.applies_to, r.summary) for r in rules]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + f"  {row[4]}\n"
+        for row in rows
+    )
 
 
 @cli.group("cache")

@@ -155,3 +155,43 @@ def test_a_password_from_the_users_own_sample_values_is_not_called_published(
     own = [m for m in messages if "sample-values" in m]
     assert len(own) == 1 and "published" not in own[0]
     assert any("published in the Octopus examples" in m for m in messages)
+
+
+def test_rules_table_aligns_every_column() -> None:
+    from octolint.rulebook import load_rules
+
+    result = run_cli(["rules"])
+    lines = result.stdout.splitlines()
+    rules = load_rules()
+    assert len(lines) == len(rules)
+    starts = {line.index(rule.summary) for line, rule in zip(lines, rules)}
+    assert len(starts) == 1, "summaries start in one column"
+    kinds = {line.index(f" {rule.applies_to} ") for line, rule in zip(lines, rules)}
+    assert len(kinds) == 1
+
+
+def test_entrypoint_messages_show_commands_as_a_shell_would(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        'FROM ubuntu:22.04\nENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["node", "app.js"]\n',
+        encoding="utf-8",
+    )
+    result = run_cli(["-f", "json", "Dockerfile"], cwd=tmp_path)
+    messages = [f["message"] for f in json.loads(result.stdout)["findings"]]
+    assert {"OCT101", "OCT102"} <= {f["rule_id"] for f in json.loads(result.stdout)["findings"]}
+    assert not any("['" in m or "']" in m for m in messages), messages
+
+
+def test_image_findings_name_the_image_and_show_commands_as_a_shell_would(
+    tmp_path: Path,
+) -> None:
+    files = {"etc/os-release": "ID=debian\nVERSION_ID=12\n"}
+    image = build_image([tar_layer(files)], entrypoint=["docker-entrypoint.sh"],
+                        cmd=["node", "my app.js"])  # fmt: skip
+    write_oci_archive(tmp_path / "alpine.tar", [("app", image)])
+    result = run_cli(["image", "alpine.tar"], cwd=tmp_path,
+                     env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    assert "Entrypoint is `docker-entrypoint.sh`" in result.stdout
+    assert "`node 'my app.js'`" in result.stdout
+    assert "alpine.tar (linux/amd64)  error    OCT201" in result.stdout
+    assert "alpine.tar:1:1" not in result.stdout and "['" not in result.stdout
+    assert result.stdout.rstrip().splitlines()[-2].endswith("in 1 image; 1 image checked.")
