@@ -558,6 +558,7 @@ def test_the_validator_does_find_problems(tmp_path: Path, multitool: Path) -> No
     assert {"GH1015", "SARIF1007"} <= rules
 
 
+@pytest.mark.infra
 def test_an_unreadable_input_is_a_failed_invocation_github_accepts(
     tmp_path: Path, multitool: Path
 ) -> None:
