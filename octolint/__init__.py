@@ -7,7 +7,9 @@ The public API is small::
     for finding in report.findings:
         print(finding.rule_id, finding.message)
 
-Errors are exceptions derived from :class:`octolint.errors.OctolintError`.
+Errors are exceptions derived from :class:`octolint.errors.OctolintError`, except
+inputs ``lint_paths`` cannot read: those are listed in ``report.errors`` and the
+other inputs are still linted.
 """
 
 from __future__ import annotations

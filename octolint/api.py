@@ -10,8 +10,9 @@ from octolint.discover import discover, is_deploy_name
 from octolint.dockerfile.expand import expansion_budget
 from octolint.dockerfile.target import load_bytes, load_text
 from octolint.engine import Engine
+from octolint.errors import InputError
 from octolint.inputs import read_bytes, read_stdin
-from octolint.model import Finding, Report
+from octolint.model import Finding, InputFailure, Report
 
 
 def make_engine(
@@ -33,7 +34,8 @@ def make_engine(
 def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
     """Lint files, directories (searched for Dockerfiles) and '-' (stdin).
 
-    Raises InputError for an input that cannot be read, ConfigError for bad settings.
+    An input that cannot be read does not stop the others: it is listed in
+    ``Report.errors`` (exit code 3). Raises ConfigError for bad settings.
     """
     engine = engine or make_engine(paths)
     # Named *.yml/*.yaml files are Compose files or manifests: `octolint deploy` checks
@@ -41,10 +43,8 @@ def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
     deploy = [p for p in paths if is_deploy_name(p) and not Path(p).is_dir()]
     dockerfiles = [p for p in paths if p not in deploy]
     report = Report(findings=engine.config_findings())
-    for display, path in discover(dockerfiles, engine.config.exclude, engine.config.root):
-        data = read_stdin() if path is None else read_bytes(path, display)
-        report.findings += lint_bytes(data, display, engine)
-        report.files.append(display)
+    for given in dockerfiles:
+        _lint_one_path(given, engine, report)
     if dockerfiles:
         report.rules_run = [r.id for r in engine.active_rules("dockerfile")]
     if deploy:
@@ -54,7 +54,26 @@ def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
         report.findings += checked.findings
         report.files += checked.files
         report.rules_run += checked.rules_run
+        report.errors += checked.errors
     return report
+
+
+def _lint_one_path(given: str, engine: Engine, report: Report) -> None:
+    """Lint the Dockerfiles ``given`` names into ``report``; what cannot be read is
+    recorded in ``report.errors`` and the rest still linted."""
+    try:
+        found = list(discover([given], engine.config.exclude, engine.config.root))
+    except InputError as exc:
+        report.errors.append(InputFailure(exc.path, str(exc)))
+        return
+    for display, path in found:
+        try:
+            data = read_stdin() if path is None else read_bytes(path, display)
+            report.findings += lint_bytes(data, display, engine)
+        except InputError as exc:
+            report.errors.append(InputFailure(display, str(exc)))
+            continue
+        report.files.append(display)
 
 
 def lint_text(text: str, path: str = "Dockerfile", engine: Engine | None = None) -> Report:

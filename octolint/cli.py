@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -33,12 +34,65 @@ FAIL_ON = ("error", "warning", "note", "never")
 
 
 class _DefaultToLint(click.Group):
-    """Lets ``octolint Dockerfile`` mean ``octolint lint Dockerfile``."""
+    """Lets ``octolint Dockerfile`` mean ``octolint lint Dockerfile``; its help shows the
+    lint options and an example of every command, and a mistyped command that is not a
+    path gets "did you mean"."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "--version"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            _refuse_near_miss(args[0], list(self.commands))
             args = ["lint", *args]
         return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("octolint", "[lint] [OPTIONS] PATH...")
+        formatter.write_usage("octolint", "COMMAND [ARGS]...", prefix="   or: ")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        lint = self.commands["lint"]
+        lint_ctx = click.Context(lint, info_name="lint", parent=ctx)
+        rows = [r for p in lint.get_params(lint_ctx)
+                if isinstance(p, click.Option) and (r := p.get_help_record(lint_ctx))]  # fmt: skip
+        with formatter.section("Lint options (octolint [lint] [OPTIONS] PATH...)"):
+            formatter.write_dl([r for r in rows if not r[0].startswith("-h")])
+        super().format_options(ctx, formatter)  # --version, --help, then the commands
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        listed = self.list_commands(ctx)
+        names = [n for n in COMMAND_EXAMPLES if n in listed]
+        names += [n for n in listed if n not in COMMAND_EXAMPLES]
+        for name in names:
+            example, what = COMMAND_EXAMPLES.get(name, (f"octolint {name} --help", ""))
+            rows.append((example, what or self.commands[name].get_short_help_str(60)))
+        with formatter.section("Commands (octolint COMMAND --help for each one's options)"):
+            formatter.write_dl(rows, col_max=34)
+
+
+# One example and one line per command, for `octolint --help`.
+COMMAND_EXAMPLES = {
+    "lint": ("octolint lint Dockerfile", "lint Dockerfiles (the default command)"),
+    "image": ("octolint image alpine:3.19", "inspect a built image"),
+    "deploy": ("octolint deploy compose.yml k8s/", "check an Octopus Server deployment"),
+    "rules": ("octolint rules", "list the rules"),
+    "explain": ("octolint explain OCT105", "show a rule's documentation"),
+    "install-hook": ("octolint install-hook", "lint Dockerfiles before git push"),
+    "cache": ("octolint cache info", "the image layer cache (also: clear)"),
+}
+
+
+def _refuse_near_miss(word: str, commands: list[str]) -> None:
+    """A first word that is no path but close to a command is a typo for the command:
+    a usage error that suggests it, rather than "no such file"."""
+    import difflib
+
+    if word.startswith("-") or os.path.lexists(word):
+        return
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
+    if close:
+        raise click.UsageError(
+            f"'{word}' is neither a command nor a file: did you mean 'octolint {close[0]}'?"
+        )
 
 
 @click.group(cls=_DefaultToLint, context_settings={"help_option_names": ["--help", "-h"]})
@@ -47,21 +101,27 @@ def cli() -> None:
     """Will this Docker image work as an Octopus Deploy execution container?
 
     \b
-    octolint Dockerfile              lint a Dockerfile (also: a directory, or - for stdin)
-    octolint rules                   list the rules
-    octolint image IMAGE             inspect a built image (registry, Docker engine, archive)
-    octolint deploy compose.yml k8s/ check an Octopus Server deployment (Compose, Kubernetes)
-    octolint install-hook            block pushes of broken Dockerfiles (git pre-push hook)
-    octolint explain OCT105          show a rule's documentation
+    octolint Dockerfile               lint a Dockerfile (also: a directory, or - for stdin)
+    octolint . -f sarif -o out.sarif  every Dockerfile below ., as SARIF for code scanning
     """
 
 
+_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _build_args(values: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs; a bare ``NAME`` takes its value from the environment, as
+    ``docker build --build-arg NAME`` does, and stays unset when the environment
+    lacks it."""
     result = {}
     for item in values:
         name, eq, value = item.partition("=")
+        if not eq and _ARG_NAME.fullmatch(name):
+            if name in os.environ:
+                result[name] = os.environ[name]
+            continue
         if not eq or not name:
-            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--build-arg")
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE or NAME", param_hint="--build-arg")
         result[name] = value
     return result
 
@@ -143,8 +203,9 @@ def _destinations(formats: Sequence[str], outputs: Sequence[Path]) -> list[tuple
 @click.argument("paths", nargs=-1, required=True)
 @report_options
 @click.option("--target", help="Lint as if this build stage were the final one.")
-@click.option("--build-arg", multiple=True, metavar="KEY=VALUE",
-              help="Value for an ARG, as docker build --build-arg (repeatable).")  # fmt: skip
+@click.option("--build-arg", multiple=True, metavar="KEY[=VALUE]",
+              help="Value for an ARG, as docker build --build-arg: without =VALUE, "
+                   "from the environment (repeatable).")  # fmt: skip
 def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[str, ...],
                  **report: Any) -> None:  # fmt: skip
     """Lint Dockerfiles: files, directories (searched recursively) or - for stdin."""
@@ -216,9 +277,6 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
     with _progress(report["quiet"]) as progress:
         options.progress = progress
         result = scan_images(references, engine, options)
-    if not report["quiet"]:
-        for used in result.used_sources:
-            _say(used)
     _finish(result.report, engine, subject="image", **report)
 
 
@@ -272,12 +330,21 @@ def _finish(report: Any, engine: Any, *, destinations: Sequence[tuple[str, Path 
     from octolint.config import fail_threshold
 
     threshold = fail_threshold(fail_on or engine.config.fail_on or "error")
+    for failure in report.errors:  # each report names them too
+        _say(f"error: {failure.message}")
     # What was checked, for the SARIF category of a run without findings.
     options = {"category": sarif_category, "fail_threshold": threshold, "subject": subject}
     for fmt, output in destinations:
-        if not (quiet and not report.findings and fmt == "human"):
+        if not (quiet and not report.findings and not report.errors and fmt == "human"):
             _emit(report, engine.rules, fmt, output, no_color, options)
-    sys.exit(EXIT_FINDINGS if report.fails(threshold) else EXIT_OK)
+    sys.exit(_exit_code(report, threshold))
+
+
+def _exit_code(report: Any, threshold: Any) -> int:
+    """README's precedence: an input that could not be read (3) before findings (1)."""
+    if report.errors:
+        return EXIT_INPUT
+    return EXIT_FINDINGS if report.fails(threshold) else EXIT_OK
 
 
 def _emit(report: Any, rules: Sequence[Any], fmt: str, output: Path | None, no_color: bool,
@@ -319,8 +386,17 @@ def rules_command(fmt: str) -> None:
         ]
         click.echo(json.dumps(rows, indent=2))
         return
-    for r in rules:
-        click.echo(f"{r.id}  {r.name:<22} {r.severity.label:<8} {r.applies_to:<10} {r.summary}")
+    click.echo(_rules_table(rules), nl=False)
+
+
+def _rules_table(rules: Sequence[Any]) -> str:
+    """One aligned row per rule: every column as wide as its longest cell."""
+    rows = [(r.id, r.name, r.severity.label, r.applies_to, r.summary) for r in rules]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + f"  {row[4]}\n"
+        for row in rows
+    )
 
 
 @cli.group("cache")

@@ -11,8 +11,10 @@ applied here, once, so rules only say what is wrong.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from octolint.config import Config
@@ -75,7 +77,7 @@ class Engine:
     # -- set-up ---------------------------------------------------------
     def _options_for(self, rule: Rule) -> dict[str, Any]:
         given = self.config.rule_options.get(rule.id, {})
-        source = str(self.config.source or "configuration")
+        source = _shown(self.config.source) if self.config.source else "configuration"
         for key, value in given.items():
             where = f"rules.{rule.id}.{key}"
             if key not in rule.options:
@@ -172,6 +174,7 @@ class Engine:
         findings = []
         source = self.config.source
         text = source.read_text(encoding="utf-8", errors="replace") if source else ""
+        shown = _shown(source) if source else "None"
         for rule_id in sorted(set(self.config.mentioned_rule_ids())):
             if rule_id.lower() in self._keys:
                 continue
@@ -179,7 +182,7 @@ class Engine:
             findings.append(
                 self._meta_finding(
                     f"unknown rule '{rule_id}' in configuration: it has no effect",
-                    str(source),
+                    shown,
                     line,
                     text.splitlines()[line - 1] if text else None,
                 )
@@ -202,6 +205,18 @@ def _masked(finding: Finding, secrets: Sequence[str]) -> Finding:
     return dataclasses.replace(
         finding, message=redact(finding.message, secrets) or "", hint=redact(finding.hint, secrets)
     )
+
+
+def _shown(path: Path) -> str:
+    """A configuration file as findings and errors name it: relative to the working
+    directory like the Dockerfiles beside it, absolute when it is outside."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive (Windows)
+        return absolute
+    outside = relative == os.pardir or relative.startswith(os.pardir + os.sep)
+    return absolute if outside else relative
 
 
 def _line_of(text: str, word: str) -> int:

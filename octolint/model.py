@@ -166,6 +166,19 @@ class Finding:
                 self.rule_id)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class InputFailure:
+    """An input that could not be read or analysed: the rest of the run goes on, and
+    every report names it (exit code 3).
+
+    ``input`` is the input as the user gave it (a path, ``-``, an image reference);
+    ``message`` the one-line error, which names it too.
+    """
+
+    input: str
+    message: str
+
+
 @dataclass
 class Report:
     """The outcome of one octolint run over one or more inputs."""
@@ -174,6 +187,7 @@ class Report:
     files: list[str] = field(default_factory=list)  # each Finding.subject checked, in order
     rules_run: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)  # the image references checked
+    errors: list[InputFailure] = field(default_factory=list)  # inputs that could not be read
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)

@@ -40,8 +40,10 @@ Passes:
 ```
 
 How to fix: install the distribution's ICU package (`libicu72` on Debian 12,
-`libicu74` on Ubuntu 24.04, `libicu` on Fedora/UBI) or set
-`ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1`.
+`libicu74` on Ubuntu 24.04, `libicu` on Fedora/UBI and openSUSE, `icu-libs` on
+Alpine) or set `ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1`. The fix names the
+command for the image's distribution, e.g.
+`RUN apt-get update && apt-get install -y --no-install-recommends libicu72`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from octolint.knowledge import icu
+from octolint.knowledge.dotnet import install_step
 from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT204"
@@ -76,4 +79,14 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
         f"no libicuuc.so.N (N >= {icu.MIN_VERSION}) is reachable by the dynamic loader and "
         f"{icu.INVARIANT_ENV} is not set: Calamari would fail with "
         '"Couldn\'t find a valid ICU package installed on the system"',
+        hint=_fix(target),
     )
+
+
+def _fix(target: ImageTarget) -> str | None:
+    """The install step for the image's distribution, or the invariant-mode switch."""
+    package = icu.package(target.distro_family, target.os_release)
+    step = install_step(target.distro_family, [package]) if package else None
+    if step is None:
+        return None  # the rule's HINT
+    return f"add `{step}` to the Dockerfile, or set ENV {icu.INVARIANT_ENV}=1."

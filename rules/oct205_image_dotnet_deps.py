@@ -37,14 +37,17 @@ Passes:
 {"base": "debian"}
 ```
 
-How to fix: install the packages the message names.
+How to fix: install the packages the message names; the fix names the
+command for the image's distribution, e.g. on Debian
+`RUN apt-get update && apt-get install -y --no-install-recommends zlib1g`,
+on Fedora/UBI `RUN dnf install -y zlib`, on Alpine `RUN apk add --no-cache zlib`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from octolint.knowledge.dotnet import KERBEROS, PACKAGES, REQUIRED
+from octolint.knowledge.dotnet import KERBEROS, PACKAGES, REQUIRED, install_step
 from octolint.plugin import ImageTarget, Options, Problem, SarifScore, Severity, problem_at
 
 ID = "OCT205"
@@ -52,7 +55,7 @@ NAME = "image-dotnet-deps"
 SEVERITY = "error"
 APPLIES_TO = "image"
 SUMMARY = "A .NET native dependency (libstdc++, libgcc_s, zlib, OpenSSL) is missing."
-HINT = "Install the packages named in the message."
+HINT = "Install the packages that provide the missing libraries (see the message)."
 SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
@@ -65,6 +68,13 @@ def _package_note(target: ImageTarget, missing: list[str]) -> str:
         + ", ".join(names[m] for m in missing if m in names)
         + ")"
     )
+
+
+def _fix(target: ImageTarget, missing: list[str]) -> str | None:
+    """The Dockerfile line that installs what is missing on the image's distribution."""
+    names = PACKAGES.get(target.distro_family, {})
+    step = install_step(target.distro_family, [names[m] for m in missing if m in names])
+    return f"add `{step}` to the Dockerfile." if step else None
 
 
 def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
@@ -81,6 +91,7 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
             + ", ".join(missing)
             + ": Calamari would not start"
             + _package_note(target, missing),
+            hint=_fix(target, missing),
         )
     if target.library(KERBEROS) is None:
         yield problem_at(
@@ -88,4 +99,5 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
             f"{KERBEROS} is not reachable: only steps that use Kerberos "
             "authentication need it" + _package_note(target, [KERBEROS]),
             severity=Severity.NOTE,
+            hint=_fix(target, [KERBEROS]),
         )

@@ -44,6 +44,9 @@ Passes:
  "layers": [{"/root/.nvm/versions/node/v20.11.1/bin/node": {"exe": ""}}]}
 ```
 
+With `--dockerfile`, the finding points at the `RUN` that installed the
+version manager.
+
 How to fix: add the directory the message names to `ENV PATH`.
 """
 
@@ -53,7 +56,7 @@ from collections.abc import Iterator
 
 from octolint.image.fs import ImageFS
 from octolint.knowledge.version_managers import MANAGERS, VersionManager
-from octolint.plugin import ImageTarget, Options, Problem, SarifScore, problem_at
+from octolint.plugin import ImageLocation, ImageTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT207"
 NAME = "image-version-manager-path"
@@ -86,6 +89,15 @@ def _bin_dirs(fs: ImageFS, manager: VersionManager) -> Iterator[str]:
         yield from (d for p in manager.bin_dirs if fs.is_dir(d := f"{prefix}/{p}"))
 
 
+def _where(target: ImageTarget, fs: ImageFS, directory: str) -> ImageLocation:
+    """The directory in the image and, with --dockerfile, the RUN that installed its
+    manager (FROM when no RUN did: the base image brought it)."""
+    for manager in MANAGERS:
+        if directory in set(_bin_dirs(fs, manager)):
+            return target.at_run(manager.used, file=directory)
+    return target.at("FROM", file=directory)
+
+
 def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     fs = target.fs
     if fs is None:
@@ -100,7 +112,7 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
             continue
         listed = ", ".join(tools[:_MAX_LISTED]) + (", ..." if len(tools) > _MAX_LISTED else "")
         yield problem_at(
-            target.at("FROM", file=directory),
+            _where(target, fs, directory),
             f"{directory} holds executables ({listed}) but no "
             "directory of the image's PATH reaches it: execution containers never read "
             ".bashrc, so these tools are not found",

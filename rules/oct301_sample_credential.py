@@ -90,8 +90,12 @@ CONNECTIONS = ("DB_CONNECTION_STRING", "sqlDbConnectionString")
 _CONNECTION_PASSWORD = re.compile(r"(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)", re.I)
 # the administrator each password belongs to: without one, no password is needed
 _USERNAMES = {"ADMIN_PASSWORD": "ADMIN_USERNAME", "OctopusAdminPassword": "OctopusAdminUsername"}
+
+
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
-    samples = {*PUBLISHED, *(str(v) for v in options.get("sample-values", []))}
+    # value -> how the message describes it: the user's own list is not "published"
+    samples = {str(v): _OWN for v in options.get("sample-values", [])}
+    samples.update(dict.fromkeys(PUBLISHED, _PUBLISHED))
     for container in target.containers:
         for name in PASSWORDS:
             value = container.env.get(name)
@@ -108,13 +112,17 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
                              "has no database to connect to and stops at start-up")  # fmt: skip
 
 
+_PUBLISHED = "a sample password published in the Octopus examples"
+_OWN = "a value listed in sample-values (OCT301's option in your configuration)"
+
+
 def _password(
-    container: Container, name: str, value: Value, samples: set[str]
+    container: Container, name: str, value: Value, samples: dict[str, str]
 ) -> Iterator[Problem]:
     if value.text in samples:
-        yield problem_at(value, f"{name} is a sample password published in the Octopus "
-                         f"examples{value.origin}: anyone who has read them can log in",
-                         )  # fmt: skip
+        risk = ("anyone who has read them can log in" if samples[value.text] == _PUBLISHED
+                else "use a generated secret instead")  # fmt: skip
+        yield problem_at(value, f"{name} is {samples[value.text]}{value.origin}: {risk}")
     elif value.text and placeholder_value(value.text):
         yield problem_at(value, f"{name} is a placeholder left from a template"
                          f"{value.origin}: replace it with a generated password")  # fmt: skip
@@ -137,15 +145,14 @@ def _admin_optional(container: Container, name: str) -> bool:
     return not container.env_text(_USERNAMES[name]) or bool(container.env_text("ADMIN_API_KEY"))
 
 
-def _connection(name: str, value: Value, samples: set[str]) -> Iterator[Problem]:
+def _connection(name: str, value: Value, samples: dict[str, str]) -> Iterator[Problem]:
     assert value.text is not None
     match = _CONNECTION_PASSWORD.search(value.text)
     if match is None:
         return  # integrated security or a password given elsewhere
     password = match.group(1).strip()
     if password in samples:
-        yield problem_at(value, f"{name} embeds a sample password published in "
-                         f"the Octopus examples{value.origin}")  # fmt: skip
+        yield problem_at(value, f"{name} embeds {samples[password]}{value.origin}")
     elif password == "":
         yield problem_at(value, f"{name} has an empty password{value.origin}")
     elif placeholder_value(password):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import realroots
@@ -113,3 +114,48 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+# --- what a run skipped, and how to run it ---------------------------------------------
+
+
+def apt_packages(ci_script: str) -> list[str]:
+    """The Debian packages `.ci/run` installs (its APT_PACKAGES, additions included)."""
+    import re
+
+    found: list[str] = []
+    for body in re.findall(r"APT_PACKAGES\+?=\(([^)]*)\)", ci_script):
+        found += body.split()
+    return list(dict.fromkeys(found))
+
+
+def install_command() -> str:
+    packages = apt_packages((REPO / ".ci" / "run").read_text(encoding="utf-8"))
+    return "sudo apt-get install -y --no-install-recommends " + " ".join(packages)
+
+
+def skip_reasons(reports: Sequence[pytest.TestReport]) -> list[tuple[str, int]]:
+    """Each skip reason with how many tests it skipped, most first."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for report in reports:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        counts[reason.removeprefix("Skipped: ")] += 1
+    return counts.most_common()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """After a run that skipped tests: why, grouped, and the one command that installs
+    what the skipped tests need (the system packages `.ci/run` installs)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if r.when in ("setup", "call")]
+    if not skipped:
+        return
+    terminalreporter.write_sep("=", f"{len(skipped)} skipped, by reason")
+    for reason, count in skip_reasons(skipped):
+        terminalreporter.write_line(f"{count:5}  {reason}")
+    terminalreporter.write_line(
+        "Most of these need system packages; to run them too (Debian/Ubuntu), install them "
+        f"and run `python -m pytest` again:\n    {install_command()}"
+    )

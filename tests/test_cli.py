@@ -165,7 +165,8 @@ def test_no_color_and_color_on_terminal(write) -> None:  # type: ignore[no-untyp
 def test_usage_errors_exit_2(write) -> None:  # type: ignore[no-untyped-def]
     path = str(write("Dockerfile", GOOD))
     assert run_cli(["--format", "xml", path]).returncode == 2
-    assert run_cli(["--build-arg", "novalue", path]).returncode == 2
+    assert run_cli(["--build-arg", "=novalue", path]).returncode == 2
+    assert run_cli(["--build-arg", "not a name", path]).returncode == 2
     assert run_cli(["explain", "OCT999"]).returncode == 2
 
 

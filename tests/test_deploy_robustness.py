@@ -49,6 +49,8 @@ def check(path: Path) -> None:
     except InputError as error:
         assert "\n" not in str(error)
         return
+    for failure in report.errors:  # an unreadable input is one line, naming it
+        assert "\n" not in failure.message and failure.message.startswith(failure.input)
     lines = path.read_text(encoding="utf-8").splitlines()
     for finding in report.findings:
         assert 1 <= finding.line <= max(len(lines), 1)

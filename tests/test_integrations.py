@@ -231,8 +231,17 @@ def test_action_human_format_goes_to_the_log_and_a_usage_error_writes_no_sarif(
         "Run octolint", workspace, {**action_inputs(paths="no/such/dir"), **bin_dir}
     )
     assert status == 3
-    assert "sarif-file" not in outputs
     assert "no/such/dir: no such file or directory" in log
+    # issue 16: an unreadable input still gets a SARIF to upload, naming it as a tool error
+    sarif = json.loads(Path(outputs["sarif-file"]).read_text(encoding="utf-8"))
+    (invocation,) = sarif["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    status, outputs, log = run_action_step(
+        "Run octolint", workspace, {**action_inputs(paths="docker", args="--fail-on sometimes"),
+                                    **bin_dir},
+    )  # fmt: skip
+    assert status == 2  # a usage error: nothing was checked, nothing to upload
+    assert "sarif-file" not in outputs
 
 
 def test_action_image_input_inspects_an_image_with_its_dockerfile(workspace: Path) -> None:

@@ -58,3 +58,20 @@ def test_quick_start_sample_exists_and_shows_findings() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert "-m pytest" in ci
+
+
+def test_readme_lists_the_system_packages_ci_installs_and_what_ci_does() -> None:
+    from conftest import apt_packages, install_command
+
+    packages = apt_packages((REPO / ".ci" / "run").read_text(encoding="utf-8"))
+    assert {"docker.io", "docker-registry", "debootstrap", "npm"} <= set(packages)
+    for package in packages:  # named as a whole word
+        assert re.search(rf"(?<![\w.-]){re.escape(package)}(?![\w.-])", README), package
+    assert install_command().endswith(" ".join(packages))
+    ci_paragraph = README.split("`bash .ci/run` is what CI runs", 1)[1].split("\n\n", 1)[0]
+    for fact in ("apt-get", "OCTOLINT_REQUIRE_INFRA=1", "ruff check .", "mypy", "python -m pytest"):
+        assert fact in ci_paragraph, fact
+
+
+def test_readme_states_the_exit_code_precedence() -> None:
+    assert "The first that applies wins: 2, then 3, then 1, then 0." in README

@@ -169,7 +169,8 @@ def test_failing_credential_helper_output_is_not_echoed(tmp_path: Path, stream: 
         result = run_cli(["image", "--source", "registry", "--timeout", "20",
                           f"{host}/team/app:1"], cwd=tmp_path, env=env)  # fmt: skip
     assert result.returncode == 3, result.stderr
-    assert result.stderr.startswith("octolint: error: docker-credential-x: ")
+    # the image as given first (issue 16: every unreadable input is named), then the helper
+    assert result.stderr.startswith(f"octolint: error: {host}/team/app:1: docker-credential-x: ")
     assert "credential helper failed (exit 1" in result.stderr
     assert result.stderr.count("\n") == 1
     assert "s3cr3t-value" not in result.stdout + result.stderr

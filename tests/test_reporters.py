@@ -314,6 +314,7 @@ def test_json_schema_is_valid_and_describes_every_field() -> None:
 
     walk(schema, "$")
     walk(schema["$defs"]["finding"], "finding")
+    walk(schema["$defs"]["input_error"], "input_error")
 
 
 def test_json_document() -> None:
@@ -322,7 +323,7 @@ def test_json_document() -> None:
         make_finding(rule_id="OCT103", rule_name="musl", severity=Severity.NOTE, hint=None),
     ]
     document = as_json(Report(findings, ["Dockerfile", "-", "x"], ["OCT101", "OCT103"]))
-    assert document["version"] == 2
+    assert document["version"] == 3
     assert document["tool"] == {"name": "octolint", "version": VERSION}
     assert document["summary"] == {"files": 3, "errors": 1, "warnings": 0, "notes": 1}
     assert document["files"] == ["Dockerfile", "<stdin>", "x"]

@@ -556,3 +556,24 @@ def test_the_validator_does_find_problems(tmp_path: Path, multitool: Path) -> No
     path.write_text(json.dumps(log), encoding="utf-8")
     rules = {problem.get("ruleId") for problem in validate(multitool, path)}
     assert {"GH1015", "SARIF1007"} <= rules
+
+
+@pytest.mark.infra
+def test_an_unreadable_input_is_a_failed_invocation_github_accepts(
+    tmp_path: Path, multitool: Path
+) -> None:
+    repo = git_repo(tmp_path / "repo")
+    (repo / "a").mkdir()
+    (repo / "b").mkdir()
+    (repo / "a/Dockerfile").write_text('FROM alpine:3.19\nENTRYPOINT ["/x"]\n', encoding="utf-8")
+    (repo / "b/Dockerfile").write_bytes(b"FROM debian\n\x00\x01binary\n")
+    out = tmp_path / "mixed.sarif"
+    proc = run_cli(["lint", ".", "--format", "sarif", "--output", str(out)], cwd=repo)
+    assert proc.returncode == 3, proc.stderr
+    run = check(out, multitool)
+    (invocation,) = run["invocations"]
+    assert invocation["executionSuccessful"] is False
+    (notification,) = invocation["toolExecutionNotifications"]
+    assert notification["level"] == "error"
+    assert notification["message"]["text"].startswith("b/Dockerfile: binary file")
+    assert {r["ruleId"] for r in run["results"]} >= {"OCT101", "OCT103"}

@@ -12,9 +12,9 @@ override file beside it merged in, as ``docker compose`` does without ``-f``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
 from octolint.deploy.kube import KubeInputs, objects, read_kubernetes, resolve_secrets
@@ -31,6 +31,8 @@ from octolint.discover import YAML_SUFFIXES, walk
 from octolint.errors import InputError
 from octolint.inputs import MAX_BYTES, read_bytes, read_stdin
 from octolint.model import Span
+
+_T = TypeVar("_T")
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -63,19 +65,23 @@ def load_deploy(
     env_files: Sequence[Path] | None = None,
     exclude: Sequence[str] = (),
     root: Path | None = None,
+    failures: list[InputError] | None = None,
 ) -> DeployTarget:
     """Read every deploy file under the paths (``-``: stdin) into one target.
 
     Unparseable YAML is not an input error but a file with ``error`` set
     (rule OCT300), as for Dockerfiles: the fix is in the file. A Compose file
     that ``docker compose`` would pick in its directory gets the override file
-    beside it merged in; the override is not read on its own.
+    beside it merged in; the override is not read on its own. With ``failures``,
+    an input that cannot be read is appended there and the others still read;
+    without, its InputError is raised.
     """
     if list(paths).count(STDIN) > 1:
         raise InputError(STDIN_NAME, "given more than once: stdin can be read only once")
+    attempt = _Attempt(failures)
     target = DeployTarget()
     root = (root or Path.cwd()).resolve()
-    groups = [_candidates(given, exclude, root) for given in paths]
+    groups = [g for given in paths if (g := attempt(_candidates, given, exclude, root))]
     overrides = {
         path.resolve(): override
         for _given, found, _explicit in groups
@@ -89,16 +95,15 @@ def load_deploy(
         for display, path in found:
             if path is not None and path.resolve() in merged:
                 continue
-            read = _read_stdin() if path is None else _read(display, path, explicit=explicit)
+            read = attempt(_read_one, display, path, explicit, overrides)
             if read is not None:
-                override = overrides.get(path.resolve()) if path is not None else None
-                files.append((read, _override(display, override)))
+                files.append(read)
         if not files and not explicit and not any(p and p.resolve() in merged for _, p in found):
-            raise InputError(given, _nothing_found(Path(given), exclude, root))
+            attempt(_none_found, given, exclude, root)
         together = _applied_together([f for f, _ in files])
         for file, override_file in files:
             group = given if together else _display(file)
-            _add(file, target, env_files, override_file, (group, inputs))
+            attempt(_add, file, target, env_files, override_file, (group, inputs))
     resolve_secrets(inputs)
     return target
 
@@ -156,6 +161,37 @@ def chart_root(path: Path, directory: Path) -> bool:
         if folder == directory:
             break
     return False
+
+
+class _Attempt:
+    """Calls a reading step; its InputError goes to ``failures`` (None: raised)."""
+
+    def __init__(self, failures: list[InputError] | None):
+        self.failures = failures
+
+    def __call__(self, step: Callable[..., _T], *args: Any) -> _T | None:
+        try:
+            return step(*args)
+        except InputError as exc:
+            if self.failures is None:
+                raise
+            self.failures.append(exc)
+            return None
+
+
+def _read_one(
+    display: str, path: Path | None, explicit: bool, overrides: dict[Path, Path]
+) -> tuple[tuple[str, YamlFile] | DeployFile, YamlFile | DeployFile | None] | None:
+    """The file read (None: skipped) with the override file to merge into it."""
+    read = _read_stdin() if path is None else _read(display, path, explicit=explicit)
+    if read is None:
+        return None
+    override = overrides.get(path.resolve()) if path is not None else None
+    return read, _override(display, override)
+
+
+def _none_found(given: str, exclude: Sequence[str], root: Path) -> None:
+    raise InputError(given, _nothing_found(Path(given), exclude, root))
 
 
 def _candidates(

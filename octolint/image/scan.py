@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 from octolint.dockerfile.stages import Build
 from octolint.engine import Engine
+from octolint.errors import InputError
 from octolint.image import layers
 from octolint.image.cache import LayerCache
 from octolint.image.fs import ImageFS
@@ -37,7 +38,7 @@ from octolint.image.sources.base import (
 from octolint.image.sources.resolve import open_source
 from octolint.image.store import CorruptStoreError, LayerStore
 from octolint.image.target import ImageTarget
-from octolint.model import Finding, Report
+from octolint.model import Finding, InputFailure, Report
 
 # Called with (reference, number of distinct layers, event) per distinct layer; event is
 # "cached" or "read".
@@ -66,7 +67,8 @@ class ScanResult:
 
 
 def scan_images(references: Sequence[str], engine: Engine, options: ScanOptions) -> ScanResult:
-    """Scan every reference (concurrently), sharing one layer cache."""
+    """Scan every reference (concurrently), sharing one layer cache. An image that
+    cannot be read is listed in ``report.errors``; the others are still scanned."""
     if options.probe:  # Ctrl-C must remove probe containers at once, not after the probes
         from octolint.image.probe import interrupt_guard
 
@@ -83,8 +85,12 @@ def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=max(1, min(len(references), 4))) as pool:
         scans = [pool.submit(_scan_one, ref, engine, options, cache) for ref in references]
-        for future in scans:  # in argument order, so output is stable
-            targets, findings, used = future.result()
+        for reference, future in zip(references, scans):  # in argument order: stable output
+            try:
+                targets, findings, used = future.result()
+            except InputError as exc:  # the other images are still scanned and reported
+                result.report.errors.append(_failure(reference, exc))
+                continue
             with lock:
                 result.targets += targets
                 result.report.findings += findings
@@ -93,6 +99,14 @@ def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions
                 result.used_sources.append(used)
     result.report.rules_run = [r.id for r in engine.active_rules("image")]
     return result
+
+
+def _failure(reference: str, exc: InputError) -> InputFailure:
+    """The error, naming the reference as the user gave it when it names a part of it."""
+    message = str(exc)
+    if not message.startswith(reference):
+        message = f"{reference}: {message}"
+    return InputFailure(reference, message)
 
 
 def _scan_one(

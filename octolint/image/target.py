@@ -8,6 +8,7 @@ pragmas apply to findings at its lines.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,22 @@ class ImageTarget:
         dockerfile = FileLocation.of(source[0], source[1], self._lines) if source else None
         return ImageLocation(self.reference, str(self.image.platform), file, layer, step,
                              dockerfile)  # fmt: skip
+
+    def at_run(self, script: re.Pattern[str], *, file: str | None = None) -> ImageLocation:
+        """Like ``at("FROM", file=...)``, but pointing at the --dockerfile's first RUN of
+        the final image whose script matches ``script`` (what installed something), when
+        there is one: that is the line to fix, not FROM."""
+        location = self.at("FROM", file=file)
+        build = self.dockerfile
+        if build is None:
+            return location
+        from octolint.dockerfile.shell import run_script
+
+        for _stage, instruction in build.final_instructions():
+            if instruction.name == "RUN" and script.search(run_script(instruction)):
+                region = FileLocation.of(build.dockerfile.path, span_of(instruction), self._lines)
+                return dataclasses.replace(location, dockerfile=region)
+        return location
 
     @property
     def _lines(self) -> Sequence[str]:

@@ -49,15 +49,39 @@ KERBEROS = "libgssapi_krb5.so.2"
 
 # The package that provides each library, by distribution family (the image's
 # os-release ID or ID_LIKE), keyed by NativeLibrary.label (and KERBEROS).
-# Source: the per-distribution lists in linux-packages.md above.
+# Source: the per-distribution lists in linux-packages.md above (Alpine's and
+# openSUSE's also in https://learn.microsoft.com/dotnet/core/install/linux-alpine
+# and .../linux-sles), checked against pkgs.alpinelinux.org and packages.debian.org.
 _DEBIAN = {LIBSTDCXX.label: "libstdc++6", LIBGCC_S.label: "libgcc-s1", ZLIB.label: "zlib1g",
            OPENSSL.label: "libssl3", KERBEROS: "libgssapi-krb5-2"}  # fmt: skip
 _FEDORA = {LIBSTDCXX.label: "libstdc++", LIBGCC_S.label: "libgcc", ZLIB.label: "zlib",
            OPENSSL.label: "openssl-libs", KERBEROS: "krb5-libs"}  # fmt: skip
 _OPENSUSE = {LIBSTDCXX.label: "libstdc++6", LIBGCC_S.label: "libgcc_s1", ZLIB.label: "libz1",
              OPENSSL.label: "libopenssl3", KERBEROS: "krb5"}  # fmt: skip
+_ALPINE = {LIBSTDCXX.label: "libstdc++", LIBGCC_S.label: "libgcc", ZLIB.label: "zlib",
+           OPENSSL.label: "libssl3", KERBEROS: "krb5-libs"}  # fmt: skip
 PACKAGES: dict[str, dict[str, str]] = {
     "debian": _DEBIAN, "ubuntu": _DEBIAN,
     "fedora": _FEDORA, "rhel": _FEDORA, "centos": _FEDORA,
     "opensuse": _OPENSUSE, "suse": _OPENSUSE,
+    "alpine": _ALPINE,
 }  # fmt: skip
+
+# The Dockerfile command that installs packages, by distribution family: each
+# distribution's documented non-interactive form (apt-get(8), dnf(8), apk(8),
+# zypper(8)); ``microdnf`` on UBI minimal takes the same arguments as dnf here.
+_APT = "apt-get update && apt-get install -y --no-install-recommends"
+INSTALL: dict[str, str] = {
+    "debian": _APT, "ubuntu": _APT,
+    "fedora": "dnf install -y", "rhel": "dnf install -y", "centos": "yum install -y",
+    "opensuse": "zypper --non-interactive install", "suse": "zypper --non-interactive install",
+    "alpine": "apk add --no-cache",
+}  # fmt: skip
+
+
+def install_step(family: str, packages: list[str]) -> str | None:
+    """``RUN <install command> <packages>`` for the family, None when it is unknown."""
+    command = INSTALL.get(family)
+    if command is None or not packages:
+        return None
+    return f"RUN {command} {' '.join(dict.fromkeys(packages))}"

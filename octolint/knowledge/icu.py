@@ -9,7 +9,9 @@ Sources:
   ``true`` or ``1``,
   https://learn.microsoft.com/dotnet/core/runtime-config/globalization#invariant-mode.
 - Package names: the distributions' package indexes (packages.debian.org,
-  packages.ubuntu.com, the Fedora/RHEL repositories).
+  packages.ubuntu.com, the Fedora/RHEL repositories, pkgs.alpinelinux.org,
+  software.opensuse.org) and Microsoft's per-distribution dependency lists,
+  https://github.com/dotnet/core/blob/main/release-notes/8.0/linux-packages.md.
 
 Used by OCT107 (the Dockerfile), OCT204 (the image), OCT290 and the ``--probe``.
 """
@@ -55,3 +57,20 @@ PACKAGE_BY_RELEASE = {
     "ubuntu": {"18.04": "libicu60", "bionic": "libicu60", "20.04": "libicu66", "focal": "libicu66",
                "22.04": "libicu70", "jammy": "libicu70", "24.04": "libicu74", "noble": "libicu74"},
 }  # fmt: skip
+
+# The ICU package of distributions whose package name does not carry the version.
+PACKAGE_BY_FAMILY = {"fedora": "libicu", "rhel": "libicu", "centos": "libicu",
+                     "alpine": "icu-libs", "opensuse": "libicu", "suse": "libicu"}  # fmt: skip
+
+
+def package(family: str, os_release: Mapping[str, str]) -> str | None:
+    """The ICU package to install on this distribution (os-release values), or None
+    when its release is not one we know the package of."""
+    if family in PACKAGE_BY_FAMILY:
+        return PACKAGE_BY_FAMILY[family]
+    releases = PACKAGE_BY_RELEASE.get(family, {})
+    for key in ("VERSION_ID", "VERSION_CODENAME", "UBUNTU_CODENAME"):
+        found = releases.get(os_release.get(key, "").lower())
+        if found:
+            return found
+    return None

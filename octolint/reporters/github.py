@@ -16,7 +16,9 @@ obey them.
 ignores them otherwise; ``endColumn`` is inclusive). File paths are relative to
 the working directory; a finding without a file (an image finding that does not
 point at the ``--dockerfile``, or standard input) is an annotation without
-``file`` whose message starts with what was checked. No findings: no output.
+``file`` whose message starts with what was checked. An input that could not
+be read is an ``::error`` titled "octolint: input not checked" naming it. No
+findings and no such input: no output.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from octolint.escape import escape_text
-from octolint.model import Finding, Report, Severity
+from octolint.model import Finding, InputFailure, Report, Severity
 from octolint.reporters._ci import file_of
 from octolint.reporters._common import (
     clamped_region,
@@ -48,8 +50,16 @@ def render(
     tool_version: str,
     **_options: Any,
 ) -> str:
-    """One workflow command per finding, each on its own line; empty without findings."""
-    return "".join(annotation(finding, rules) + "\n" for finding in ordered_findings(report))
+    """One workflow command per finding, then one ``::error`` per input that could not
+    be read, each on its own line; empty when there is neither."""
+    lines = [annotation(finding, rules) for finding in ordered_findings(report)]
+    lines += [input_annotation(failure) for failure in report.errors]
+    return "".join(line + "\n" for line in lines)
+
+
+def input_annotation(failure: InputFailure) -> str:
+    """``::error title=octolint::<input>: what is wrong`` (no file: it could not be read)."""
+    return command("error", {"title": "octolint: input not checked"}, failure.message)
 
 
 def annotation(finding: Finding, rules: Mapping[str, Rule]) -> str:

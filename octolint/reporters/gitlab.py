@@ -13,18 +13,22 @@ fingerprint (unique in the report, which GitLab requires) leaves the line
 number out, so an issue keeps it when unrelated lines move and GitLab does not
 report it as new. Paths are relative to the working directory (run octolint
 from the repository root); a finding without a file names the image (or
-``<stdin>``) as its path, on line 1. Control characters in text are written as
+``<stdin>``) as its path, on line 1. An input that could not be read is a
+``blocker`` issue with ``check_name`` ``input-error`` at its path, line 1 (Code
+Quality has no other place for it, and the merge request must not show it as
+clean). Control characters in text are written as
 the visible text ``\\x1b`` (see :mod:`octolint.escape`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from octolint.escape import escape_strings
-from octolint.model import Finding, Report, Severity
+from octolint.model import Finding, InputFailure, Report, Severity
 from octolint.reporters._ci import file_of, fingerprints
 from octolint.reporters._common import (
     clamped_region,
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 
 ENGINE = "octolint"
 CATEGORY = "Compatibility"  # every rule is about whether the image works with Octopus
+INPUT_CHECK = "input-error"  # check_name of an input octolint could not read
 SEVERITIES = {Severity.ERROR: "critical", Severity.WARNING: "minor", Severity.NOTE: "info"}
 
 
@@ -55,7 +60,26 @@ def render(
         _issue(finding, fingerprint, rules)
         for finding, fingerprint in zip(findings, fingerprints(findings))
     ]
+    issues += [_input_issue(failure) for failure in report.errors]
     return json.dumps(escape_strings(issues), indent=2, ensure_ascii=True) + "\n"
+
+
+def _input_issue(failure: InputFailure) -> dict[str, Any]:
+    """An input that could not be read, as a ``blocker`` issue at its path (line 1):
+    Code Quality has no place for a tool's own errors, and a merge request must not
+    show a file that was never checked as clean."""
+    path = display_path(failure.input)
+    payload = f"{INPUT_CHECK}\0{path}".encode("utf-8", "surrogatepass")
+    return {
+        "type": "issue",
+        "engine_name": ENGINE,
+        "check_name": INPUT_CHECK,
+        "description": f"not checked: {failure.message}",
+        "categories": [CATEGORY],
+        "severity": "blocker",
+        "fingerprint": hashlib.sha256(payload).hexdigest(),
+        "location": {"path": path, "lines": {"begin": 1, "end": 1}},
+    }
 
 
 def _issue(

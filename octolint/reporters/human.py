@@ -56,10 +56,16 @@ def render(
     *,
     color: bool = False,
     tool_version: str = "",
+    subject: str | None = None,
     **_: object,
 ) -> str:
-    """The whole report as text; with ``color=False`` it contains no escape sequences."""
-    lines = list(_report_lines(report, rules))
+    """The whole report as text; with ``color=False`` it contains no escape sequences.
+    Nothing when nothing could be checked: the errors on stderr say it all.
+
+    ``subject`` "image" counts what was checked as images, anything else as files."""
+    if report.errors and not report.files and not report.findings:
+        return ""
+    lines = list(_report_lines(report, rules, "image" if subject == "image" else "file"))
     if not color:
         return "".join("".join(text for text, _style in line) + "\n" for line in lines)
     return _render_with_rich(lines)
@@ -85,13 +91,13 @@ def _render_with_rich(lines: list[Line]) -> str:
     return buffer.getvalue()
 
 
-def _report_lines(report: Report, rules: Mapping[str, Rule]) -> Iterator[Line]:
+def _report_lines(report: Report, rules: Mapping[str, Rule], noun: str) -> Iterator[Line]:
     for path, findings in grouped_by_file(report):
         yield [(defuse_commands(printable(display_path(path))), "bold underline")]
         for finding in findings:
             yield from _finding_lines(finding, rules)
             yield []
-    yield summary_line(report)
+    yield summary_line(report, noun)
     if report.findings:
         yield _next_step_line(report)
 
@@ -148,12 +154,22 @@ def _source_lines(finding: Finding) -> Iterator[Line]:
         yield [(f"{INDENT}{'':>{width}} | ... ({_plural(more, 'more line')})", "dim")]
 
 
-def summary_line(report: Report) -> Line:
-    """'3 problems (2 errors, 1 warning) in 2 files; 5 files checked.' or 'No problems...'."""
-    checked = _plural(len(report.files), "file")
+def summary_line(report: Report, noun: str = "file") -> Line:
+    """'3 problems (2 errors, 1 warning) in 2 files; 5 files checked.' or 'No problems...';
+    images are counted as images, and inputs that could not be read are counted too."""
+    line = _findings_summary(report, noun)
+    if report.errors:
+        unread = _plural(len(report.errors), "input")
+        line[-1] = (line[-1][0].rstrip("."), line[-1][1])
+        line.append((f"; {unread} could not be read.", "bold red"))
+    return line
+
+
+def _findings_summary(report: Report, noun: str) -> Line:
+    checked = _plural(len(report.files), noun)
     if not report.findings:
         if not report.files:
-            return [("No files checked.", "bold")]
+            return [(f"No {noun}s checked.", "bold")]
         return [(f"No problems found in {checked}.", "bold green")]
     parts: Line = []
     for severity, count in severity_counts(report).items():
@@ -161,7 +177,7 @@ def summary_line(report: Report) -> Line:
             parts.append((", ", ""))
         if count:
             parts.append((_plural(count, severity.label), SEVERITY_STYLE[severity]))
-    with_findings = _plural(len({f.subject for f in report.findings}), "file")
+    with_findings = _plural(len({f.subject for f in report.findings}), noun)
     return [
         (_plural(len(report.findings), "problem"), "bold"),
         (" (", ""),

@@ -1,9 +1,9 @@
-"""octolint's own JSON format (``--format json``), version 2.
+"""octolint's own JSON format (``--format json``), version 3.
 
 The format is described by ``octolint/schemas/octolint-report.schema.json``
 and documented in ``docs/json-format.md``. Its shape::
 
-    {"version": 2,
+    {"version": 3,
      "tool": {"name": "octolint", "version": "0.1.0"},
      "findings": [{"rule_id", "rule_name", "severity", "message", "file", "line",
                    "column", "end_line", "end_column", "stage", "hint",
@@ -11,7 +11,8 @@ and documented in ``docs/json-format.md``. Its shape::
                              | {"kind": "image", "reference", "platform", "path",
                                 "layer", "history_step", "dockerfile"}}, ...],
      "summary": {"files", "errors", "warnings", "notes"},
-     "files": ["Dockerfile", ...]}
+     "files": ["Dockerfile", ...],
+     "errors": [{"input": "b/Dockerfile", "message": "b/Dockerfile: binary file ..."}]}
 
 Changing or removing a field bumps ``version``; adding one does not. The
 output is ASCII (other characters are ``\\u`` escapes), so it survives any
@@ -38,7 +39,9 @@ from octolint.reporters._common import (
 if TYPE_CHECKING:
     from octolint.rulebook import Rule
 
-SCHEMA_VERSION = 2  # 2: "location"; an image finding's "file" is null without --dockerfile
+# 2: "location"; an image finding's "file" is null without --dockerfile. 3: "errors", the
+# inputs that could not be read (a report is written all the same).
+SCHEMA_VERSION = 3
 TOOL_NAME = "octolint"
 
 
@@ -68,6 +71,10 @@ def build(report: Report, rules: Mapping[str, Rule], *, tool_version: str) -> di
             "notes": report.count(Severity.NOTE),
         },
         "files": [display_path(path) for path in report.files],
+        "errors": [
+            {"input": display_path(failure.input), "message": failure.message}
+            for failure in report.errors
+        ],
     }
     return escape_strings(document)
 

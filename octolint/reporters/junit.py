@@ -1,7 +1,9 @@
 """JUnit XML (``--format junit``), for CI systems that show test reports.
 
 One ``<testsuite>`` per checked file or image and in it one ``<testcase>`` per
-rule that ran (``classname`` the file, ``name`` "OCT101 no-entrypoint")::
+rule that ran (``classname`` the file, ``name`` "OCT101 no-entrypoint"); an input
+that could not be read is a suite of its own whose one testcase, "read input", is
+an ``<error>`` naming what is wrong::
 
     <testsuites name="octolint" tests="12" failures="1" errors="0" time="0">
       <testsuite name="Dockerfile" tests="12" failures="1" errors="0" skipped="0" time="0">
@@ -29,7 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from octolint.escape import defuse_commands, escape_text
-from octolint.model import Finding, Report, Severity
+from octolint.model import Finding, InputFailure, Report, Severity
 from octolint.reporters._ci import file_of
 from octolint.reporters._common import (
     clamped_region,
@@ -71,6 +73,8 @@ def render(
             )
             _outcome(case, findings, rules, fail_threshold)
         _count(suite, extra={"skipped": "0"})
+    for failure in report.errors:
+        _unread_suite(root, failure)
     _count(root)
     ET.indent(root)
     # ASCII with character references survives any console encoding, and is UTF-8
@@ -144,12 +148,23 @@ def xml_text(text: str) -> str:
     return NOT_XML.sub(lambda match: ascii(match.group())[1:-1], escape_text(text))
 
 
+def _unread_suite(root: ET.Element, failure: InputFailure) -> None:
+    """An input that could not be read: a suite with one testcase in ``<error>`` (the
+    check could not run), so CI shows it rather than a report with it left out."""
+    name = xml_text(display_path(failure.input))
+    suite = ET.SubElement(root, "testsuite", name=name)
+    case = ET.SubElement(suite, "testcase", classname=name, name="read input", time="0")
+    error = ET.SubElement(case, "error", type="input-error", message=xml_text(failure.message))
+    error.text = xml_text(failure.message)
+    _count(suite, extra={"skipped": "0"})
+
+
 def _count(element: ET.Element, extra: Mapping[str, str] | None = None) -> None:
     """Set tests/failures/errors/time from the testcases below ``element``."""
     cases = list(element.iter("testcase"))
     element.set("tests", str(len(cases)))
     element.set("failures", str(sum(1 for case in cases if case.find("failure") is not None)))
-    element.set("errors", "0")
+    element.set("errors", str(sum(1 for case in cases if case.find("error") is not None)))
     for key, value in (extra or {}).items():
         element.set(key, value)
     element.set("time", "0")

@@ -69,12 +69,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from octolint.errors import ConfigError, OctolintError
+from octolint.errors import EXIT_INPUT, ConfigError, OctolintError
 from octolint.escape import escape_line, escape_strings
 from octolint.model import Finding, ImageLocation, Report, Severity
 from octolint.reporters._common import (
     STDIN_PATH,
     clamped_region,
+    display_path,
     effective_hint,
     normalised_source,
     ordered_findings,
@@ -187,6 +188,8 @@ def build(
             for f, fp in zip(findings, fingerprints)
         ],
     }
+    if report.errors:
+        run["invocations"] = [_failed_invocation(report)]
     log = {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
     return escape_strings(log)
 
@@ -217,7 +220,11 @@ def serialised_within_limits(
         f"scanning rejects {reason} (the exit code still counts all of them)"
     )
     trimmed = _with_results(log, results, keep)
-    trimmed["runs"][0]["invocations"] = [_invocation(message)]
+    invocation = _invocation(message)
+    for earlier in trimmed["runs"][0].get("invocations", []):  # inputs that could not be read
+        invocation["executionSuccessful"] = earlier["executionSuccessful"]
+        invocation["toolExecutionNotifications"][:0] = earlier["toolExecutionNotifications"]
+    trimmed["runs"][0]["invocations"] = [invocation]
     return _dumps(trimmed), message
 
 
@@ -258,6 +265,23 @@ def _invocation(message: str) -> JSON:
         "executionSuccessful": True,
         "toolExecutionNotifications": [
             {"level": "warning", "message": {"text": _sentence(message)}}
+        ],
+    }
+
+
+def _failed_invocation(report: Report) -> JSON:
+    """Each input that could not be read, as an error notification: the run did not
+    check everything it was asked to (GitHub shows these as tool errors)."""
+    return {
+        "executionSuccessful": False,
+        "exitCode": EXIT_INPUT,
+        "toolExecutionNotifications": [
+            {
+                "level": "error",
+                "message": {"text": _sentence(failure.message)},
+                "properties": {"input": display_path(failure.input)},
+            }
+            for failure in report.errors
         ],
     }
 
