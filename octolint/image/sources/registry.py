@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import io
 import ipaddress
 import json
@@ -360,6 +361,34 @@ def _connection_reason(exc: Exception, deadline: Deadline | None = None) -> str:
     return type(exc).__name__
 
 
+# Connection failures that a retry a few seconds later would meet again: no such host,
+# nothing listening, no route. Only the others (timeouts, resets, a connection cut
+# short) are retried; waiting out the backoff for these would only delay the error
+# (offline, a scan would wait 8 s to say what was known after 20 ms).
+_LASTING_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
+
+
+def _lasting(exc: BaseException) -> bool:
+    """Whether a connection error is one retrying cannot fix (see _LASTING_ERRNOS)."""
+    import socket
+
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:  # the cause sits under requests' and urllib3's wrappers
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror):  # DNS: offline, or no such name
+            return True
+        if isinstance(item, OSError) and item.errno in _LASTING_ERRNOS:
+            return True
+        if type(item).__name__ == "NameResolutionError":  # urllib3 2's, from a gaierror
+            return True
+        pending += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return False
+
+
 def _brief(url: str) -> str:
     """A URL for a message: no query (signed URLs carry credentials there), at most 100 chars."""
     try:
@@ -569,7 +598,7 @@ class RegistryClient:
                 if isinstance(exc, requests.exceptions.SSLError):
                     raise  # permanent; the caller decides (plain HTTP fallback or an error)
                 wait = backoff
-                again = retry and isinstance(exc, requests.ConnectionError)
+                again = retry and isinstance(exc, requests.ConnectionError) and not _lasting(exc)
                 if not again or attempt == MAX_ATTEMPTS or wait >= deadline.remaining():
                     raise self.error(
                         step, f"cannot reach {_netloc(url)}: {_connection_reason(exc)}"
