@@ -123,7 +123,7 @@ def _scan_one(
         targets, findings = [], []
         for image in images:
             probe = None
-            if options.probe:
+            if options.probe and image.reads_layers:  # the probe checks Linux loaders
                 from octolint.image.probe import run_probe
 
                 probe = run_probe(image)
@@ -165,7 +165,7 @@ def _filesystem(
     source: ImageSource, image: ResolvedImage, options: ScanOptions, cache: LayerCache
 ) -> ImageFS | None:
     """The merged filesystem of a Linux image; None for Windows (layers are not read)."""
-    if image.platform.os != "linux":
+    if not image.reads_layers:
         return None
     # Indexing a layer allocates an object or more per entry, none in a reference
     # cycle: the cycle collector would only rescan them again and again. Paused
