@@ -13,7 +13,9 @@ warm scan reads only the rows it needs, whatever the layer's size. Loading one
 never runs code and checks the file's CRC, so a truncated or edited entry is
 detected and deleted; rows are validated as they are read (see ``store``).
 Files are written to a temporary name in the same directory and renamed into
-place, so concurrent readers and writers only ever see whole entries.
+place, so concurrent readers and writers only ever see whole entries, and a
+scan stopped at any instant (Ctrl-C, see ``octolint.interrupt``, which also
+deletes the temporary file being written) leaves whole entries only.
 
 A cache problem (read-only home, full disk, a garbage file) never fails a
 run: the layer is just indexed again.
@@ -39,6 +41,7 @@ from octolint.cachedir import cache_root, status_problem, usable_directory
 from octolint.image import layers
 from octolint.image.model import Descriptor, LayerIndex
 from octolint.image.store import FORMAT, CorruptStoreError, LayerStore
+from octolint.interrupt import removed_on_interrupt
 
 _DIGEST = re.compile(
     r"^(?:(sha256):([0-9a-f]{64})|(sha384):([0-9a-f]{96})|(sha512):([0-9a-f]{128}))$"
@@ -91,16 +94,17 @@ class LayerCache:
             os.close(fd)  # SQLite takes an empty file for an empty database
         except OSError:
             return LayerStore.build(index)
-        try:
-            stored = LayerStore.write(index, temp)
-        except (OSError, sqlite3.Error, CorruptStoreError):
-            _unlink(Path(temp))
-            return LayerStore.build(index)
-        try:
-            os.replace(temp, path)  # the open store keeps reading the same file
-        except OSError:
-            _unlink(Path(temp))
-            return stored  # still a whole store, though not cached
+        with removed_on_interrupt(temp):  # else left behind by Ctrl-C (see interrupt)
+            try:
+                stored = LayerStore.write(index, temp)
+            except (OSError, sqlite3.Error, CorruptStoreError):
+                _unlink(Path(temp))
+                return LayerStore.build(index)
+            try:
+                os.replace(temp, path)  # the open store keeps reading the same file
+            except OSError:
+                _unlink(Path(temp))
+                return stored  # still a whole store, though not cached
         self._drop_other_versions(path)
         return stored
 

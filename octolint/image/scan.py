@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from octolint import interrupt
 from octolint.dockerfile.stages import Build
 from octolint.engine import Engine
 from octolint.errors import InputError
@@ -69,7 +70,9 @@ class ScanResult:
 def scan_images(references: Sequence[str], engine: Engine, options: ScanOptions) -> ScanResult:
     """Scan every reference (concurrently), sharing one layer cache. An image that
     cannot be read is listed in ``report.errors``; the others are still scanned."""
-    if options.probe:  # Ctrl-C must remove probe containers at once, not after the probes
+    # Ctrl-C must remove probe containers at once, not after the probes; under the CLI,
+    # octolint.interrupt does (and ends the process).
+    if options.probe and not interrupt.active():
         from octolint.image.probe import interrupt_guard
 
         with interrupt_guard():
