@@ -12,10 +12,12 @@ finish: what a scan leaves behind is made safe to abandon at any instant instead
 
 - The layer cache writes each entry to a temporary file and renames it into
   place when complete, so an entry is whole or absent; the temporary files being
-  written are registered here (:func:`removed_on_interrupt`) and deleted.
+  written are created here (:func:`new_temporary`) and deleted.
 - Probe containers are removed by a cleanup the probe registers
   (:func:`on_interrupt`).
 
+The main thread waits for the workers with :func:`result`, which wakes often
+enough to run the handler: the kernel may deliver the signal to a worker thread.
 Then the process says "octolint: interrupted" on stderr and ends with
 ``os._exit(130)``, without joining threads. :func:`exit_at_once` installs that
 handler; the CLI uses it around a scan (a library caller keeps Python's usual
@@ -28,12 +30,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager, suppress
 from types import FrameType
+from typing import TypeVar
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C; also for SIGTERM
+POLL = 0.1  # seconds: how often the main thread looks for a signal while it waits
+T = TypeVar("T")
 
 _cleanups: list[Callable[[], None]] = []
 _temporary: set[str] = set()
@@ -50,17 +58,35 @@ def on_interrupt(cleanup: Callable[[], None]) -> None:
             _cleanups.append(cleanup)
 
 
-@contextmanager
-def removed_on_interrupt(path: str | os.PathLike[str]) -> Iterator[None]:
-    """``path`` is deleted if the process is interrupted meanwhile (a file being written)."""
-    name = os.fspath(path)
+def new_temporary(directory: str | os.PathLike[str], prefix: str, suffix: str) -> str:
+    """A new empty file (``tempfile.mkstemp``'s), deleted if the process is interrupted
+    before :func:`forget_temporary`. Created and registered at once, under the lock
+    the handler takes: none is created unregistered, nor after the handler looked."""
     with _lock:
+        if _stopping:
+            raise KeyboardInterrupt  # the process is ending: no new file
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
         _temporary.add(name)
-    try:
-        yield
-    finally:
-        with _lock:
-            _temporary.discard(name)
+    os.close(fd)
+    return name
+
+
+def forget_temporary(name: str) -> None:
+    """``name`` was renamed or deleted: an interrupt leaves it alone now."""
+    with _lock:
+        _temporary.discard(name)
+
+
+def result(future: Future[T]) -> T:
+    """``future.result()``, for the main thread: it wakes every POLL seconds. The kernel
+    may deliver a signal to any thread; Python then runs its handler in the main thread,
+    but only once that thread wakes, and a wait without a timeout would last until the
+    future is done (the signal lost for the scan's duration)."""
+    while True:
+        try:
+            return future.result(timeout=POLL)
+        except FutureTimeout:
+            continue
 
 
 def active() -> bool:
@@ -95,8 +121,8 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     global _stopping
     if _stopping:  # a second Ctrl-C while cleaning up: the first one finishes the job
         return
-    _stopping = True
     with _lock:
+        _stopping = True
         cleanups, temporary = list(_cleanups), list(_temporary)
     for cleanup in cleanups:
         with suppress(Exception):  # a cleanup that fails must not keep the process alive

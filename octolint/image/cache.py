@@ -32,7 +32,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -41,7 +40,7 @@ from octolint.cachedir import cache_root, status_problem, usable_directory
 from octolint.image import layers
 from octolint.image.model import Descriptor, LayerIndex
 from octolint.image.store import FORMAT, CorruptStoreError, LayerStore
-from octolint.interrupt import removed_on_interrupt
+from octolint.interrupt import forget_temporary, new_temporary
 
 _DIGEST = re.compile(
     r"^(?:(sha256):([0-9a-f]{64})|(sha384):([0-9a-f]{96})|(sha512):([0-9a-f]{128}))$"
@@ -89,12 +88,11 @@ class LayerCache:
         path = self._path(index.digest)
         if not self.enabled or path is None or not self._ready(create=True):
             return LayerStore.build(index)
-        try:
-            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=self.directory)
-            os.close(fd)  # SQLite takes an empty file for an empty database
+        try:  # empty: SQLite takes it for an empty database. Deleted on Ctrl-C.
+            temp = new_temporary(self.directory, _TEMP_PREFIX, _SUFFIX)
         except OSError:
             return LayerStore.build(index)
-        with removed_on_interrupt(temp):  # else left behind by Ctrl-C (see interrupt)
+        try:
             try:
                 stored = LayerStore.write(index, temp)
             except (OSError, sqlite3.Error, CorruptStoreError):
@@ -105,6 +103,8 @@ class LayerCache:
             except OSError:
                 _unlink(Path(temp))
                 return stored  # still a whole store, though not cached
+        finally:
+            forget_temporary(temp)  # renamed or deleted by now
         self._drop_other_versions(path)
         return stored
 

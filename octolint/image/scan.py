@@ -90,7 +90,7 @@ def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions
         scans = [pool.submit(_scan_one, ref, engine, options, cache) for ref in references]
         for reference, future in zip(references, scans):  # in argument order: stable output
             try:
-                targets, findings, used = future.result()
+                targets, findings, used = interrupt.result(future)  # Ctrl-C heard meanwhile
             except InputError as exc:  # the other images are still scanned and reported
                 result.report.errors.append(_failure(reference, exc))
                 continue
