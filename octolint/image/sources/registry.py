@@ -38,9 +38,13 @@ MIN_PROGRESS (1 MiB) must arrive within ``timeout`` of the previous one.
 
 **Retries.** Connection errors, HTTP 429 and 5xx answers to GETs are retried with
 exponential backoff (or after ``Retry-After`` of a 429 or 503, capped at 10 s),
-within the step's ``timeout``. A layer download that breaks off (reset, stalled,
-too slow, cut short) is resumed where it stopped with a Range request, with
-backoff, for at most ``timeout`` seconds without progress (see ``_ResponseReader``).
+within the step's ``timeout``; not the connection errors a retry would meet again
+(an unknown host, nothing listening, no route: ``_lasting``), nor certificate
+errors and 401/403/404, which fail at once. On a terminal, a wait longer than a
+second shows what is awaited (``octolint.progress.waiting``). A layer download
+that breaks off (reset, stalled, too slow, cut short) is resumed where it stopped
+with a Range request, with backoff, for at most ``timeout`` seconds without
+progress (see ``_ResponseReader``).
 """
 
 from __future__ import annotations
@@ -573,6 +577,7 @@ class RegistryClient:
         import requests
 
         from octolint.image.sources.transport import watched_by
+        from octolint.progress import waiting
 
         backoff = FIRST_BACKOFF
         idempotent = method in ("GET", "HEAD")
@@ -581,7 +586,9 @@ class RegistryClient:
             if remaining <= 0:
                 raise self._timeout_error(step, url)
             try:
-                with watched_by(deadline):  # bounds connecting, TLS, headers and the body
+                # The deadline bounds connecting, TLS, headers and the body; a terminal
+                # shows the wait once it lasts (octolint.progress).
+                with watched_by(deadline), waiting(f"{step}: waiting for {_netloc(url)}"):
                     response = self._send(
                         method,
                         url,
@@ -617,7 +624,8 @@ class RegistryClient:
                     return response  # no time left to wait: the caller reports this status
                 response.close()  # unread: a retried error's body does not matter
                 log.debug("retrying %s in %.1fs", url, wait)
-            time.sleep(wait)
+            with waiting(f"{step}: {_netloc(url)} failed; retrying"):
+                time.sleep(wait)
             backoff *= 2
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
@@ -664,6 +672,8 @@ class RegistryClient:
 
         import requests
 
+        from octolint.progress import waiting
+
         if not is_loopback(self.registry) or requests.utils.get_environ_proxies(https):
             return False
         try:
@@ -675,9 +685,11 @@ class RegistryClient:
         context.check_hostname = False  # only "does it speak TLS?": nothing is sent
         context.verify_mode = ssl.CERT_NONE
         try:
-            with socket.create_connection((host, port), timeout=deadline.remaining()) as sock:
-                deadline.watch(sock)  # a handshake dripped byte by byte ends in time too
-                context.wrap_socket(sock, server_hostname=host).close()
+            with waiting(f"connecting: waiting for {self.host}"):
+                endpoint = (host, port)
+                with socket.create_connection(endpoint, timeout=deadline.remaining()) as sock:
+                    deadline.watch(sock)  # a handshake dripped byte by byte ends in time too
+                    context.wrap_socket(sock, server_hostname=host).close()
             return False
         except (OSError, ValueError):  # ssl.SSLError included: an HTTP answer, a reset...
             return not deadline.expired  # out of time: the usual path reports it

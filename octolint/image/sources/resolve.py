@@ -28,6 +28,7 @@ from octolint.errors import ConfigError
 from octolint.image.sources.archive import ArchiveSource, split_archive_ref
 from octolint.image.sources.base import ImageNotFoundError, ImageSource
 from octolint.imageref import parse_image_ref
+from octolint.progress import waiting
 
 SOURCE_KINDS = ("auto", "registry", "daemon", "archive")
 DEFAULT_TIMEOUT = 60.0
@@ -90,12 +91,15 @@ def _daemon_source(ref: str, kind: str, timeout: float, ping_timeout: float) -> 
 
     if kind == "daemon":
         return DaemonSource(ref, timeout=timeout)
-    client = engine_available(ping_timeout)
+    with waiting("looking for the image in the Docker engine"):
+        client = engine_available(ping_timeout)
     if client is None:
         return None
     client.api.timeout = max(1, round(timeout))  # the ping is done; saves take longer
     source = DaemonSource(ref, client=client, timeout=timeout)
-    if source.has_image():
+    with waiting("looking for the image in the Docker engine"):
+        found = source.has_image()
+    if found:
         return source
     source.close()
     return None
