@@ -12,6 +12,7 @@ the failure; the assertions allow five.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -278,6 +279,38 @@ def test_sigint_while_connecting(silent_server, tmp_path):
     proc = start([f"{address}/app:1", "--source", "registry"], tmp_path / "cache")
     wait_for(proc, lambda: bool(accepted))
     time.sleep(0.3)  # the handshake's answer awaited
+    seconds, stdout, stderr = interrupt(proc)
+    assert_interrupted(seconds, stdout, stderr, proc.returncode)
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[str]:
+    """'127.0.0.1:PORT' where a connection attempt hangs, as to a host that drops the
+    packets: a listening socket whose accept queue is full drops further SYNs."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        address = server.getsockname()
+        fillers = [socket.socket() for _ in range(4)]
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(address)
+        probe = socket.socket()
+        probe.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            probe.connect(address)  # the shape holds on this kernel
+        probe.close()
+        yield f"127.0.0.1:{address[1]}"
+        for filler in fillers:
+            filler.close()
+
+
+def test_sigint_during_a_connection_attempt(unanswered_port, tmp_path):
+    """The issue's 'unreachable registry': Ctrl-C used to wait for the connect."""
+    proc = start([f"{unanswered_port}/app:1", "--source", "registry"], tmp_path / "cache")
+    time.sleep(2.5)  # started, and connecting (it cannot have got further)
+    assert proc.poll() is None, proc.communicate()
     seconds, stdout, stderr = interrupt(proc)
     assert_interrupted(seconds, stdout, stderr, proc.returncode)
 
