@@ -3,7 +3,8 @@
 Errors are exceptions everywhere else; they are caught once, here, and
 become one line on stderr and a documented exit code (see README):
 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
-configuration error, 3 an input could not be read or analysed.
+configuration error, 3 an input could not be read or analysed, 130
+interrupted (Ctrl-C; during an image scan also SIGTERM, see octolint.interrupt).
 
 Every line written to stderr goes through :func:`_say`: it starts with
 ``octolint:`` and input-derived text in it is escaped (octolint.escape), so a
