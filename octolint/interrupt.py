@@ -30,14 +30,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager, suppress
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # the CLI imports this module for every command: kept light
+    from concurrent.futures import Future
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C; also for SIGTERM
 POLL = 0.1  # seconds: how often the main thread looks for a signal while it waits
@@ -62,6 +62,8 @@ def new_temporary(directory: str | os.PathLike[str], prefix: str, suffix: str) -
     """A new empty file (``tempfile.mkstemp``'s), deleted if the process is interrupted
     before :func:`forget_temporary`. Created and registered at once, under the lock
     the handler takes: none is created unregistered, nor after the handler looked."""
+    import tempfile
+
     with _lock:
         if _stopping:
             raise KeyboardInterrupt  # the process is ending: no new file
@@ -82,6 +84,8 @@ def result(future: Future[T]) -> T:
     may deliver a signal to any thread; Python then runs its handler in the main thread,
     but only once that thread wakes, and a wait without a timeout would last until the
     future is done (the signal lost for the scan's duration)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
     while True:
         try:
             return future.result(timeout=POLL)
