@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 _cleanups: list[Callable[[], None]] = []
 _temporary: set[str] = set()
-_lock = threading.Lock()
+_lock = threading.RLock()  # the handler takes it in the main thread, which may hold it
 _active = False
 _stopping = False
 
@@ -123,8 +123,8 @@ def exit_at_once() -> Iterator[None]:
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     global _stopping
-    if _stopping:  # a second Ctrl-C while cleaning up: the first one finishes the job
-        return
+    if _stopping:  # a second Ctrl-C while cleaning up (an engine slow to remove a probe)
+        os._exit(EXIT_INTERRUPTED)
     with _lock:
         _stopping = True
         cleanups, temporary = list(_cleanups), list(_temporary)
