@@ -348,6 +348,30 @@ def test_an_unresolvable_name_fails_at_once(tmp_path):
     assert seconds < BOUND, seconds
 
 
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_refusal_is_not_retried(status, pushed, fault_proxy, tmp_path):
+    repository, _ = pushed
+    fault_proxy.add_fault(r"/manifests/", "status", status=status, count=10)
+    seconds, proc = timed_cli([fault_proxy.ref(repository, "1"), "--source", "registry"],
+                              tmp_path)  # fmt: skip
+    line = one_line(proc)
+    assert f"HTTP {status}" in line and repository in line, line
+    assert len([r for r in fault_proxy.seen if "/manifests/" in r]) == 1, fault_proxy.seen
+    assert seconds < BOUND, seconds
+
+
+def test_an_untrusted_certificate_fails_at_once(tls_registry, tmp_path):
+    repository = f"tls/{uuid.uuid4().hex[:8]}"
+    tls_registry.push(repository, "1", build_image([SMALL_LAYER]))
+    started = time.monotonic()
+    env = {"OCTOLINT_CACHE_DIR": str(tmp_path), "REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": ""}
+    proc = run_cli(["image", tls_registry.ref(repository, "1"), "--source", "registry"],
+                   env=env)  # fmt: skip
+    line = one_line(proc)
+    assert "certificate verification failed" in line and tls_registry.host in line, line
+    assert time.monotonic() - started < BOUND
+
+
 def test_transient_failures_are_still_retried(pushed, fault_proxy, tmp_path):
     """A 503 for the manifest and a reset halfway through a layer keep their retries."""
     repository, image = pushed
