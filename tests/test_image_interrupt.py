@@ -1,10 +1,12 @@
 """Ctrl-C, unreachable registries, missing paths and Windows images (issue 15).
 
 Real components only: the CLI in a subprocess, the real registry behind the
-fault-injecting proxy (tests/infra.py), a docker-archive of 120,000 files built
-once into pytest's cache directory, plain sockets on 127.0.0.1 that accept and
-never answer. Nothing leaves the machine: the unresolvable name is under
-``.invalid``, which never resolves (RFC 6761).
+fault-injecting proxy (tests/infra.py) and with TLS, a docker-archive of 120,000
+files built once into pytest's cache directory, plain sockets on 127.0.0.1 that
+accept and never answer or whose full accept queue drops connection attempts, a
+recording proxy that shows whether a registry was asked. Nothing leaves the
+machine: the unresolvable name is under ``.invalid``, which never resolves
+(RFC 6761).
 
 Times: the process is expected to end within about a second of the signal or of
 the failure; the assertions allow five.
@@ -180,7 +182,7 @@ def big_layer_entry(image: Image) -> str:
     return "sha256-" + image.layers[1].digest.split(":")[1]
 
 
-def test_sigint_while_indexing_a_large_archive(big_archive, small_findings, tmp_path):
+def test_sigint_while_indexing_a_large_archive(big_archive, tmp_path):
     path, image = big_archive
     cache = tmp_path / "cache"
     proc = start([str(path)], cache)
