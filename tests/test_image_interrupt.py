@@ -182,6 +182,7 @@ def big_layer_entry(image: Image) -> str:
     return "sha256-" + image.layers[1].digest.split(":")[1]
 
 
+@pytest.mark.slow  # a 120,000-file archive: seconds to build and to scan
 def test_sigint_while_indexing_a_large_archive(big_archive, tmp_path):
     path, image = big_archive
     cache = tmp_path / "cache"
@@ -197,6 +198,7 @@ def test_sigint_while_indexing_a_large_archive(big_archive, tmp_path):
     assert not any(n.startswith(big_layer_entry(image)) for n in names)
 
 
+@pytest.mark.slow  # a 120,000-file archive: seconds to build and to scan
 def test_sigterm_while_writing_the_cache_leaves_it_consistent(big_archive, small_findings,
                                                               tmp_path):  # fmt: skip
     path, image = big_archive
@@ -384,38 +386,53 @@ def test_transient_failures_are_still_retried(pushed, fault_proxy, tmp_path):
     assert len([r for r in fault_proxy.seen if image.layers[1].digest in r]) == 2
 
 
+def read_terminal(main: int, proc: subprocess.Popen[bytes], until: str | None) -> str:
+    """What the process wrote to the terminal, until ``until`` appears or it ends."""
+    seen = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (until and until.encode() in seen):
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the process ended, the terminal closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen.decode("utf-8", "replace")
+
+
 def test_a_long_wait_is_shown_on_a_terminal(silent_server, tmp_path):
-    """On a terminal, a wait of more than a second says what octolint waits for."""
+    """On a terminal, a wait of more than a second says what octolint waits for; Ctrl-C
+    then leaves the terminal as it found it (the cursor the display hid, shown)."""
     address, _ = silent_server
     main, child = pty.openpty()
     env = {**os.environ, "OCTOLINT_CACHE_DIR": str(tmp_path), "TERM": "xterm",
            "COLUMNS": "200"}  # fmt: skip
     env.pop("NO_COLOR", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "octolint", "image", f"{address}/app:1",
-         "--source", "registry", "--timeout", "4"],
+        [sys.executable, "-m", "octolint", "image", f"{address}/app:1", "--source", "registry"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     os.close(child)
-    seen = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the process ended, the terminal closed
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif proc.poll() is not None:
-            break
-    proc.wait(30)
-    os.close(main)
-    text = seen.decode("utf-8", "replace")
-    assert f"connecting: waiting for {address}" in text, text
-    assert proc.returncode == 3 and "timed out" in text, text
+    try:
+        shown = read_terminal(main, proc, f"connecting: waiting for {address}")
+        assert f"connecting: waiting for {address}" in shown, shown
+        proc.send_signal(signal.SIGINT)
+        rest = read_terminal(main, proc, None)
+        assert proc.wait(30) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(main)
+    assert "\x1b[?25l" in shown  # rich hid the cursor
+    assert rest.endswith("\x1b[?25hoctolint: interrupted\r\n"), rest
 
 
 # -- REFs that name local paths -----------------------------------------------------------
