@@ -3,7 +3,8 @@
 Errors are exceptions everywhere else; they are caught once, here, and
 become one line on stderr and a documented exit code (see README):
 0 nothing at or above --fail-on, 1 findings at or above it, 2 usage or
-configuration error, 3 an input could not be read or analysed.
+configuration error, 3 an input could not be read or analysed, 130
+interrupted (Ctrl-C; during an image scan also SIGTERM, see octolint.interrupt).
 
 Every line written to stderr goes through :func:`_say`: it starts with
 ``octolint:`` and input-derived text in it is escaped (octolint.escape), so a
@@ -28,6 +29,7 @@ import click
 from octolint import __version__
 from octolint.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_USAGE, OctolintError
 from octolint.escape import escape_line
+from octolint.interrupt import EXIT_INTERRUPTED
 from octolint.reporters import FORMATS  # cheap: reporter modules load only when used
 
 FAIL_ON = ("error", "warning", "note", "never")
@@ -259,6 +261,7 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
                   dockerfile: Path | None, no_cache: bool, timeout: float, probe: bool,
                   **report: Any) -> None:  # fmt: skip
     """Inspect built images: registry references, Docker engine images, archives."""
+    from octolint import interrupt
     from octolint.api import make_engine
     from octolint.image.model import Platform
     from octolint.image.scan import ScanOptions, scan_images
@@ -274,7 +277,8 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
         insecure_registries=insecure_registry, timeout=timeout, use_cache=not no_cache,
         dockerfile=_dockerfile_build(dockerfile) if dockerfile else None, probe=probe,
     )  # fmt: skip
-    with _progress(report["quiet"]) as progress:
+    # Ctrl-C and SIGTERM end a scan at once, whatever its threads are doing (exit 130).
+    with interrupt.exit_at_once(), _progress(report["quiet"]) as progress:
         options.progress = progress
         result = scan_images(references, engine, options)
     _finish(result.report, engine, subject="image", **report)
@@ -499,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except click.Abort:
         _say("interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except OctolintError as exc:
         _say(f"error: {exc}")
         sys.exit(exc.exit_code)

@@ -13,7 +13,9 @@ warm scan reads only the rows it needs, whatever the layer's size. Loading one
 never runs code and checks the file's CRC, so a truncated or edited entry is
 detected and deleted; rows are validated as they are read (see ``store``).
 Files are written to a temporary name in the same directory and renamed into
-place, so concurrent readers and writers only ever see whole entries.
+place, so concurrent readers and writers only ever see whole entries, and a
+scan stopped at any instant (Ctrl-C, see ``octolint.interrupt``, which also
+deletes the temporary file being written) leaves whole entries only.
 
 A cache problem (read-only home, full disk, a garbage file) never fails a
 run: the layer is just indexed again.
@@ -30,7 +32,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -39,6 +40,7 @@ from octolint.cachedir import cache_root, status_problem, usable_directory
 from octolint.image import layers
 from octolint.image.model import Descriptor, LayerIndex
 from octolint.image.store import FORMAT, CorruptStoreError, LayerStore
+from octolint.interrupt import forget_temporary, new_temporary
 
 _DIGEST = re.compile(
     r"^(?:(sha256):([0-9a-f]{64})|(sha384):([0-9a-f]{96})|(sha512):([0-9a-f]{128}))$"
@@ -86,21 +88,23 @@ class LayerCache:
         path = self._path(index.digest)
         if not self.enabled or path is None or not self._ready(create=True):
             return LayerStore.build(index)
-        try:
-            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_SUFFIX, dir=self.directory)
-            os.close(fd)  # SQLite takes an empty file for an empty database
+        try:  # empty: SQLite takes it for an empty database. Deleted on Ctrl-C.
+            temp = new_temporary(self.directory, _TEMP_PREFIX, _SUFFIX)
         except OSError:
             return LayerStore.build(index)
         try:
-            stored = LayerStore.write(index, temp)
-        except (OSError, sqlite3.Error, CorruptStoreError):
-            _unlink(Path(temp))
-            return LayerStore.build(index)
-        try:
-            os.replace(temp, path)  # the open store keeps reading the same file
-        except OSError:
-            _unlink(Path(temp))
-            return stored  # still a whole store, though not cached
+            try:
+                stored = LayerStore.write(index, temp)
+            except (OSError, sqlite3.Error, CorruptStoreError):
+                _unlink(Path(temp))
+                return LayerStore.build(index)
+            try:
+                os.replace(temp, path)  # the open store keeps reading the same file
+            except OSError:
+                _unlink(Path(temp))
+                return stored  # still a whole store, though not cached
+        finally:
+            forget_temporary(temp)  # renamed or deleted by now
         self._drop_other_versions(path)
         return stored
 

@@ -108,6 +108,14 @@ class ResolvedImage:
     manifest_digest: str | None = None
     config_digest: str | None = None  # the image ID ("sha256:..."): digest of the config JSON
 
+    @property
+    def reads_layers(self) -> bool:
+        """Whether octolint reads this image's layers: Linux images only. The Windows
+        rules need only the config, and Windows base layers are large and often
+        foreign (their URLs point outside the registry): never downloaded, never
+        followed, need not even be present."""
+        return self.platform.os == "linux"
+
 
 # Entry kinds in a layer index.
 FILE, DIR, SYMLINK, HARDLINK, OTHER = "f", "d", "l", "h", "o"

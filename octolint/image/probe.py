@@ -5,7 +5,7 @@ container runs with the entrypoint replaced by ``/bin/sh -c``, no network, a
 read-only root filesystem, all capabilities dropped, no new privileges, and
 memory, pids, CPU, log-size and time limits. It is removed afterwards: in a
 ``finally`` when the probe ends or times out, and by a SIGINT/SIGTERM handler
-(see :func:`interrupt_guard`) when octolint is interrupted, so Ctrl-C never
+(see :func:`_on_interrupt`, :mod:`octolint.interrupt`) when octolint is interrupted, so Ctrl-C never
 leaves a container behind and never waits for the time limit.
 
 What it checks is what the rules decide on: ``/etc/os-release``, and whether
@@ -35,6 +35,7 @@ from typing import Any
 
 from octolint.errors import ConfigError, InputError
 from octolint.image.model import ResolvedImage
+from octolint.interrupt import on_interrupt
 from octolint.knowledge import icu
 from octolint.knowledge.dotnet import PROBED
 
@@ -125,6 +126,9 @@ _interrupted = threading.Event()
 def interrupt_guard() -> Iterator[None]:
     """While probing: on SIGINT/SIGTERM, remove the probe containers, then stop.
 
+    For library callers of ``scan_images``: the CLI ends the process at once instead
+    (``octolint.interrupt.exit_at_once``, which runs ``_on_interrupt``).
+
     Probes run in worker threads, and Python delivers signals to the main thread
     only, where the scan is waiting for them; without this, Ctrl-C would wait for
     the probe's time limit. The handler removes every live probe container (which
@@ -153,6 +157,25 @@ def interrupt_guard() -> Iterator[None]:
         for sig in handled:
             old = previous[sig]
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+# Creating a container takes well under a second with overlay2; a Ctrl-C meanwhile
+# waits this long for it, so as to remove it too (vfs copies the root filesystem and
+# can take longer: such a container is left behind, with the label, as after SIGKILL).
+CREATE_GRACE_SECONDS = 3.0
+_creating = 0  # containers being created now (under _live_cond)
+_live_cond = threading.Condition(_live_lock)
+
+
+def _on_interrupt() -> None:
+    """The cleanup octolint.interrupt runs on SIGINT/SIGTERM before the process ends."""
+    _interrupted.set()
+    with _live_cond:
+        _live_cond.wait_for(lambda: _creating == 0, timeout=CREATE_GRACE_SECONDS)
+    remove_live_containers()
+
+
+on_interrupt(_on_interrupt)
 
 
 def remove_live_containers() -> None:
@@ -208,20 +231,26 @@ def run_probe(image: ResolvedImage) -> ProbeResult:
 def _create(client: Any, reference: str, shown: str) -> Any:
     import docker.errors
 
+    global _creating
     if _interrupted.is_set():
         raise KeyboardInterrupt
+    with _live_cond:
+        _creating += 1
     try:
         client.images.get(reference)
         container = client.containers.create(reference, **safe_run_options())
+        with _live_lock:  # before _creating drops: the interrupt cleanup must see it
+            _live[container.id] = container
     except docker.errors.ImageNotFound:
         raise ProbeError(shown, "--probe needs the image in the Docker engine "
                          "(docker pull or docker load it first)") from None  # fmt: skip
     except docker.errors.DockerException as exc:
         raise ProbeError(shown, f"probe failed: {_one_line(exc)}") from None
-    with _live_lock:
-        _live[container.id] = container
-        interrupted = _interrupted.is_set()
-    if interrupted:  # the handler ran while the engine was creating it
+    finally:
+        with _live_cond:
+            _creating -= 1
+            _live_cond.notify_all()
+    if _interrupted.is_set():  # the handler ran while the engine was creating it
         _remove(container)
         raise KeyboardInterrupt
     return container

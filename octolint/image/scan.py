@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from octolint import interrupt
 from octolint.dockerfile.stages import Build
 from octolint.engine import Engine
 from octolint.errors import InputError
@@ -69,7 +70,9 @@ class ScanResult:
 def scan_images(references: Sequence[str], engine: Engine, options: ScanOptions) -> ScanResult:
     """Scan every reference (concurrently), sharing one layer cache. An image that
     cannot be read is listed in ``report.errors``; the others are still scanned."""
-    if options.probe:  # Ctrl-C must remove probe containers at once, not after the probes
+    # Ctrl-C must remove probe containers at once, not after the probes; under the CLI,
+    # octolint.interrupt does (and ends the process).
+    if options.probe and not interrupt.active():
         from octolint.image.probe import interrupt_guard
 
         with interrupt_guard():
@@ -87,7 +90,7 @@ def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions
         scans = [pool.submit(_scan_one, ref, engine, options, cache) for ref in references]
         for reference, future in zip(references, scans):  # in argument order: stable output
             try:
-                targets, findings, used = future.result()
+                targets, findings, used = interrupt.result(future)  # Ctrl-C heard meanwhile
             except InputError as exc:  # the other images are still scanned and reported
                 result.report.errors.append(_failure(reference, exc))
                 continue
@@ -123,7 +126,7 @@ def _scan_one(
         targets, findings = [], []
         for image in images:
             probe = None
-            if options.probe:
+            if options.probe and image.reads_layers:  # the probe checks Linux loaders
                 from octolint.image.probe import run_probe
 
                 probe = run_probe(image)
@@ -165,7 +168,7 @@ def _filesystem(
     source: ImageSource, image: ResolvedImage, options: ScanOptions, cache: LayerCache
 ) -> ImageFS | None:
     """The merged filesystem of a Linux image; None for Windows (layers are not read)."""
-    if image.platform.os != "linux":
+    if not image.reads_layers:
         return None
     # Indexing a layer allocates an object or more per entry, none in a reference
     # cycle: the cycle collector would only rescan them again and again. Paused

@@ -588,8 +588,9 @@ class ArchiveSource:
                 fetch_config=layout.fetch_config,
             )
             images = layout.resolve(ctx, self.name, platform, all_platforms)
-            for layer in (layer for image in images for layer in image.layers):
-                self._check_blob(layer)  # a missing layer is an error now, not halfway through
+            for image in images:  # a missing layer is an error now, not halfway through
+                for layer in image.layers if image.reads_layers else ():
+                    self._check_blob(layer)
             return images
         what = "directory" if isinstance(container, DirContainer) else "archive"
         raise ArchiveError(

@@ -38,15 +38,20 @@ MIN_PROGRESS (1 MiB) must arrive within ``timeout`` of the previous one.
 
 **Retries.** Connection errors, HTTP 429 and 5xx answers to GETs are retried with
 exponential backoff (or after ``Retry-After`` of a 429 or 503, capped at 10 s),
-within the step's ``timeout``. A layer download that breaks off (reset, stalled,
-too slow, cut short) is resumed where it stopped with a Range request, with
-backoff, for at most ``timeout`` seconds without progress (see ``_ResponseReader``).
+within the step's ``timeout``; not the connection errors a retry would meet again
+(an unknown host, nothing listening, no route: ``_lasting``), nor certificate
+errors and 401/403/404, which fail at once. On a terminal, a wait longer than a
+second shows what is awaited (``octolint.progress.waiting``). A layer download
+that breaks off (reset, stalled, too slow, cut short) is resumed where it stopped
+with a Range request, with backoff, for at most ``timeout`` seconds without
+progress (see ``_ResponseReader``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import io
 import ipaddress
 import json
@@ -360,6 +365,34 @@ def _connection_reason(exc: Exception, deadline: Deadline | None = None) -> str:
     return type(exc).__name__
 
 
+# Connection failures that a retry a few seconds later would meet again: no such host,
+# nothing listening, no route. Only the others (timeouts, resets, a connection cut
+# short) are retried; waiting out the backoff for these would only delay the error
+# (offline, a scan would wait 8 s to say what was known after 20 ms).
+_LASTING_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH})
+
+
+def _lasting(exc: BaseException) -> bool:
+    """Whether a connection error is one retrying cannot fix (see _LASTING_ERRNOS)."""
+    import socket
+
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:  # the cause sits under requests' and urllib3's wrappers
+        item = pending.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror):  # DNS: offline, or no such name
+            return True
+        if isinstance(item, OSError) and item.errno in _LASTING_ERRNOS:
+            return True
+        if type(item).__name__ == "NameResolutionError":  # urllib3 2's, from a gaierror
+            return True
+        pending += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return False
+
+
 def _brief(url: str) -> str:
     """A URL for a message: no query (signed URLs carry credentials there), at most 100 chars."""
     try:
@@ -544,6 +577,7 @@ class RegistryClient:
         import requests
 
         from octolint.image.sources.transport import watched_by
+        from octolint.progress import waiting
 
         backoff = FIRST_BACKOFF
         idempotent = method in ("GET", "HEAD")
@@ -552,7 +586,9 @@ class RegistryClient:
             if remaining <= 0:
                 raise self._timeout_error(step, url)
             try:
-                with watched_by(deadline):  # bounds connecting, TLS, headers and the body
+                # The deadline bounds connecting, TLS, headers and the body; a terminal
+                # shows the wait once it lasts (octolint.progress).
+                with watched_by(deadline), waiting(f"{step}: waiting for {_netloc(url)}"):
                     response = self._send(
                         method,
                         url,
@@ -569,7 +605,7 @@ class RegistryClient:
                 if isinstance(exc, requests.exceptions.SSLError):
                     raise  # permanent; the caller decides (plain HTTP fallback or an error)
                 wait = backoff
-                again = retry and isinstance(exc, requests.ConnectionError)
+                again = retry and isinstance(exc, requests.ConnectionError) and not _lasting(exc)
                 if not again or attempt == MAX_ATTEMPTS or wait >= deadline.remaining():
                     raise self.error(
                         step, f"cannot reach {_netloc(url)}: {_connection_reason(exc)}"
@@ -588,7 +624,8 @@ class RegistryClient:
                     return response  # no time left to wait: the caller reports this status
                 response.close()  # unread: a retried error's body does not matter
                 log.debug("retrying %s in %.1fs", url, wait)
-            time.sleep(wait)
+            with waiting(f"{step}: {_netloc(url)} failed; retrying"):
+                time.sleep(wait)
             backoff *= 2
         raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
@@ -635,6 +672,8 @@ class RegistryClient:
 
         import requests
 
+        from octolint.progress import waiting
+
         if not is_loopback(self.registry) or requests.utils.get_environ_proxies(https):
             return False
         try:
@@ -646,9 +685,11 @@ class RegistryClient:
         context.check_hostname = False  # only "does it speak TLS?": nothing is sent
         context.verify_mode = ssl.CERT_NONE
         try:
-            with socket.create_connection((host, port), timeout=deadline.remaining()) as sock:
-                deadline.watch(sock)  # a handshake dripped byte by byte ends in time too
-                context.wrap_socket(sock, server_hostname=host).close()
+            with waiting(f"connecting: waiting for {self.host}"):
+                endpoint = (host, port)
+                with socket.create_connection(endpoint, timeout=deadline.remaining()) as sock:
+                    deadline.watch(sock)  # a handshake dripped byte by byte ends in time too
+                    context.wrap_socket(sock, server_hostname=host).close()
             return False
         except (OSError, ValueError):  # ssl.SSLError included: an HTTP answer, a reset...
             return not deadline.expired  # out of time: the usual path reports it
