@@ -241,3 +241,42 @@ def test_image_config_and_invalid_version(tmp_path: Path) -> None:
     bad = scan(tmp_path, "--octopus-version", "soon")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert bad.stderr.startswith("octolint: error: --octopus-version: 'soon' is not a version")
+
+
+# -- plugins -----------------------------------------------------------------------------
+
+VERSION_PLUGIN = '''"""ACME010 acme-octopus: says which Octopus Server it judges for."""
+from octolint.plugin import DockerfileTarget, Options, problem_at
+
+ID = "ACME010"
+NAME = "acme-octopus"
+SEVERITY = "note"
+APPLIES_TO = "dockerfile"
+SUMMARY = "Says the Octopus version."
+HINT = "None."
+
+
+def check(target: DockerfileTarget, options: Options):
+    octopus = target.octopus
+    first = target.build.stages[0].from_instruction
+    yield problem_at(first, f"{octopus.name}: {octopus.version}, {octopus.replaces_entrypoint}")
+'''
+
+
+def test_plugin_rules_read_the_version_on_the_target(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "acme_octopus-1.0.dist-info").mkdir(parents=True)
+    (site / "acme_octopus.py").write_text(VERSION_PLUGIN, encoding="utf-8")
+    (site / "acme_octopus-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: acme-octopus\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (site / "acme_octopus-1.0.dist-info" / "entry_points.txt").write_text(
+        "[octolint.rules]\nACME010 = acme_octopus\n", encoding="utf-8"
+    )
+    (tmp_path / "Dockerfile").write_text("FROM ubuntu:22.04\n", encoding="utf-8")
+    env = {"PYTHONPATH": str(site), "OCTOLINT_CACHE_DIR": str(tmp_path / "cache")}
+    cases = [([], "Octopus: None, True"),
+             (["--octopus-version", "2020.6"], "Octopus 2020.6: 2020.6, False")]  # fmt: skip
+    for args, said in cases:
+        result = run_cli(["--format", "json", *args, "Dockerfile"], cwd=tmp_path, env=env)
+        assert by_rule(result.stdout)["ACME010"]["message"] == said, result.stderr
