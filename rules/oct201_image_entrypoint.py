@@ -49,6 +49,12 @@ Passes:
 {"base": "debian", "config": {"Entrypoint": []}}
 ```
 
+Passes (one empty string is no entrypoint):
+
+```image
+{"base": "debian", "config": {"Entrypoint": [""]}}
+```
+
 How to fix: add `ENTRYPOINT []` to the final stage of the Dockerfile, or
 remove the `ENTRYPOINT` you set, and do what it did in the image itself
 (`ENV PATH=...`).
