@@ -53,7 +53,7 @@ ID = "OCT101"
 NAME = "no-entrypoint"
 SEVERITY = "warning"  # for a supported server (2021.2 and later); an error before 2021.2
 APPLIES_TO = "dockerfile"
-SUMMARY = "The final stage defines an ENTRYPOINT; Octopus replaces it (2021.2 on) or fails."
+SUMMARY = "The final stage has an ENTRYPOINT: Octopus replaces it (before 2021.2: the step fails)."
 HINT = (
     "Remove it and set up in the image what it did (ENV PATH=...); `ENTRYPOINT []` resets "
     "one inherited from the base image."

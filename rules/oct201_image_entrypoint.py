@@ -72,7 +72,7 @@ ID = "OCT201"
 NAME = "image-entrypoint"
 SEVERITY = "warning"  # for a supported server (2021.2 and later); an error before 2021.2
 APPLIES_TO = "image"
-SUMMARY = "The image has an Entrypoint; Octopus replaces it (2021.2 on) or the step fails."
+SUMMARY = "The image has an Entrypoint: Octopus replaces it (before 2021.2: the step fails)."
 HINT = "Add `ENTRYPOINT []` to the final stage of the Dockerfile; set up PATH with ENV."
 # the Entrypoint's set-up is missing in steps (2021.2 on); every step failed before
 SARIF_SCORE = SarifScore("5.0", "very-high")
