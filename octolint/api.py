@@ -10,8 +10,9 @@ from octolint.discover import discover, is_deploy_name
 from octolint.dockerfile.expand import expansion_budget
 from octolint.dockerfile.target import load_bytes, load_text
 from octolint.engine import Engine
-from octolint.errors import InputError
+from octolint.errors import ConfigError, InputError
 from octolint.inputs import read_bytes, read_stdin
+from octolint.knowledge.octopus import parse_octopus_version
 from octolint.model import Finding, InputFailure, Report
 
 
@@ -23,12 +24,23 @@ def make_engine(
     ignore: Iterable[str] = (),
     target: str | None = None,
     build_args: Mapping[str, str] | None = None,
+    octopus_version: str | None = None,
 ) -> Engine:
-    """An engine set up with the configuration found for the first path."""
+    """An engine set up with the configuration found for the first path.
+
+    ``octopus_version`` (``--octopus-version``) wins over the configuration's; one that
+    is not a version is a ConfigError."""
+    octopus = None
+    if octopus_version is not None:
+        try:
+            octopus = parse_octopus_version(octopus_version)
+        except ValueError as exc:
+            raise ConfigError(str(exc), source="--octopus-version") from None
     if config is None:
         first = next((Path(p) for p in paths if p != "-"), None)
         config = resolve_config(config_path, first)
-    return Engine(config, ignore=ignore, target_stage=target, build_args=build_args)
+    return Engine(config, ignore=ignore, target_stage=target, build_args=build_args,
+                  octopus=octopus)  # fmt: skip
 
 
 def lint_paths(paths: Sequence[str], engine: Engine | None = None) -> Report:
@@ -82,7 +94,9 @@ def lint_text(text: str, path: str = "Dockerfile", engine: Engine | None = None)
     # One budget of variable expansion per Dockerfile: memory stays bounded however
     # its ARGs and ENVs feed each other (see octolint.dockerfile.expand).
     with expansion_budget():
-        findings = engine.run(load_text(text, path, engine.target_stage, engine.build_args))
+        findings = engine.run(
+            load_text(text, path, engine.target_stage, engine.build_args, engine.octopus)
+        )
     rules_run = [r.id for r in engine.active_rules("dockerfile")]
     return Report(findings=findings, files=[path], rules_run=rules_run)
 
@@ -90,4 +104,6 @@ def lint_text(text: str, path: str = "Dockerfile", engine: Engine | None = None)
 def lint_bytes(data: bytes, display: str, engine: Engine) -> list[Finding]:
     """Lint a Dockerfile's bytes (InputError when they are not text at all)."""
     with expansion_budget():
-        return engine.run(load_bytes(data, display, engine.target_stage, engine.build_args))
+        return engine.run(
+            load_bytes(data, display, engine.target_stage, engine.build_args, engine.octopus)
+        )

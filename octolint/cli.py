@@ -201,6 +201,15 @@ def _destinations(formats: Sequence[str], outputs: Sequence[Path]) -> list[tuple
     return pairs
 
 
+# Parsed by make_engine, not by click: a bad value is then one line (exit 2) naming
+# the option, as a bad octopus-version in the configuration is.
+octopus_version_option = click.option(
+    "--octopus-version", metavar="X.Y",
+    help="The Octopus Server version the image runs under, e.g. 2020.6 [default: the "
+         "configuration's octopus-version, else any supported one: 2021.2 and later].",
+)  # fmt: skip
+
+
 @cli.command("lint")
 @click.argument("paths", nargs=-1, required=True)
 @report_options
@@ -208,13 +217,15 @@ def _destinations(formats: Sequence[str], outputs: Sequence[Path]) -> list[tuple
 @click.option("--build-arg", multiple=True, metavar="KEY[=VALUE]",
               help="Value for an ARG, as docker build --build-arg: without =VALUE, "
                    "from the environment (repeatable).")  # fmt: skip
+@octopus_version_option
 def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[str, ...],
-                 **report: Any) -> None:  # fmt: skip
+                 octopus_version: str | None, **report: Any) -> None:  # fmt: skip
     """Lint Dockerfiles: files, directories (searched recursively) or - for stdin."""
     from octolint.api import lint_paths, make_engine
 
     engine = make_engine(paths, config_path=report["config"], ignore=report["ignore"],
-                         target=target, build_args=_build_args(build_arg))  # fmt: skip
+                         target=target, build_args=_build_args(build_arg),
+                         octopus_version=octopus_version)  # fmt: skip
     _finish(lint_paths(paths, engine), engine, subject="dockerfile", **report)
 
 
@@ -256,10 +267,11 @@ def lint_command(paths: tuple[str, ...], target: str | None, build_arg: tuple[st
 )
 @click.option("--probe", is_flag=True,
               help="Also run the image (no network, entrypoint '') to cross-check.")  # fmt: skip
+@octopus_version_option
 def image_command(references: tuple[str, ...], source: str, platform_text: str | None,
                   all_platforms: bool, insecure_registry: tuple[str, ...],
                   dockerfile: Path | None, no_cache: bool, timeout: float, probe: bool,
-                  **report: Any) -> None:  # fmt: skip
+                  octopus_version: str | None, **report: Any) -> None:  # fmt: skip
     """Inspect built images: registry references, Docker engine images, archives."""
     from octolint import interrupt
     from octolint.api import make_engine
@@ -271,7 +283,8 @@ def image_command(references: tuple[str, ...], source: str, platform_text: str |
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--platform") from None
     first = str(dockerfile) if dockerfile else "."
-    engine = make_engine([first], config_path=report["config"], ignore=report["ignore"])
+    engine = make_engine([first], config_path=report["config"], ignore=report["ignore"],
+                         octopus_version=octopus_version)  # fmt: skip
     options = ScanOptions(
         source=source, platform=platform, all_platforms=all_platforms,
         insecure_registries=insecure_registry, timeout=timeout, use_cache=not no_cache,
@@ -448,15 +461,20 @@ def explain_command(rule: str) -> None:
 @cli.command("install-hook")
 @click.option("--force", is_flag=True, help="Replace a pre-push hook octolint did not write.")
 @click.option("--uninstall", is_flag=True, help="Remove octolint's pre-push hook (only ours).")
-def install_hook_command(force: bool, uninstall: bool) -> None:
+@octopus_version_option
+def install_hook_command(force: bool, uninstall: bool, octopus_version: str | None) -> None:
     """Install a git pre-push hook that lints the Dockerfiles changed in pushed commits.
 
-    The hook runs octolint with this Python interpreter, whatever PATH git has.
+    The hook runs octolint with this Python interpreter, whatever PATH git has, and
+    with --octopus-version when given here (else the pushed commit's configuration says).
     """
     from octolint import hooks
 
     cwd = Path.cwd()
-    click.echo(hooks.uninstall(cwd) if uninstall else hooks.install(cwd, force=force))
+    if uninstall:
+        click.echo(hooks.uninstall(cwd))
+        return
+    click.echo(hooks.install(cwd, force=force, octopus_version=octopus_version))
 
 
 def _say(message: str) -> None:

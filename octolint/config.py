@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from octolint.errors import ConfigError
+from octolint.knowledge.octopus import OctopusServer, parse_octopus_version
 from octolint.model import Severity
 
 CONFIG_FILE = ".octolint.toml"
 PYPROJECT = "pyproject.toml"
 FAIL_ON_CHOICES = ("error", "warning", "note", "never")
-_KNOWN_KEYS = frozenset({"ignore", "severity", "fail-on", "exclude", "rules"})
+_KNOWN_KEYS = frozenset({"ignore", "severity", "fail-on", "exclude", "rules", "octopus-version"})
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Config:
     fail_on: str | None = None  # None: not set here, the CLI default applies
     exclude: list[str] = field(default_factory=list)
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    octopus: OctopusServer | None = None  # octopus-version; None: not set here
     source: Path | None = None  # the file it came from; None for defaults
     root: Path = field(default_factory=Path.cwd)  # exclude globs are relative to it
 
@@ -119,7 +121,19 @@ def _validate(table: Mapping[str, Any], path: Path, prefix: str) -> Config:
         if value not in FAIL_ON_CHOICES:
             raise fail("fail-on", f"must be one of {', '.join(FAIL_ON_CHOICES)}, not {value!r}")
         config.fail_on = value
+    if "octopus-version" in table:
+        config.octopus = _octopus_version(table["octopus-version"], fail)
     return config
+
+
+def _octopus_version(value: Any, fail: Any) -> OctopusServer:
+    # A TOML number would lose what matters: 2021.10 is the float 2021.1.
+    if not isinstance(value, str):
+        raise fail("octopus-version", 'must be a quoted version like "2021.2", not a number')
+    try:
+        return parse_octopus_version(value)
+    except ValueError as exc:
+        raise fail("octopus-version", str(exc)) from None
 
 
 def _string_list(table: Mapping[str, Any], key: str, fail: Any) -> list[str]:

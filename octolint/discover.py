@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -12,15 +13,32 @@ from octolint.errors import InputError
 SKIPPED_DIRS = frozenset({".git", "node_modules", ".hg", ".svn", ".tox", ".venv", "__pycache__"})
 STDIN = "-"
 YAML_SUFFIXES = (".yml", ".yaml")
+STEMS = frozenset({"dockerfile", "containerfile"})
+_WORD_SEPARATORS = re.compile(r"[._-]")
+# Files named after a Dockerfile that are not one: documentation, data, scripts that
+# build one, templates (not valid Dockerfiles until rendered), backups, and BuildKit's
+# per-Dockerfile ignore file. Named on the command line, they are still linted.
+NOT_DOCKERFILE_EXTENSIONS = frozenset({
+    "md", "markdown", "rst", "txt", "adoc", "html", "pdf",  # documentation
+    "json", "yml", "yaml", "toml", "xml", "ini", "cfg", "conf", "env", "lock", "log", "csv",
+    "sh", "bash", "zsh", "ps1", "psm1", "bat", "cmd", "py", "js", "ts", "go", "rb", "pl",
+    "j2", "jinja", "jinja2", "tmpl", "tpl", "template", "erb", "mustache", "hbs", "m4",
+    "bak", "orig", "rej", "swp", "tmp", "old", "patch", "diff",
+    "dockerignore", "containerignore",
+})  # fmt: skip
 
 
 def is_dockerfile_name(name: str) -> bool:
-    """Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* (any case)."""
+    """A name with the word ``Dockerfile`` or ``Containerfile`` (any case) in it, joined to
+    the rest by ``.``, ``_`` or ``-``: ``Dockerfile``, ``api.Dockerfile``, ``Dockerfile.prod``,
+    ``Powershell_Dockerfile``, ``app-Dockerfile``, ``Dockerfile_windows``. Not when its last
+    extension says it is something else (``Dockerfile-guide.md``, ``Dockerfile.dockerignore``,
+    ``build-dockerfile.sh``, ``Dockerfile.j2``): see NOT_DOCKERFILE_EXTENSIONS."""
     lower = name.lower()
-    for stem in ("dockerfile", "containerfile"):
-        if lower == stem or lower.endswith("." + stem) or lower.startswith(stem + "."):
-            return True
-    return False
+    if not STEMS.intersection(_WORD_SEPARATORS.split(lower)):
+        return False
+    _stem, dot, extension = lower.rpartition(".")
+    return not (dot and extension in NOT_DOCKERFILE_EXTENSIONS)
 
 
 def is_deploy_name(name: str) -> bool:

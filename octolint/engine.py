@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol
 
 from octolint.config import Config
 from octolint.errors import ConfigError
+from octolint.knowledge.octopus import SUPPORTED, OctopusServer
 from octolint.model import FileLocation, Finding, Location, Problem, Severity
 from octolint.redact import redact
 from octolint.rulebook import Rule, load_rules
@@ -31,6 +32,10 @@ class Target(Protocol):
     """What the engine needs of a loaded target, whatever its kind."""
 
     KIND: ClassVar[str]  # the APPLIES_TO of the rules it is for
+
+    @property
+    def octopus(self) -> OctopusServer:
+        """The Octopus Server version the rules judge for (Engine.octopus)."""
 
     def accepts(self, rule: Rule) -> bool:
         """Whether the rule can run on it (a Dockerfile that does not parse: only OCT100)."""
@@ -63,8 +68,12 @@ class Engine:
         ignore: Iterable[str] = (),
         target_stage: str | None = None,
         build_args: Mapping[str, str] | None = None,
+        octopus: OctopusServer | None = None,
     ):
         self.config = config or Config()
+        # --octopus-version, else the configuration's, else any supported server;
+        # every target is loaded with it, so rules read it as target.octopus.
+        self.octopus = octopus or self.config.octopus or SUPPORTED
         self.rules = tuple(rules if rules is not None else load_rules())
         self._keys = {key.lower() for r in self.rules for key in (r.id, r.name)}
         self._by_id = {r.id: r for r in self.rules}

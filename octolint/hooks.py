@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 
 from octolint.config import CONFIG_FILE, PYPROJECT
 from octolint.discover import is_dockerfile_name
-from octolint.errors import EXIT_USAGE, OctolintError
+from octolint.errors import EXIT_USAGE, ConfigError, OctolintError
 from octolint.escape import escape_line
 
 # The line that marks a hook file as ours: only such a file is replaced
@@ -49,6 +49,7 @@ _SYMLINK_MODE = "120000"
 # How the hook and its octolint run: isolated, so that nothing in the work
 # tree or the pushed commit (the hook's working directories) can be imported.
 ISOLATED = "-I"
+OCTOPUS_OPTION = "--octopus-version"  # the one octolint option the hook passes on
 
 HOOK_TEMPLATE = """#!/bin/sh
 {signature}
@@ -62,7 +63,7 @@ if [ ! -x "$OCTOLINT_PYTHON" ]; then
         "run 'octolint install-hook' again with the octolint you use, or push with --no-verify" >&2
     exit 1
 fi
-exec "$OCTOLINT_PYTHON" -I -m octolint.hooks pre-push "$@"
+exec "$OCTOLINT_PYTHON" -I -m octolint.hooks pre-push{options} -- "$@"
 """
 
 
@@ -76,9 +77,11 @@ class GitError(OctolintError):
     """A git command failed while the hook was working out what to lint."""
 
 
-def hook_script(python: str) -> str:
-    """The text of the pre-push hook that runs octolint with this interpreter."""
-    return HOOK_TEMPLATE.format(signature=SIGNATURE, python=shlex.quote(python))
+def hook_script(python: str, octopus_version: str | None = None) -> str:
+    """The text of the pre-push hook that runs octolint with this interpreter (and
+    ``--octopus-version``, when one is given: it wins over the pushed commit's config)."""
+    options = f" {OCTOPUS_OPTION}={shlex.quote(octopus_version)}" if octopus_version else ""
+    return HOOK_TEMPLATE.format(signature=SIGNATURE, python=shlex.quote(python), options=options)
 
 
 def is_ours(text: str) -> bool:
@@ -94,11 +97,20 @@ def hook_path(cwd: Path) -> Path:
     return cwd / os.fsdecode(out.rstrip(b"\n")) / HOOK_NAME
 
 
-def install(cwd: Path, *, force: bool = False, python: str | None = None) -> str:
+def install(
+    cwd: Path,
+    *,
+    force: bool = False,
+    python: str | None = None,
+    octopus_version: str | None = None,
+) -> str:
     """Write the hook; refuse to replace a hook octolint did not write unless force.
 
     The hook runs ``python`` (default: this interpreter, which is first checked
-    to import octolint when isolated, as the hook will run it)."""
+    to import octolint when isolated, as the hook will run it), passing
+    ``--octopus-version`` on when given (checked here: a bad one is exit 2 now,
+    not a blocked push later)."""
+    version = _checked_octopus_version(octopus_version)
     path = hook_path(cwd)
     existing = _read(path)
     if existing is not None and not is_ours(existing) and not force:
@@ -110,9 +122,22 @@ def install(cwd: Path, *, force: bool = False, python: str | None = None) -> str
         python = sys.executable
         _check_isolated_import(python)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_replacing(path, hook_script(python))
+    _write_replacing(path, hook_script(python, version))
     verb = "updated" if existing is not None and is_ours(existing) else "installed"
     return f"{verb} {path}: git push now lints the Dockerfiles changed in the pushed commits"
+
+
+def _checked_octopus_version(text: str | None) -> str | None:
+    """The version as octolint writes it (``2021.02`` is ``2021.2``), or None."""
+    if text is None:
+        return None
+    from octolint.knowledge.octopus import parse_octopus_version
+
+    try:
+        octopus = parse_octopus_version(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=OCTOPUS_OPTION) from None
+    return str(octopus.version)
 
 
 def _check_isolated_import(python: str) -> None:
@@ -276,8 +301,11 @@ def config_candidates(paths: Iterable[str]) -> set[str]:
     return found
 
 
-def lint_pushed(ref: PushedRef, paths: Sequence[str], top: Path) -> int:
-    """Lint these files as they are in the pushed commit; octolint's exit code."""
+def lint_pushed(
+    ref: PushedRef, paths: Sequence[str], top: Path, options: Sequence[str] = ()
+) -> int:
+    """Lint these files as they are in the pushed commit, with these octolint options;
+    octolint's exit code."""
     wanted = [*paths, *sorted(config_candidates(paths))]
     blobs = _tree_blobs(ref.local_sha, wanted, top)
     dockerfiles = [p for p in paths if p in blobs]  # deleted again by a later commit: gone
@@ -299,7 +327,8 @@ def lint_pushed(ref: PushedRef, paths: Sequence[str], top: Path) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(_git(["cat-file", "blob", sha], top))
         # Isolated too: the directory holds files from the pushed commit.
-        command = [sys.executable, ISOLATED, "-m", "octolint", "lint", "--", *dockerfiles]
+        command = [sys.executable, ISOLATED, "-m", "octolint", "lint", *options, "--",
+                   *dockerfiles]  # fmt: skip
         return subprocess.run(command, cwd=root, check=False).returncode
 
 
@@ -320,15 +349,16 @@ def _tree_blobs(commit: str, paths: Sequence[str], top: Path) -> dict[str, str]:
     return blobs
 
 
-def run_pre_push(lines: Iterable[str], top: Path) -> int:
-    """The hook: 0 lets the push go on; anything else blocks it."""
+def run_pre_push(lines: Iterable[str], top: Path, options: Sequence[str] = ()) -> int:
+    """The hook: 0 lets the push go on; anything else blocks it. ``options`` are passed
+    to octolint (``--octopus-version=X.Y`` from install-hook)."""
     failed = False
     for line in lines:
         if not line.strip():
             continue
         ref = PushedRef.parse(line)
         paths = changed_dockerfiles(ref, top)
-        if paths and lint_pushed(ref, paths, top) != 0:
+        if paths and lint_pushed(ref, paths, top, options) != 0:
             failed = True
     if failed:
         print(
@@ -361,11 +391,26 @@ def _git(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
+def _hook_options(args: Sequence[str]) -> list[str]:
+    """The octolint options install-hook wrote before ``--`` (git's REMOTE URL follow it;
+    a hook written before there were options has neither)."""
+    options = []
+    for arg in args:
+        if arg == "--":
+            break
+        if not arg.startswith(OCTOPUS_OPTION + "="):
+            return []  # an older hook: these are git's arguments
+        options.append(arg)
+    return options
+
+
 def main(argv: Sequence[str]) -> int:
-    """``python -m octolint.hooks pre-push REMOTE URL`` with git's lines on stdin."""
+    """``python -m octolint.hooks pre-push [--octopus-version=X.Y --] REMOTE URL`` with
+    git's lines on stdin."""
     if not argv or argv[0] != HOOK_NAME:
         print("usage: python -m octolint.hooks pre-push REMOTE URL < refs", file=sys.stderr)
         return EXIT_USAGE
+    options = _hook_options(argv[1:])
     if not sys.flags.isolated:
         # A hook written before the hook ran isolated: whatever octolint package
         # the work tree holds has already been imported by now.
@@ -377,7 +422,7 @@ def main(argv: Sequence[str]) -> int:
         )
     try:
         top = Path(os.fsdecode(_git(["rev-parse", "--show-toplevel"], Path.cwd()).rstrip(b"\n")))
-        return run_pre_push(sys.stdin.readlines(), top)
+        return run_pre_push(sys.stdin.readlines(), top, options)
     except OctolintError as exc:
         print(
             f"octolint pre-push: error: {escape_line(str(exc))}; push blocked (skip the check with "

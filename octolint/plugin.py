@@ -32,6 +32,17 @@ refused when it is loaded):
 - ``"deploy"``: :class:`DeployTarget` (Compose services and Kubernetes containers,
   workloads, services, claims).
 
+Every target also has ``.octopus``, the :class:`OctopusServer` findings are
+judged for (``--octopus-version`` or ``octopus-version`` in the configuration;
+by default any supported server, 2021.2 and later): ``.version`` (a
+``packaging`` ``Version``, or None for the default), ``.name`` for messages,
+``.replaces_entrypoint``, and ``.entrypoint_verdict(what)`` /
+``.cmd_consequence()``, the severity and wording OCT101/OCT201 and
+OCT102/OCT202 use (see :mod:`octolint.knowledge.octopus`). A rule whose verdict
+depends on the version keeps the supported server's verdict as its
+``SEVERITY`` and passes another as ``problem_at(..., severity=...)``: a
+``severity`` in the user's configuration still wins.
+
 One function builds a problem for every kind, from where it is:
 ``problem_at(instruction, message, stage)`` for a Dockerfile instruction,
 ``problem_at(value_or_container_or_workload, message)`` for a deployment key,
@@ -51,6 +62,7 @@ from octolint.dockerfile.parser import Dockerfile, Instruction
 from octolint.dockerfile.stages import Build, Stage
 from octolint.dockerfile.target import DockerfileTarget
 from octolint.errors import DockerfileSyntaxError
+from octolint.knowledge.octopus import OctopusServer
 from octolint.model import ImageLocation, Problem, Severity, Span
 from octolint.rulefacts import SarifScore, list_of, option
 
@@ -67,6 +79,7 @@ __all__ = [
     "ImageLocation",
     "ImageTarget",
     "Instruction",
+    "OctopusServer",
     "Options",
     "Problem",
     "SarifScore",

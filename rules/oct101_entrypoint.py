@@ -1,15 +1,28 @@
 """OCT101 no-entrypoint: the final stage defines a non-empty ENTRYPOINT.
 
-Octopus starts an execution container with its own command and runs
-Calamari inside it. An `ENTRYPOINT` wraps or replaces that command, and the
-step fails. Octopus's documentation: "Docker images used with the execution
-containers feature require that no CMD or ENTRYPOINT directives be defined".
+Octopus's documentation: "Docker images used with the execution containers
+feature require that no CMD or ENTRYPOINT directives be defined in your
+Dockerfile. Including one of these directives will result in the step
+failing." What really happens depends on the Octopus Server version
+(`octopus-version` in the configuration, `--octopus-version`):
+
+- **before 2021.2** Octopus ran its command through the image's
+  `ENTRYPOINT`, and the step failed: an **error**;
+- **from 2021.2.0** (released as 2021.2.124; OctopusDeploy/Issues#6788,
+  "Allow third party Docker images with ENTRYPOINTs to be used as container
+  images") Octopus replaces the `ENTRYPOINT` with its own command. The step
+  runs, but whatever the `ENTRYPOINT` sets up (PATH, an activated
+  environment, sourced files, a started daemon) does not happen in steps: a
+  **warning**. This is the default, the behaviour of every supported server.
+
+A `severity` set for OCT101 in the configuration wins over both.
 
 The check follows the final stage (the last one, or `--target`) through the
 stages it is built `FROM`; a later `ENTRYPOINT` overrides an earlier one, and
-`ENTRYPOINT []` resets it. `ONBUILD ENTRYPOINT` does not apply to the image.
-An entrypoint inherited from the base image cannot be seen in a Dockerfile:
-`octolint image` (OCT201) checks the built image.
+`ENTRYPOINT []` or `ENTRYPOINT [""]` resets it (Docker's engine treats an
+entrypoint of one empty string as none). `ONBUILD ENTRYPOINT` does not apply
+to the image. An entrypoint inherited from the base image cannot be seen in a
+Dockerfile: `octolint image` (OCT201) checks the built image.
 
 Fails:
 
@@ -25,8 +38,9 @@ FROM nginx:1.27
 ENTRYPOINT []
 ```
 
-How to fix: delete the `ENTRYPOINT`. If the base image sets one, add
-`ENTRYPOINT []` to the final stage to reset it.
+How to fix: delete the `ENTRYPOINT`, and do what it did in the image itself
+(`ENV PATH=...` for the tools it put on PATH). If the base image sets one,
+add `ENTRYPOINT []` to the final stage to reset it.
 """
 
 from __future__ import annotations
@@ -37,11 +51,15 @@ from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, prob
 
 ID = "OCT101"
 NAME = "no-entrypoint"
-SEVERITY = "error"
+SEVERITY = "warning"  # for a supported server (2021.2 and later); an error before 2021.2
 APPLIES_TO = "dockerfile"
-SUMMARY = "The final stage defines an ENTRYPOINT; execution containers must have none."
-HINT = "Remove it; `ENTRYPOINT []` resets one inherited from the base image."
-SARIF_SCORE = SarifScore("8.0", "high")  # ENTRYPOINT: every step fails
+SUMMARY = "The final stage has an ENTRYPOINT: Octopus replaces it (before 2021.2: the step fails)."
+HINT = (
+    "Remove it and set up in the image what it did (ENV PATH=...); `ENTRYPOINT []` resets "
+    "one inherited from the base image."
+)
+# ENTRYPOINT: what it sets up is missing in steps (2021.2 on); every step failed before
+SARIF_SCORE = SarifScore("5.0", "high")
 
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
@@ -50,9 +68,10 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
         return
     stage, instruction = found
     where = target.build.inherited_note(stage)
+    severity, consequence = target.octopus.entrypoint_verdict("it")
     yield problem_at(
         instruction,
-        f"the final image has an ENTRYPOINT{where}: Octopus runs its own command in an "
-        "execution container, and an ENTRYPOINT makes the step fail",
+        f"the final image has an ENTRYPOINT{where}: {consequence}",
         stage,
+        severity=severity,
     )

@@ -3,7 +3,11 @@
 Octopus's documentation: "Docker images used with the execution containers
 feature require that no CMD or ENTRYPOINT directives be defined in your
 Dockerfile. Including one of these directives will result in the step
-failing."
+failing." Octopus has, in every version, replaced the image's `CMD` with its
+own command (OctopusDeploy/Issues#6788), so a `CMD` never runs in a step and
+does not make it fail: a **note** at every `octopus-version`, for a `CMD`
+that the image does not need (a server, `bash`, a script left from another
+use of the image).
 
 The final stage is followed through the stages it is built `FROM`; a later
 `CMD` overrides an earlier one, `CMD []` resets it, and an `ENTRYPOINT`
@@ -34,11 +38,11 @@ from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, prob
 
 ID = "OCT102"
 NAME = "no-cmd"
-SEVERITY = "error"
+SEVERITY = "note"
 APPLIES_TO = "dockerfile"
-SUMMARY = "The final stage defines a CMD; execution containers must have none."
+SUMMARY = "The final stage defines a CMD, which Octopus replaces: it never runs in a step."
 HINT = "Remove the CMD (or reset an inherited one with `CMD []`)."
-SARIF_SCORE = SarifScore("7.0", "high")  # CMD: Octopus documents that the step fails
+SARIF_SCORE = SarifScore("2.0", "high")  # CMD: replaced by Octopus, harmless
 
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
@@ -49,7 +53,6 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     where = target.build.inherited_note(stage)
     yield problem_at(
         instruction,
-        f"the final image has a CMD{where}: execution containers must define no CMD, "
-        "or the Octopus step fails",
+        f"the final image has a CMD{where}: {target.octopus.cmd_consequence()}",
         stage,
     )

@@ -1,9 +1,12 @@
 """OCT202 image-cmd: the image config's Cmd is something other than a bare shell.
 
 Distribution base images set `Cmd` to a shell (`bash`, `sh`, `/bin/bash`,
-`/bin/sh`), which is harmless: Octopus replaces it. Any other `Cmd` (a
-server, a script, `node`) means the image was built to run something else,
-and Octopus's documentation requires that no `CMD` be defined.
+`/bin/sh`), which is harmless. Any other `Cmd` (a server, a script, `node`)
+means the image was built to run something else, and Octopus's documentation
+requires that no `CMD` be defined. Octopus has, in every version, replaced
+the image's `Cmd` with its own command (OctopusDeploy/Issues#6788), so it
+never runs in a step and does not make it fail: a **note** at every
+`octopus-version`.
 
 Fails: an image built from
 
@@ -48,11 +51,11 @@ from octolint.redact import masked_command
 
 ID = "OCT202"
 NAME = "image-cmd"
-SEVERITY = "warning"
+SEVERITY = "note"
 APPLIES_TO = "image"
-SUMMARY = "The image's Cmd is set to something other than a bare shell."
+SUMMARY = "The image's Cmd is something other than a bare shell; Octopus replaces it."
 HINT = "Remove the CMD (or reset it with `CMD []`)."
-SARIF_SCORE = SarifScore("4.0", "high")  # a Cmd other than a shell: usually replaced
+SARIF_SCORE = SarifScore("2.0", "high")  # a Cmd: replaced by Octopus, harmless
 
 BARE_SHELLS = (["bash"], ["sh"], ["/bin/bash"], ["/bin/sh"])
 
@@ -65,6 +68,6 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     shown = masked_command(cmd, target.env)
     yield problem_at(
         target.at("CMD"),
-        f"the image's Cmd is `{shown}`{origin(target, 'CMD')}: execution containers must "
-        "define no CMD",
+        f"the image's Cmd is `{shown}`{origin(target, 'CMD')}: "
+        f"{target.octopus.cmd_consequence()}",
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
+# OCT102 (a note: Octopus replaces a CMD)
 BAD = 'FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y libicu70\nCMD ["bash"]\n'
 GOOD = "FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y libicu70\n"
 WARN_ONLY = "FROM debian:bookworm-slim\n"
@@ -24,12 +25,13 @@ def test_clean_file_exits_0(write) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_error_exits_1_with_rule_line_and_hint(write) -> None:  # type: ignore[no-untyped-def]
-    path = write("Dockerfile", BAD)
-    result = run_cli([str(path)])
+    # an ENTRYPOINT is an error for Octopus before 2021.2 (OCT101)
+    path = write("Dockerfile", BAD.replace("CMD", "ENTRYPOINT"))
+    result = run_cli(["--octopus-version", "2021.1", str(path)])
     assert result.returncode == 1
-    assert "OCT102" in result.stdout and f"{path}:3:1" in result.stdout
-    assert 'CMD ["bash"]' in result.stdout  # the offending source line
-    assert "CMD []" in result.stdout  # the fix hint
+    assert "OCT101" in result.stdout and f"{path}:3:1" in result.stdout
+    assert 'ENTRYPOINT ["bash"]' in result.stdout  # the offending source line
+    assert "ENTRYPOINT []" in result.stdout  # the fix hint
     assert "Traceback" not in result.stderr
 
 
@@ -47,7 +49,8 @@ def test_fail_on_never_with_errors(write) -> None:  # type: ignore[no-untyped-de
 
 def test_stdin_and_several_paths(write) -> None:  # type: ignore[no-untyped-def]
     other = write("b/Containerfile", BAD)
-    result = run_cli(["--format", "json", "-", str(other)], stdin=BAD.encode())
+    result = run_cli(["--format", "json", "--fail-on", "note", "-", str(other)],
+                     stdin=BAD.encode())  # fmt: skip
     assert result.returncode == 1
     files = {f["file"] for f in findings(result.stdout)}
     assert files == {"<stdin>", str(other)}
@@ -130,7 +133,7 @@ def test_output_file_and_formats(tmp_path: Path, write) -> None:  # type: ignore
     path = write("Dockerfile", BAD)
     for fmt in ("human", "json", "sarif"):
         out = tmp_path / f"report.{fmt}"
-        result = run_cli(["--format", fmt, "--output", str(out), str(path)])
+        result = run_cli(["--format", fmt, "--output", str(out), "--fail-on", "note", str(path)])
         assert result.returncode == 1 and result.stdout == ""
         assert "OCT102" in out.read_text(encoding="utf-8")
     sarif = json.loads((tmp_path / "report.sarif").read_text(encoding="utf-8"))

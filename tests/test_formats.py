@@ -51,6 +51,8 @@ WARN_ONLY = "FROM debian:bookworm-slim\n"  # OCT107 (warning) only
 LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
 GITLAB_SEVERITIES = {"error": "critical", "warning": "minor", "note": "info"}
 VERSION = "1.2.3"
+# Before 2021.2 an ENTRYPOINT is an error (OCT101, OCT201): these tests need an error.
+OLD_OCTOPUS = ("--octopus-version", "2021.1")
 
 # text as hostile as a message or file name can be (no surrogates: not UTF-8 encodable),
 # with the characters that mean something to workflow commands or XML drawn often
@@ -193,7 +195,7 @@ def lint(tmp_path: Path, *args: str, files: Mapping[str, str] | None = None) -> 
     for name, text in (files or {"Dockerfile": BAD}).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
-    return run_cli(list(args), cwd=tmp_path)
+    return run_cli([*OLD_OCTOPUS, *args], cwd=tmp_path)
 
 
 def json_findings(path: Path) -> list[dict[str, Any]]:
@@ -229,7 +231,7 @@ def image_archive(tmp_path: Path) -> Path:
 
 
 def image_cli(tmp_path: Path, *args: str) -> Any:
-    return run_cli(["image", *args], cwd=tmp_path,
+    return run_cli(["image", *OLD_OCTOPUS, *args], cwd=tmp_path,
                    env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
 
 

@@ -27,11 +27,13 @@ from imagebuild import build_image, tar_layer, write_oci_archive
 from realroots import _locked, cache_root, missing_infra, needs_infra
 
 from octolint import hooks
-from octolint.discover import is_dockerfile_name
+from octolint.discover import NOT_DOCKERFILE_EXTENSIONS, is_dockerfile_name
 from octolint.hooks import SIGNATURE
 
-BAD = (FIXTURES / "sample" / "Dockerfile").read_text(encoding="utf-8")  # OCT102, OCT105: errors
+BAD = (FIXTURES / "sample" / "Dockerfile").read_text(encoding="utf-8")  # OCT105: an error
 GOOD = (FIXTURES / "sample" / "fixed.Dockerfile").read_text(encoding="utf-8")
+# Works on every supported Octopus (a warning); fails the step before 2021.2 (an error).
+WITH_ENTRYPOINT = GOOD + 'ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]\n'
 ACTION = REPO / "action.yml"
 WORKFLOWS = REPO / ".github" / "workflows"
 DOCS = REPO / "docs" / "integrations.md"
@@ -123,7 +125,8 @@ def test_every_action_input_is_declared_and_used() -> None:
     text = ACTION.read_text(encoding="utf-8")
     used = set(re.findall(r"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}", text))
     assert used == set(action["inputs"])
-    assert {"paths", "image", "format", "fail-on", "config", "sarif-category", "output"} <= used
+    assert {"paths", "image", "format", "fail-on", "config", "sarif-category", "output",
+            "octopus-version"} <= used
     assert action["inputs"]["format"]["default"] == "sarif"
 
 
@@ -244,6 +247,41 @@ def test_action_human_format_goes_to_the_log_and_a_usage_error_writes_no_sarif(
     assert "sarif-file" not in outputs
 
 
+@pytest.mark.parametrize(("version", "status", "severity"),
+                         [("", 0, "warning"), ("2020.6", 1, "error"), ("2023.4", 0, "warning")])
+def test_action_octopus_version_input_reaches_octolint(
+    workspace: Path, version: str, status: int, severity: str
+) -> None:
+    (workspace / "docker" / "Dockerfile").write_text(WITH_ENTRYPOINT, encoding="utf-8")
+    env = {
+        **action_inputs(paths="docker", octopus_version=version, format="json"),
+        "OCTOLINT_ACTION_BIN": str(Path(sys.executable).parent),
+    }
+    code, outputs, log = run_action_step("Run octolint", workspace, env)
+    assert code == status, log
+    report = json.loads(Path(outputs["report-file"]).read_text(encoding="utf-8"))
+    (entrypoint,) = [f for f in report["findings"] if f["rule_id"] == "OCT101"]
+    assert entrypoint["severity"] == severity
+
+
+def test_action_octopus_version_input_reaches_octolint_image(workspace: Path) -> None:
+    files = {"etc/os-release": "ID=debian\nVERSION_ID=12\n", "bin/sh": b"\x7fELF"}
+    image = build_image([tar_layer(files)], compression="none", entrypoint=["/app/run"])
+    write_oci_archive(workspace / "app.tar", [("app", image)])
+    env = {
+        **action_inputs(image="app.tar", octopus_version="2021.1", format="json"),
+        "OCTOLINT_ACTION_BIN": str(Path(sys.executable).parent),
+        "OCTOLINT_CACHE_DIR": str(workspace.parent / "layer-cache"),
+    }
+    code, outputs, log = run_action_step("Run octolint", workspace, env)
+    report = json.loads(Path(outputs["report-file"]).read_text(encoding="utf-8"))
+    (entrypoint,) = [f for f in report["findings"] if f["rule_id"] == "OCT201"]
+    assert entrypoint["severity"] == "error" and code == 1, log
+    bad = {**env, **action_inputs(image="app.tar", octopus_version="soon")}
+    code, outputs, log = run_action_step("Run octolint", workspace, bad)
+    assert code == 2 and "--octopus-version: 'soon' is not a version" in log
+
+
 def test_action_image_input_inspects_an_image_with_its_dockerfile(workspace: Path) -> None:
     files = {"etc/os-release": "ID=debian\nVERSION_ID=12\n", "bin/sh": b"\x7fELF"}
     image = build_image([tar_layer(files)], compression="none", entrypoint=["/app/run"])
@@ -351,6 +389,11 @@ def test_precommit_manifest_is_valid_and_runs_on_pre_push() -> None:
         "Dockerfile.prod",
         "ci/Containerfile.arm64",
         "docker/Dockerfile.dev.local",
+        "a.dockerfile.b",
+        "Powershell_Dockerfile",
+        "docker/app-Dockerfile",
+        "Dockerfile_windows",
+        "Containerfile-arm64",
     ],
 )
 def test_precommit_files_pattern_matches_dockerfiles(path: str) -> None:
@@ -364,8 +407,13 @@ def test_precommit_files_pattern_matches_dockerfiles(path: str) -> None:
         "Dockerfile/README",
         "Dockerfiles",
         "MyDockerfile",
-        "a.dockerfile.b",
+        "Dockerfile2",
         "docs/Dockerfile-guide.md",
+        "Dockerfile.md",
+        "scripts/build-dockerfile.sh",
+        "Dockerfile.dockerignore",
+        "templates/Dockerfile.j2",
+        "Dockerfile_windows/notes",
         "Dockerfile\n",
         ".dockerignore",
     ],
@@ -388,6 +436,11 @@ NAME_PARTS = st.sampled_from(
         "ocker",
         "file",
         "a.b",
+        "_",
+        ".md",
+        "md",
+        ".sh",
+        ".dockerignore",
     ]
 )
 
@@ -397,6 +450,11 @@ def test_precommit_pattern_agrees_with_the_directory_walk(path: str) -> None:
     # pre-commit must pick the same files `octolint DIRECTORY` would.
     name = path.rsplit("/", 1)[-1]
     assert bool(re.search(precommit_hook()["files"], path)) == is_dockerfile_name(name)
+
+
+def test_precommit_pattern_skips_exactly_the_extensions_discovery_skips() -> None:
+    listed = re.search(r"\\\.\(([a-z0-9|]+)\)\\Z", precommit_hook()["files"])
+    assert listed and set(listed.group(1).split("|")) == NOT_DOCKERFILE_EXTENSIONS
 
 
 def git(
@@ -627,6 +685,57 @@ def test_hook_applies_the_repository_config_of_the_pushed_commit(repo: Path) -> 
     proc = push(repo, "main")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "OCT107" in proc.stdout and "OCT102" not in proc.stdout
+
+
+@pytest.mark.infra
+def test_hook_passes_the_octopus_version_given_to_install_hook(repo: Path) -> None:
+    assert install_hook(repo).returncode == 0
+    commit(repo, {"app/Dockerfile": WITH_ENTRYPOINT}, "entrypoint")
+    proc = push(repo, "main")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a supported server: a warning
+    assert "warning  OCT101" in proc.stdout
+
+    proc = install_hook(repo, "--octopus-version", "2020.06")
+    assert proc.returncode == 0, proc.stderr
+    assert "--octopus-version=2020.6 --" in (repo / ".git/hooks/pre-push").read_text()
+    commit(repo, {"app/Dockerfile": WITH_ENTRYPOINT + "RUN true\n"}, "entrypoint again")
+    proc = push(repo, "main")
+    assert proc.returncode != 0 and "error    OCT101" in proc.stdout, proc.stderr
+    assert "Octopus 2020.6" in proc.stdout and "push blocked" in proc.stderr
+
+
+@pytest.mark.infra
+def test_hook_reads_the_octopus_version_from_the_pushed_config(repo: Path) -> None:
+    install_hook(repo)
+    commit(repo, {".octolint.toml": 'octopus-version = "2021.1"\n',
+                  "app/Dockerfile": WITH_ENTRYPOINT}, "old server")  # fmt: skip
+    proc = push(repo, "main")
+    assert proc.returncode != 0 and "error    OCT101" in proc.stdout, proc.stderr
+    # install-hook's --octopus-version wins over the configuration, as the option does
+    install_hook(repo, "--octopus-version", "2023.4")
+    assert push(repo, "main").returncode == 0
+
+
+@pytest.mark.infra
+def test_install_hook_refuses_an_invalid_octopus_version(repo: Path) -> None:
+    proc = install_hook(repo, "--octopus-version", "soon")
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "octolint: error: --octopus-version: 'soon' is not a version (expected X.Y, such as "
+        "2021.2)\n"
+    )
+    assert not (repo / ".git" / "hooks" / "pre-push").exists()
+
+
+@pytest.mark.infra
+def test_hook_written_before_options_still_runs(repo: Path) -> None:
+    # hooks written by earlier versions pass git's REMOTE URL straight after pre-push
+    hook = repo / ".git" / "hooks" / "pre-push"
+    install_hook(repo)
+    hook.write_text(hook.read_text().replace('pre-push -- "$@"', 'pre-push "$@"'))
+    commit(repo, {"Dockerfile": BAD}, "bad")
+    proc = push(repo, "main")
+    assert proc.returncode != 0 and "OCT105" in proc.stdout, proc.stderr
 
 
 @pytest.mark.infra

@@ -85,7 +85,7 @@ def every_format(*args: str) -> list[str]:
 def test_hostile_dockerfile_path_and_pragma_in_every_format(tmp_path: Path) -> None:
     name = f"::add-mask::{HOSTILE}.Dockerfile"
     (tmp_path / name).write_text(BAD_DOCKERFILE, encoding="utf-8")
-    result = run_cli(every_format("lint", name), cwd=tmp_path)
+    result = run_cli(every_format("lint", "--fail-on", "warning", name), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert_safe(result.stdout)
     assert_safe(result.stderr)
@@ -102,10 +102,10 @@ def test_hostile_dockerfile_path_and_pragma_in_every_format(tmp_path: Path) -> N
 def test_github_to_stdout_and_junit_to_stdout(tmp_path: Path) -> None:
     name = f"{HOSTILE}.Dockerfile"
     (tmp_path / name).write_text(BAD_DOCKERFILE, encoding="utf-8")
-    github = run_cli(["lint", "-f", "github", name], cwd=tmp_path)
+    github = run_cli(["lint", "--fail-on", "warning", "-f", "github", name], cwd=tmp_path)
     assert github.returncode == 1 and github.stdout.count("\n") == 3, github.stdout
     assert_safe(github.stdout, github=True)
-    junit = run_cli(["lint", "-f", "junit", name], cwd=tmp_path)
+    junit = run_cli(["lint", "--fail-on", "warning", "-f", "junit", name], cwd=tmp_path)
     assert junit.returncode == 1
     assert_safe(junit.stdout)
     assert "&#58;:error::forged" in junit.stdout  # element text, read back as "::"

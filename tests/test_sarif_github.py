@@ -426,7 +426,7 @@ def test_sarif_category() -> None:
 
 
 def test_sarif_category_on_the_command_line(tmp_path: Path) -> None:
-    (tmp_path / "Dockerfile").write_text("FROM ubuntu:22.04\nCMD x\n", encoding="utf-8")
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n", encoding="utf-8")  # OCT103
     proc = run_cli(["lint", "Dockerfile", "-f", "sarif", "--sarif-category", "docker/app"],
                    cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 1, proc.stderr

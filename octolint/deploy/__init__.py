@@ -31,6 +31,7 @@ def lint_deploy_paths(
     failures: list[InputError] = []
     target = load_deploy(paths, env_files=env_files, exclude=engine.config.exclude,
                          root=engine.config.root, failures=failures)  # fmt: skip
+    target.octopus = engine.octopus
     report = Report(findings=engine.config_findings() if config_notes else [])
     # a value a service inherits through `extends` is reported once, not per service
     report.findings += list(dict.fromkeys(engine.run(target)))

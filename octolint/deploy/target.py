@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from octolint.imageref import ImageRef, parse_image_ref
+from octolint.knowledge.octopus import SUPPORTED, OctopusServer
 from octolint.model import FileLocation, Location, Problem, Span
 from octolint.suppress import Suppressions, collect_comments
 
@@ -215,6 +216,7 @@ class DeployTarget:
     claims: dict[tuple[str, str, str], Claim] = field(default_factory=dict)  # group, ns, name
     duplicates: list[Duplicate] = field(default_factory=list)
     secret_values: list[str] = field(default_factory=list)  # decoded from Secrets: masked
+    octopus: OctopusServer = SUPPORTED  # the Octopus version findings are judged for
 
     # -- what the engine asks of every target ---------------------------------
     # Findings point at the file a problem names; YAML comment pragmas work as

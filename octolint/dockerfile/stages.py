@@ -104,7 +104,7 @@ class Build:
     def last_setting(self, name: str) -> tuple[Stage, Instruction] | None:
         """The CMD or ENTRYPOINT in force in the final image, or None.
 
-        An empty exec form (``CMD []``) is a reset. Setting ENTRYPOINT also
+        An empty exec form (``CMD []``, ``ENTRYPOINT [""]``) is a reset. Setting ENTRYPOINT also
         clears a CMD inherited from an earlier stage, as ``docker build`` does.
         """
         current: tuple[Stage, Instruction] | None = None
@@ -181,7 +181,12 @@ def normalise_dir(path: str) -> str:
 
 
 def is_reset(instruction: Instruction) -> bool:
-    return instruction.is_json and not instruction.value
+    """``CMD []``, ``ENTRYPOINT []``, and ``ENTRYPOINT [""]``: Docker's engine runs an image
+    whose Entrypoint is one empty string as if it had none (as ``--entrypoint ''``)."""
+    if not instruction.is_json:
+        return False
+    empty_entrypoint = instruction.name == "ENTRYPOINT" and list(instruction.value) == [""]
+    return not instruction.value or empty_entrypoint
 
 
 def _pairs(instruction: Instruction) -> list[tuple[str, str]]:

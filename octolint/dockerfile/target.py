@@ -17,6 +17,7 @@ from octolint.dockerfile.parser import Dockerfile, parse
 from octolint.dockerfile.stages import Build, analyse
 from octolint.errors import DockerfileSyntaxError
 from octolint.inputs import decode
+from octolint.knowledge.octopus import SUPPORTED, OctopusServer
 from octolint.model import FileLocation, Location, Problem
 from octolint.suppress import Suppressions, collect
 
@@ -40,6 +41,7 @@ class DockerfileTarget:
     analysed: Build | None
     syntax_error: DockerfileSyntaxError | None = None
     pragmas: Suppressions = field(default_factory=Suppressions)
+    octopus: OctopusServer = SUPPORTED  # the Octopus version findings are judged for
 
     @property
     def build(self) -> Build:
@@ -86,13 +88,14 @@ def load_bytes(
     display: str,
     target_stage: str | None = None,
     build_args: Mapping[str, str] | None = None,
+    octopus: OctopusServer = SUPPORTED,
 ) -> DockerfileTarget:
     """The target for a file's bytes; UTF-16 is a syntax error (OCT100), as for docker."""
     try:
         text = decode(data, display)
     except DockerfileSyntaxError as error:
-        return DockerfileTarget(display, None, None, error)
-    return load_text(text, display, target_stage, build_args)
+        return DockerfileTarget(display, None, None, error, octopus=octopus)
+    return load_text(text, display, target_stage, build_args, octopus)
 
 
 def load_text(
@@ -100,6 +103,7 @@ def load_text(
     display: str,
     target_stage: str | None = None,
     build_args: Mapping[str, str] | None = None,
+    octopus: OctopusServer = SUPPORTED,
 ) -> DockerfileTarget:
     """Parse and analyse; call it inside ``expansion_budget()`` with the rules' run."""
     dockerfile: Dockerfile | None = None
@@ -108,8 +112,8 @@ def load_text(
         build = _analyse(dockerfile, target_stage, build_args or {})
     except DockerfileSyntaxError as error:
         pragmas = collect(dockerfile) if dockerfile else Suppressions()
-        return DockerfileTarget(display, dockerfile, None, error, pragmas)
-    return DockerfileTarget(display, dockerfile, build, None, collect(dockerfile))
+        return DockerfileTarget(display, dockerfile, None, error, pragmas, octopus)
+    return DockerfileTarget(display, dockerfile, build, None, collect(dockerfile), octopus)
 
 
 def _analyse(

@@ -154,7 +154,7 @@ def _checked(
     for attempt in range(attempts):
         use = cache if attempt < attempts - 1 else LayerCache(enabled=False, kept=cache.kept)
         target = ImageTarget(image, _filesystem(source, image, options, use),
-                             options.dockerfile, probe)  # fmt: skip
+                             options.dockerfile, probe, engine.octopus)  # fmt: skip
         try:
             return target, engine.run(target)
         except CorruptStoreError as exc:

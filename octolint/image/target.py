@@ -20,6 +20,7 @@ from octolint.image.fs import ImageFS
 from octolint.image.libraries import dynamic_loader, find_libraries_matching, find_library
 from octolint.image.model import ResolvedImage
 from octolint.image.probe import ProbeResult
+from octolint.knowledge.octopus import SUPPORTED, OctopusServer
 from octolint.model import FileLocation, ImageLocation, Location, Problem, Span
 from octolint.plugin import span_of
 from octolint.redact import secret_values
@@ -42,6 +43,7 @@ class ImageTarget:
     fs: ImageFS | None
     dockerfile: Build | None = None  # from --dockerfile, to point findings at source lines
     probe: ProbeResult | None = None  # from --probe: what running the image showed
+    octopus: OctopusServer = SUPPORTED  # the Octopus version findings are judged for
     pragmas: Suppressions = field(init=False)
 
     def __post_init__(self) -> None:
@@ -148,11 +150,15 @@ class ImageTarget:
         return values
 
     def command(self, key: str) -> list[str]:
-        """Entrypoint or Cmd as a list (empty when unset)."""
+        """Entrypoint or Cmd as a list (empty when unset).
+
+        An Entrypoint of one empty string is none: that is how the engine reads
+        ``ENTRYPOINT [""]`` (and ``docker run --entrypoint ''``)."""
         value = self.config.get(key)
         if isinstance(value, str):
-            return [value]
-        return [str(v) for v in value] if isinstance(value, list) else []
+            value = [value]
+        words = [str(v) for v in value] if isinstance(value, list) else []
+        return [] if key == "Entrypoint" and words == [""] else words
 
     @property
     def history(self) -> list[dict[str, Any]]:

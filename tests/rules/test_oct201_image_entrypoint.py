@@ -2,7 +2,8 @@
 
 from imagefixture import REFERENCE, debian, findings, image_target, linux
 
-from octolint.model import ImageLocation
+from octolint.knowledge.octopus import parse_octopus_version
+from octolint.model import ImageLocation, Severity
 
 HISTORY = [
     {"created_by": "/bin/sh -c #(nop) ADD file:0123 in /"},
@@ -28,3 +29,20 @@ def test_a_string_entrypoint_counts_too() -> None:
 def test_no_or_empty_entrypoint_passes() -> None:
     assert findings(image_target(debian(), linux(Entrypoint=None)), "OCT201") == []
     assert findings(image_target(debian(), linux(Entrypoint=[])), "OCT201") == []
+
+
+def test_an_entrypoint_of_one_empty_string_is_none() -> None:
+    assert findings(image_target(debian(), linux(Entrypoint=[""])), "OCT201") == []
+    assert len(findings(image_target(debian(), linux(Entrypoint=["", "x"])), "OCT201")) == 1
+
+
+def test_a_warning_for_a_supported_octopus_and_an_error_before_2021_2() -> None:
+    for version, severity in [(None, Severity.WARNING), ("2020.6", Severity.ERROR),
+                              ("2021.1", Severity.ERROR), ("2021.2", Severity.WARNING),
+                              ("2023.4", Severity.WARNING)]:  # fmt: skip
+        target = image_target(debian(), linux(Entrypoint=["/entrypoint.sh"]))
+        if version:
+            target.octopus = parse_octopus_version(version)
+        (found,) = findings(target, "OCT201")
+        assert found.severity is severity, version
+        assert "2021.2" in found.message and "OctopusDeploy/Issues#6788" in found.message

@@ -3,7 +3,8 @@
 import pytest
 from imagefixture import REFERENCE, debian, findings, image_target, linux
 
-from octolint.model import ImageLocation
+from octolint.knowledge.octopus import parse_octopus_version
+from octolint.model import ImageLocation, Severity
 
 HISTORY = [{"created_by": "ADD rootfs /"}, {"created_by": 'CMD ["node" "server.js"]'}]
 
@@ -19,3 +20,12 @@ def test_a_server_as_cmd() -> None:
 @pytest.mark.parametrize("cmd", [["/bin/bash"], ["bash"], ["sh"], ["/bin/sh"], [], None])
 def test_bare_shell_or_nothing_passes(cmd: object) -> None:
     assert findings(image_target(debian(), linux(Cmd=cmd)), "OCT202") == []
+
+
+@pytest.mark.parametrize("version", [None, "2020.6", "2021.2", "2023.4"])
+def test_a_note_at_every_octopus_version(version: str | None) -> None:
+    target = image_target(debian(), linux(Cmd=["node", "server.js"]))
+    if version:
+        target.octopus = parse_octopus_version(version)
+    (found,) = findings(target, "OCT202")
+    assert found.severity is Severity.NOTE and "never runs in a step" in found.message
