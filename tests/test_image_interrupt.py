@@ -156,11 +156,14 @@ def filler_tar(count: int) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def big_archive(request: pytest.FixtureRequest) -> tuple[Path, Image]:
+def big_archive(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Image]:
     """A docker-archive of two layers: a small one, and 120,000 files (60 MB) whose
     indexing takes seconds; in pytest's cache directory, so built once per checkout."""
     image = build_image([SMALL_LAYER, filler_tar(FILLER_FILES)], compression="none")
-    directory = request.config.cache.mkdir("octolint-big-archive")
+    cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    directory = cache.mkdir("octolint-big-archive") if cache else tmp_path_factory.mktemp("big")
     path = directory / f"big-{image.manifest.digest.split(':')[1][:16]}.tar"
     if not path.exists():
         temporary = directory / f".{uuid.uuid4().hex}.tar"
