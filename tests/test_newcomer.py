@@ -192,6 +192,6 @@ def test_image_findings_name_the_image_and_show_commands_as_a_shell_would(
                      env={"OCTOLINT_CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
     assert "Entrypoint is `docker-entrypoint.sh`" in result.stdout
     assert "`node 'my app.js'`" in result.stdout
-    assert "alpine.tar (linux/amd64)  error    OCT201" in result.stdout
+    assert "alpine.tar (linux/amd64)  warning  OCT201" in result.stdout
     assert "alpine.tar:1:1" not in result.stdout and "['" not in result.stdout
     assert result.stdout.rstrip().splitlines()[-2].endswith("in 1 image; 1 image checked.")
