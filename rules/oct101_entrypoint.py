@@ -22,13 +22,27 @@ stages it is built `FROM`; a later `ENTRYPOINT` overrides an earlier one, and
 `ENTRYPOINT []` or `ENTRYPOINT [""]` resets it (Docker's engine treats an
 entrypoint of one empty string as none). `ONBUILD ENTRYPOINT` does not apply
 to the image. An entrypoint inherited from the base image cannot be seen in a
-Dockerfile: `octolint image` (OCT201) checks the built image.
+Dockerfile, except from a well-known base image, which is reported at its
+`FROM` line: `node` (`docker-entrypoint.sh`), `nginx`, `postgres` and the other
+official images whose Dockerfile ends with an `ENTRYPOINT`, `eclipse-temurin`,
+`hashicorp/terraform`, `amazon/aws-cli`, distroless `nodejs`/`java`/`python3`
+(the table and its sources are in `octolint/knowledge/base_images.py`). A base
+octolint does not know is not guessed at: `octolint image` (OCT201) checks
+the built image.
 
 Fails:
 
 ```dockerfile
 FROM ubuntu:22.04
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+```
+
+Fails:
+
+```dockerfile
+# node images set ENTRYPOINT ["docker-entrypoint.sh"]: reported at this FROM
+FROM node:20-bookworm
+RUN npm install -g firebase-tools
 ```
 
 Passes:
@@ -47,6 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from octolint.knowledge.base_images import facts
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT101"
@@ -65,6 +80,7 @@ SARIF_SCORE = SarifScore("5.0", "high")
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.last_setting("ENTRYPOINT")
     if found is None:
+        yield from _inherited(target)
         return
     stage, instruction = found
     where = target.build.inherited_note(stage)
@@ -75,3 +91,23 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
         stage,
         severity=severity,
     )
+
+
+def _inherited(target: DockerfileTarget) -> Iterator[Problem]:
+    """The ENTRYPOINT a well-known base image sets, when the Dockerfile never sets or
+    resets one itself."""
+    build = target.build
+    base = build.base_image()
+    if base is None or build.sets("ENTRYPOINT"):
+        return
+    stage, ref = base
+    entrypoint = facts(ref.short_name, ref.tag).entrypoint
+    if entrypoint:  # None: not known; "": known to have none
+        severity, consequence = target.octopus.entrypoint_verdict("it")
+        yield problem_at(
+            stage.from_instruction,
+            f"the final image inherits ENTRYPOINT {entrypoint} from its base image {ref}, a "
+            f"well-known image that sets it: {consequence}",
+            build.final,
+            severity=severity,
+        )

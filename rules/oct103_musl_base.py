@@ -10,14 +10,24 @@ The base image is found by following the final stage through stage aliases
 and expanding `ARG` defaults (and `--build-arg` values); when it cannot be
 known, this rule says nothing. An image counts as musl-based when its name or
 tag says `alpine` or `musl`, or it is a known musl image (`busybox:*musl*`,
-Void Linux musl, Chimera Linux, postmarketOS), or it matches the option
-`musl-images`.
+Void Linux musl, Chimera Linux, postmarketOS), or a well-known image built on
+Alpine (`hashicorp/terraform`, `docker`, `alpine/helm`: the table in
+`octolint/knowledge/base_images.py`), or it matches the option `musl-images`.
+A variable left unknown in the tag does not hide the rest of it:
+`runtime:7.0-alpine-${PLATFORM}` is Alpine whatever `PLATFORM` is.
 
 Fails:
 
 ```dockerfile
 FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-alpine
 RUN apk add --no-cache icu-libs
+```
+
+Fails:
+
+```dockerfile
+ARG PLATFORM
+FROM mcr.microsoft.com/dotnet/runtime:7.0-alpine-${PLATFORM}
 ```
 
 Passes:
@@ -41,7 +51,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
-from octolint.knowledge.base_images import MUSL_IMAGES, MUSL_TAGGED, MUSL_WORD
+from octolint.knowledge.base_images import MUSL_IMAGES, MUSL_TAGGED, MUSL_WORD, facts
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, list_of, problem_at
 
 ID = "OCT103"
@@ -61,7 +71,9 @@ def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
     if name == MUSL_TAGGED and tag and "musl" in tag:
         return True
     patterns = (*MUSL_IMAGES, *extra)
-    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)
+    if any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
+        return True
+    return facts(name, tag).libc == "musl"
 
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:

@@ -11,12 +11,22 @@ The Windows release is read from the base image's tag: `ltsc2016`,
 such as `4.8-windowsservercore-ltsc2016`. Release numbers such as `1709` are
 only read on Windows images (servercore, nanoserver, windows, .NET
 Framework or PowerShell images), so `node:1709` is not mistaken for one.
-`1809`/`ltsc2019` (build 17763) and newer pass.
+`1809`/`ltsc2019` (build 17763) and newer pass. The legacy Docker Hub
+repositories `microsoft/windowsservercore` and `microsoft/nanoserver` fail
+whatever the tag: every one of their tags is older than ltsc2019 (the
+images moved to `mcr.microsoft.com/windows/*` with 1809).
 
 Fails:
 
 ```dockerfile
 FROM mcr.microsoft.com/windows/servercore:ltsc2016
+```
+
+Fails:
+
+```dockerfile
+# the legacy Docker Hub repository: every tag is older than ltsc2019
+FROM microsoft/nanoserver
 ```
 
 Passes:
@@ -40,6 +50,7 @@ from octolint.knowledge.base_images import (
     SUPPORTED_WINDOWS_BUILD,
     WINDOWS_BUILD,
     WINDOWS_IMAGE,
+    facts,
 )
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
@@ -55,32 +66,40 @@ SUPPORTED_BUILD = SUPPORTED_WINDOWS_BUILD
 
 
 def windows_build(name: str, tag: str) -> tuple[str, int] | None:
-    """(what was read, build number) for a Windows tag older than ltsc2019, else None."""
+    """(what it is, in words; its build number) for a Windows image older than
+    ltsc2019, else None."""
     tokens = re.split(r"[-_]", tag.lower())
-    for token in tokens:
-        if token in OLD_WINDOWS_RELEASES:
-            return token, OLD_WINDOWS_RELEASES[token]
+    release = next((t for t in tokens if t in OLD_WINDOWS_RELEASES), None)
+    if release:
+        return _release(release, OLD_WINDOWS_RELEASES[release])
     if WINDOWS_IMAGE.search(name) or WINDOWS_IMAGE.search(tag):
-        for token in tokens:
-            if token in OLD_WINDOWS_VERSIONS:
-                return token, OLD_WINDOWS_VERSIONS[token]
+        version = next((t for t in tokens if t in OLD_WINDOWS_VERSIONS), None)
+        if version:
+            return _release(version, OLD_WINDOWS_VERSIONS[version])
     match = WINDOWS_BUILD.search(tag)
     if match and int(match.group(1)) < SUPPORTED_BUILD:
-        return f"10.0.{match.group(1)}", int(match.group(1))
+        return _release(f"10.0.{match.group(1)}", int(match.group(1)))
+    newest = facts(name, tag).windows_build  # a legacy repository: no tag is new enough
+    if newest is not None and newest < SUPPORTED_BUILD:
+        legacy = f"from the legacy {name} repository, all of whose tags are build {newest} or older"
+        return legacy, newest
     return None
+
+
+def _release(release: str, build: int) -> tuple[str, int]:
+    return f"Windows {release} (build {build})", build
 
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     found = target.build.base_image()
-    if found is None or not found[1].tag:
+    if found is None:
         return
     stage, ref = found
     old = windows_build(ref.short_name, ref.tag or "")
     if old is not None:
-        release, build = old
         yield problem_at(
             stage.from_instruction,
-            f"the final image is based on {ref}, Windows {release} (build {build}): Octopus "
-            f"supports Windows execution containers from ltsc2019 (build {SUPPORTED_BUILD}) on",
+            f"the final image is based on {ref}, {old[0]}: Octopus supports Windows "
+            f"execution containers from ltsc2019 (build {SUPPORTED_BUILD}) on",
             target.build.final,
         )

@@ -1,21 +1,34 @@
 """OCT106 path-in-startup-file: a RUN adds to PATH in a shell start-up file only.
 
 Writing `export PATH=...` into `~/.bashrc`, `~/.profile`,
-`~/.bash_profile`, `/etc/profile`, `/etc/profile.d/*`, `/etc/bash.bashrc` or
-`/etc/environment` works in an interactive shell, but Octopus runs execution
-containers non-interactively and never reads those files: the directory is
-not on PATH when your step runs.
+`~/.bash_profile`, `~/.zshrc`, `~/.zprofile`, `/etc/profile`,
+`/etc/profile.d/*`, `/etc/bash.bashrc` or `/etc/environment` works in an
+interactive shell, but Octopus runs execution containers non-interactively
+and never reads those files: the directory is not on PATH when your step runs.
 
 The rule looks at every `RUN` of the final stage and the stages it is built
 `FROM`, finds PATH assignments written into a start-up file (with `>>`, `>`,
 `tee` or `sed -i`), and checks each directory they add against every
-`ENV PATH` of those stages (variables expanded where known).
+`ENV PATH` of those stages and the PATH of a well-known base image. As for
+OCT105, an `ENV PATH` entry counts only when every variable in it is in
+scope (`ENV PATH=$HOME/.cargo/bin` does not cover `~/.cargo/bin`: `$HOME` is
+not set by `ENV` in most images); `$HOME` in the start-up file is the final
+`USER`'s home.
 
 Fails:
 
 ```dockerfile
 FROM ubuntu:22.04
 RUN echo 'export PATH="/opt/tools/bin:$PATH"' >> /root/.bashrc
+```
+
+Fails:
+
+```dockerfile
+# $HOME is not set by ENV: this ENV PATH names /.cargo/bin
+FROM ubuntu:22.04
+RUN echo 'export PATH="$HOME/.cargo/bin:$PATH"' >> ~/.zshrc
+ENV PATH="$HOME/.cargo/bin:$PATH"
 ```
 
 Passes:
@@ -37,6 +50,7 @@ from collections.abc import Iterator
 from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.shell import run_script, segments
 from octolint.dockerfile.stages import normalise_dir
+from octolint.knowledge.base_images import facts
 from octolint.knowledge.version_managers import STARTUP_FILE
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
@@ -79,8 +93,13 @@ def _writes(segment: str) -> bool:
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
-    covered = set(build.path_entries())
-    known = {k: v for k, v in build.env().items() if v is not None}
+    base = build.base_image()
+    base_env = facts(base[1].short_name, base[1].tag).env if base else {}
+    covered = set(build.resolved_path(base_env).entries)
+    known = {k: v for k, v in build.variables(base_env).items() if v is not None}
+    home = build.home()
+    if home and "HOME" not in known:  # the shell reading the start-up file has $HOME
+        known["HOME"] = home
     for stage, instruction in build.final_instructions():
         if instruction.name != "RUN":
             continue
@@ -90,7 +109,7 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
                 continue
             for directory in added_dirs(segment):
                 resolved = normalise_dir(expand_or_raw(directory.replace("\\$", "$"), known))
-                if resolved not in covered and normalise_dir(directory) not in covered:
+                if resolved not in covered:
                     yield problem_at(
                         instruction,
                         f"{directory} is added to PATH only in {startup.group(0)}, which "

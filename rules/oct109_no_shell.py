@@ -2,15 +2,24 @@
 
 Octopus runs its steps inside an execution container through a shell: it
 starts Calamari with `bash`/`sh` and runs your Bash scripts with them.
-Images built `FROM scratch`, distroless images (`gcr.io/distroless/*`,
-`mcr.microsoft.com/azurelinux/distroless/*`) and Ubuntu chiseled images
-(`*-chiseled*` tags, such as `mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy-chiseled`)
-contain no shell at all.
+Images built `FROM scratch`, distroless images (any repository whose name
+contains `distroless`, such as `gcr.io/distroless/*` and
+`mcr.microsoft.com/azurelinux/distroless/*`, and `*-distroless` tags such as
+`mcr.microsoft.com/dotnet/runtime:10.0-azurelinux3.0-distroless`) and Ubuntu
+chiseled images (`*-chiseled*` tags, such as
+`mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy-chiseled`) contain no shell
+at all. Distroless `:debug` tags add a busybox shell and pass.
 
 Fails:
 
 ```dockerfile
 FROM mcr.microsoft.com/dotnet/runtime-deps:8.0-jammy-chiseled
+```
+
+Fails:
+
+```dockerfile
+FROM mcr.microsoft.com/dotnet/runtime:10.0-azurelinux3.0-distroless
 ```
 
 Passes:
@@ -28,7 +37,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from octolint.knowledge.base_images import NO_SHELL_COMPONENT, NO_SHELL_NAME, NO_SHELL_TAG
+from octolint.knowledge.base_images import (
+    NO_SHELL_COMPONENT,
+    NO_SHELL_NAME,
+    NO_SHELL_TAG,
+    facts,
+)
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
 ID = "OCT109"
@@ -44,9 +58,12 @@ def shell_less(name: str, tag: str | None) -> str | None:
     """Why an image has no shell, or None when it probably has one."""
     if name in NO_SHELL_NAME:
         return NO_SHELL_NAME[name]
-    components = name.split("/")
-    reason = next((r for c, r in NO_SHELL_COMPONENT.items() if c in components), None)
-    return reason or next((r for t, r in NO_SHELL_TAG.items() if t in (tag or "")), None)
+    known = facts(name, tag).shell
+    if known is not None:  # a well-known image: its table row decides (distroless :debug)
+        return None if known else f"{name} images contain no shell"
+    reason = next((r for c, r in NO_SHELL_COMPONENT.items() if c in name.lower()), None)
+    return reason or next((r for t, r in NO_SHELL_TAG.items() if t in (tag or "").lower()),
+                          None)  # fmt: skip
 
 
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:

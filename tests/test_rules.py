@@ -161,7 +161,11 @@ def test_oct105_other_stage_does_not_count() -> None:
         ("curl https://pyenv.run | bash && pyenv install 3.12", "/root/.pyenv/shims", True),
         ("curl https://pyenv.run | bash && pyenv install 3.12", "/root/.pyenv/bin", False),
         ("rbenv install 3.3.0", "/root/.rbenv/shims", True),
-        ("curl -s https://get.sdkman.io | bash", "/root/.sdkman/candidates/java/current/bin", True),
+        (
+            "curl -s https://get.sdkman.io | bash && sdk install java 21.0.2-tem",
+            "/root/.sdkman/candidates/java/current/bin",
+            True,
+        ),
         ("asdf install nodejs 20.0.0", "/root/.asdf/shims", True),
         ("curl https://sh.rustup.rs -sSf | sh -s -- -y", "/root/.cargo/bin", True),
         (

@@ -131,6 +131,12 @@ def _charge(chars: int) -> None:
         budget[0] -= chars
 
 
+def referenced(text: str) -> list[str]:
+    """The variables ``text`` needs a value for: those it names without a default
+    (``${X:-word}`` and ``${X:+word}`` need none)."""
+    return [m.group(1) or m.group(2) for m in _VAR.finditer(text) if m.group(3) is None]
+
+
 def expand_or_raw(text: str, variables: Variables, escape: str = "\\") -> str:
     """Expand what can be expanded, leaving unknown references as written.
 

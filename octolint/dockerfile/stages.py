@@ -11,10 +11,10 @@ import re
 import shlex
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
-from octolint.dockerfile.expand import Variables, expand, expand_or_raw
+from octolint.dockerfile.expand import Variables, expand, expand_or_raw, referenced
 from octolint.dockerfile.parser import Dockerfile, Instruction
 from octolint.errors import ConfigError, DockerfileSyntaxError
 from octolint.imageref import ImageRef, parse_image_ref
@@ -32,6 +32,8 @@ class Stage:
     from_instruction: Instruction
     base_written: str  # the FROM argument as written, e.g. "${BASE}:latest"
     base: str | None  # after ARG expansion; None when it cannot be known
+    # after ARG expansion, unknown variables left as written: "runtime:7.0-alpine-${P}"
+    base_partial: str = ""
     alias: str | None = None  # lower-cased, as Docker compares stage names
     parent: Stage | None = None  # the stage this one is built FROM, if any
     instructions: list[Instruction] = field(default_factory=list)
@@ -83,12 +85,14 @@ class Build:
         """The image the final stage ultimately builds on, or None when it is not known.
 
         Aliases are followed (``FROM build``); ARG defaults and --build-arg
-        values are expanded; an unresolvable reference gives None.
+        values are expanded. When a variable stays unknown in the tag only, the
+        reference keeps it as written (``node:20-${VARIANT}``), so the known part of
+        the tag can still decide; an unknown name (``${BASE}``) gives None.
         """
         root = self.external_base()
-        if root.base is None or root.parent is not None:
+        if root.parent is not None:
             return None
-        ref = parse_image_ref(root.base)
+        ref = parse_image_ref(root.base) if root.base is not None else _partial_ref(root)
         return (root, ref) if ref else None
 
     def inherited_note(self, stage: Stage) -> str:
@@ -119,6 +123,11 @@ class Build:
                     current = None
         return current
 
+    def sets(self, name: str) -> bool:
+        """Whether the final lineage has any applied ``name`` instruction, a reset included
+        (so that a setting of the base image is replaced or cleared)."""
+        return any(i.name == name for _stage, i in self.final_instructions())
+
     def env(self) -> dict[str, str | None]:
         """ENV of the final image; a value is None when it cannot be known."""
         if self._env is None:
@@ -127,6 +136,56 @@ class Build:
                 values[key] = expand(raw, _overlay(values, scope))
             self._env = values
         return dict(self._env)
+
+    def resolved_path(self, base: Mapping[str, str] | None = None) -> ResolvedPath:
+        """The directories on the final image's PATH that are certain to be there.
+
+        ``base`` is the base image's known ENV (its PATH included). Each entry of
+        each ``ENV PATH`` counts only when every variable in it resolves (an ARG or
+        ENV in scope, or ``base``): ``$NVM_DIR/versions/node/v$NODE_VERSION/bin``
+        with no NODE_VERSION is not a directory anyone can rely on. An ARG declared
+        without a default is a build parameter: it is in scope, and stays written
+        as it is (``v${NODE_VERSION}``). ``$PATH`` itself stands for what was on
+        PATH before. Order relative to RUN does not matter to the callers, who ask
+        whether a directory is reachable at all.
+        """
+        values: dict[str, str | None] = dict(base or {})
+        entries = [normalise_dir(e) for e in (values.get("PATH") or "").split(":") if e]
+        unresolved: list[str] = []
+        # ENV (or ARG) set from a variable nobody defined (ENV GOPATH=$HOME/go): docker
+        # made it empty there, so it is no better than the undefined variable itself.
+        tainted: set[str] = set()
+        for instruction, scope in self._scoped():
+            variables = _overlay(values, scope)
+            if instruction.name == "ARG":
+                self._taint_args(instruction, variables, tainted)
+                continue
+            for key, raw in _pairs(instruction) if instruction.name == "ENV" else ():
+                raw = _unquote(raw)
+                if key == "PATH":
+                    for part in (p for p in raw.split(":") if p and not _SELF_PATH.match(p)):
+                        text = normalise_dir(expand_or_raw(part, variables))
+                        known = _in_scope(part, variables, tainted)
+                        (entries if known else unresolved).append(text)
+                elif _in_scope(raw, variables, tainted):
+                    tainted.discard(key)
+                else:
+                    tainted.add(key)
+                values[key] = expand(raw, variables)
+        return ResolvedPath(entries, unresolved, values)
+
+    def _taint_args(
+        self, instruction: Instruction, variables: Variables, tainted: set[str]
+    ) -> None:
+        """Mark the ARGs whose default needs a variable nobody defined (a --build-arg
+        value, no default or a default that resolves clears the mark)."""
+        for word in instruction.value:
+            name, has_default, default = word.partition("=")
+            given = name in self.build_args or not has_default
+            if given or _in_scope(_unquote(default), variables, tainted, name):
+                tainted.discard(name)
+            else:
+                tainted.add(name)
 
     def env_values(self, key: str) -> list[tuple[Instruction, str]]:
         """Every ENV assignment of key in the final lineage, unknown variables left as written."""
@@ -149,8 +208,43 @@ class Build:
             self._path = list(dict.fromkeys(normalise_dir(e) for e in written if e))
         return list(self._path)
 
-    def _env_assignments(self) -> Iterator[tuple[Instruction, str, str, Variables]]:
-        """(instruction, key, unquoted value, ARG scope) for each ENV pair, in build order."""
+    def variables(self, base: Mapping[str, str] | None = None) -> dict[str, str | None]:
+        """Every ARG and ENV of the final lineage as a RUN would see it at the end of its
+        stage (ENV over ARG, later over earlier), over ``base`` (the base image's ENV).
+        A declared ARG without a value is present, with None."""
+        values: dict[str, str | None] = dict(base or {})
+        scopes: dict[int, Variables] = {}  # each stage's ARG scope once, in build order
+        for instruction, scope in self._scoped():
+            scopes.setdefault(id(scope), scope)
+            if instruction.name == "ENV":
+                for key, raw in _pairs(instruction):
+                    values[key] = expand(_unquote(raw), _overlay(values, scope))
+        args: dict[str, str | None] = {}
+        for scope in scopes.values():
+            args.update(scope)
+        return {**args, **values}
+
+    def user(self) -> str | None:
+        """The USER in force at the end of the final lineage (None: never set, root),
+        its ARG or ENV expanded where known (``USER ${USERNAME}``)."""
+        users = [i for _stage, i in self.final_instructions() if i.name == "USER" and i.value]
+        if not users:
+            return None
+        written = users[-1].value[0]
+        if "$" in written:
+            written = expand_or_raw(written, self.variables())
+        return written.split(":", 1)[0]
+
+    def home(self) -> str | None:
+        """$HOME of the final USER as a shell in the container sees it (useradd's default
+        /home/NAME), or None when it cannot be told (a numeric or variable USER)."""
+        user = self.user()
+        if user in (None, "root", "0"):
+            return "/root"
+        return f"/home/{user}" if user and _USER_NAME.fullmatch(user) else None
+
+    def _scoped(self) -> Iterator[tuple[Instruction, Variables]]:
+        """Each applied instruction of the final lineage with the ARGs in scope there."""
         for stage in self.lineage():
             scope: dict[str, str | None] = {}
             for instruction in stage.applied():
@@ -158,9 +252,48 @@ class Build:
                     scope.update(
                         _declared_args(instruction, scope, stage.global_args, self.build_args)
                     )
-                elif instruction.name == "ENV":
-                    for key, raw in _pairs(instruction):
-                        yield instruction, key, _unquote(raw), scope
+                yield instruction, scope
+
+    def _env_assignments(self) -> Iterator[tuple[Instruction, str, str, Variables]]:
+        """(instruction, key, unquoted value, ARG scope) for each ENV pair, in build order."""
+        for instruction, scope in self._scoped():
+            if instruction.name == "ENV":
+                for key, raw in _pairs(instruction):
+                    yield instruction, key, _unquote(raw), scope
+
+
+def _in_scope(text: str, variables: Variables, tainted: set[str], itself: str = "") -> bool:
+    """Whether every variable ``text`` needs is defined (an ARG without a default is;
+    ``ARG X=$X`` is X's own parameter, so ``itself`` counts whatever it was)."""
+    return all(
+        name in variables and (name not in tainted or name == itself)
+        for name in referenced(text)
+    )
+
+
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_.-]*")
+_SELF_PATH = re.compile(r"^\$(?:PATH|\{PATH\})$")
+
+
+@dataclass(frozen=True)
+class ResolvedPath:
+    """PATH as a Dockerfile leaves it: entries that surely resolve, entries that do not
+    (variables with no value), and the ENV values known at the end of the build."""
+
+    entries: list[str]
+    unresolved: list[str]
+    env: dict[str, str | None]
+
+
+def _partial_ref(stage: Stage) -> ImageRef | None:
+    """The stage's base with unknown variables in its tag kept as written; None when
+    the name itself is not known."""
+    text = stage.base_partial
+    name, colon, tag = text.rpartition(":") if ":" in text.rsplit("/", 1)[-1] else (text, "", "")
+    if not colon or "$" in name or "@" in text:
+        return None
+    ref = parse_image_ref(f"{name}:latest")
+    return replace(ref, tag=tag) if ref else None
 
 
 def _overlay(top: Variables, below: Variables) -> Variables:
@@ -285,6 +418,7 @@ def _new_stage(
         )
     written = words[0]
     base = expand(written, global_args)
+    partial = base if base is not None else expand_or_raw(written, global_args)
     parent = None
     if base is not None:
         parent = aliases.get(base.lower())
@@ -293,6 +427,7 @@ def _new_stage(
         from_instruction=instruction,
         base_written=written,
         base=base,
+        base_partial=partial,
         alias=alias,
         parent=parent,
         global_args=global_args,  # complete once the first FROM is seen

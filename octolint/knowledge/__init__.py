@@ -13,7 +13,9 @@ from here instead of keeping their own copies:
 - :mod:`~octolint.knowledge.secrets`: what a secret's name and value look like,
   one policy for image findings and deployment files;
 - :mod:`~octolint.knowledge.base_images`: what is known about base images by
-  name (musl, Windows releases, no shell, no ICU);
+  name (musl, Windows releases, no shell, no ICU), and the table of well-known
+  bases (ENTRYPOINT, libc, ICU, shell, Windows build, the ENV they set), each
+  row with its source;
 - :mod:`~octolint.knowledge.octopus`: what each Octopus Server version does with
   an image's CMD and ENTRYPOINT (``--octopus-version``), and how findings say it.
 

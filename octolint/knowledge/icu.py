@@ -43,12 +43,34 @@ def invariant(env: Mapping[str, str | None]) -> bool:
     return (env.get(INVARIANT_ENV) or "").strip().lower() in _INVARIANT_VALUES
 
 
-# Packages that install ICU, or pull it in (PowerShell and .NET depend on it);
+# Packages that install ICU, or pull it in on every distribution (PowerShell and .NET
+# depend on it: https://learn.microsoft.com/powershell/scripting/install/install-debian,
+# https://github.com/dotnet/core/blob/main/release-notes/8.0/linux-packages.md);
 # glob patterns over package names.
 PACKAGES = (
-    "libicu*", "icu", "icu-libs", "libicu-dev", "powershell*", "dotnet-sdk-*",
+    "libicu*", "icu", "icu-libs", "libicu-dev", "icu-devtools", "powershell*", "dotnet-sdk-*",
     "dotnet-runtime-*", "aspnetcore-runtime-*", "dotnet-runtime-deps-*", "dotnet[0-9]*",
 )  # fmt: skip
+
+# Packages that pull ICU in through their dependencies on Debian and Ubuntu (apt
+# installs dependencies, --no-install-recommends included): libxml2 depends on
+# libicuNN, and these depend on libxml2 (directly or through libarchive13, libxslt1.1,
+# appstream). Source: each package's "Depends" on packages.debian.org and
+# packages.ubuntu.com (bullseye/bookworm, focal/jammy/noble), e.g.
+# https://packages.debian.org/bookworm/libxml2 and
+# https://packages.ubuntu.com/jammy/software-properties-common. PostgreSQL is built
+# with ICU (https://packages.debian.org/bookworm/postgresql-15).
+DEBIAN_INDIRECT = (
+    "libxml2", "libxml2-dev", "libxml2-utils", "libxslt1.1", "libxslt1-dev", "xsltproc",
+    "libarchive13", "libarchive-dev", "libarchive-tools", "bsdtar", "cmake", "rpm",
+    "software-properties-common", "python3-software-properties", "appstream",
+    "python3-lxml", "php*-xml", "postgresql", "postgresql-[0-9]*",
+)  # fmt: skip
+# Well-known install scripts that install ICU themselves: the VS Code dev containers'
+# common-debian.sh installs libicu[0-9][0-9] with the other .NET dependencies
+# (https://github.com/microsoft/vscode-dev-containers/blob/main/script-library/common-debian.sh).
+SCRIPTS = re.compile(r"(?:^|/)common-debian\.sh\b")
+DEBIAN_INSTALLERS = frozenset({"apt-get", "apt", "aptitude"})
 
 # The ICU package of each release (by version and code name), so a hint can name it.
 PACKAGE_BY_RELEASE = {
