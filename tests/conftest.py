@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,34 @@ def run_cli(
         proc.stdout.decode("utf-8", "replace"),
         proc.stderr.decode("utf-8", "replace"),
     )
+
+
+# Runs a command and writes its peak RSS (KiB) to a file. The measurement must come from
+# this small parent: a child's ru_maxrss includes what the forking process had mapped
+# before exec (pytest can be hundreds of MB), and RUSAGE_CHILDREN in the test process
+# would hold the peak of any earlier child of the session.
+_MEASURE = """
+import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def run_measured(
+    command: Sequence[str], **options: object
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run a command as subprocess.run(command, capture_output=True, text=True, **options)
+    does; return the result and the command's peak RSS in bytes."""
+    with tempfile.TemporaryDirectory() as scratch:
+        rss = Path(scratch) / "rss"
+        proc = subprocess.run(  # type: ignore[call-overload]
+            [sys.executable, "-c", _MEASURE, str(rss), *command],
+            capture_output=True, text=True, **options,
+        )  # fmt: skip
+        peak = int(rss.read_text() or 0) * 1024
+    return subprocess.CompletedProcess(command, proc.returncode, proc.stdout, proc.stderr), peak
 
 
 def rule_ids(text: str, only: str | None = None, **engine_args: object) -> list[str]:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_measured
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,33 +36,18 @@ BOUND = 60.0  # seconds; each case takes about one
 MEMORY = 500 * 1024 * 1024
 
 
-# Runs the CLI and reports its peak RSS. A wrapper process, so that RUSAGE_CHILDREN
-# sees this one CLI, not whatever child of this test session peaked earlier.
-_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
-    "sys.stderr.write(proc.stderr)\n"
-    "sys.stdout.write(f'{proc.returncode} {rss}\\n' + proc.stdout)\n"
-)
-
-
 def run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
-    wrapped = subprocess.run(
-        [sys.executable, "-c", _WRAPPER,
-         sys.executable, "-m", "octolint", "deploy", *args, "--format", "json"],
-        cwd=directory, capture_output=True, text=True, timeout=BOUND * 3, check=False,
+    proc, rss = run_measured(
+        [sys.executable, "-m", "octolint", "deploy", *args, "--format", "json"],
+        cwd=directory, timeout=BOUND * 3,
     )  # fmt: skip
     elapsed = time.monotonic() - started
-    header, _, stdout = wrapped.stdout.partition("\n")
-    code, rss = header.split()
-    proc = subprocess.CompletedProcess(wrapped.args, int(code), stdout, wrapped.stderr)
     assert elapsed < BOUND, f"{args}: {elapsed:.1f}s"
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
     for name in ("MemoryError", "RecursionError"):
         assert name not in proc.stderr + proc.stdout
-    assert int(rss) < MEMORY, f"{args}: peak RSS {int(rss) // 2**20} MiB"
+    assert rss < MEMORY, f"{args}: peak RSS {rss // 2**20} MiB"
     return proc
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import run_measured
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -238,25 +239,11 @@ SLOW_SHAPES: dict[str, str] = {
 
 
 def run_cli_measured(args: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
-    """The CLI's result, seconds and peak RSS in MB. A wrapper process runs it, so that
-    RUSAGE_CHILDREN sees this one CLI, not every child this test session ever had."""
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "started = time.monotonic()\n"
-        "proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "elapsed = time.monotonic() - started\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "sys.stderr.write(proc.stderr)\n"
-        "sys.stdout.write(f'{proc.returncode} {elapsed} {rss}\\n' + proc.stdout)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", wrapper, sys.executable, "-m", "octolint", *args],
-        capture_output=True, text=True, timeout=SLOW_SECONDS * 3,
-    )  # fmt: skip
-    header, _, stdout = proc.stdout.partition("\n")
-    code, elapsed, rss = header.split()
-    result = subprocess.CompletedProcess(proc.args, int(code), stdout, proc.stderr)
-    return result, float(elapsed), float(rss)
+    """The CLI's result, seconds and peak RSS in MB (conftest.run_measured)."""
+    started = time.monotonic()
+    proc, peak = run_measured([sys.executable, "-m", "octolint", *args],
+                              timeout=SLOW_SECONDS * 3)  # fmt: skip
+    return proc, time.monotonic() - started, peak / 2**20
 
 
 @pytest.mark.parametrize("name", sorted(SLOW_SHAPES))

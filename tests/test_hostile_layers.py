@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from conftest import run_measured
 from imagebuild import Blob, build_image, sha256, tar_layer
 from realroots import cache_root
 from test_hostile_images import (
     CLI_SECONDS,
-    PEAK_RSS,
     SHELL_LAYER,
     Sandbox,
     archive,
@@ -36,6 +36,7 @@ from test_hostile_images import (
     findings,
     gz,
     image_of,
+    make_sandbox,
     plain,
     snapshot,
 )
@@ -53,22 +54,9 @@ CACHE_BOUND = 1 << 20  # the shell layer's index: a few kilobytes
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
     """As in test_hostile_images: a fresh HOME, caches, TMPDIR and no Docker engine."""
-    for name in ("home", "xdg-cache", "tmp", "work", "docker-config"):
-        (tmp_path / name).mkdir()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("OCTOLINT_", "DOCKER_", "XDG_")) and key not in ("HOME", "TMPDIR")
-    }
-    env.update(
-        HOME=str(tmp_path / "home"),
-        XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
-        TMPDIR=str(tmp_path / "tmp"),
-        DOCKER_CONFIG=str(tmp_path / "docker-config"),
-        DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-        NO_COLOR="1",
-    )
-    return Sandbox(tmp_path, env)
+    return make_sandbox(tmp_path)
+
+
 
 
 # -- raw tar pieces --------------------------------------------------------------------------
@@ -170,17 +158,14 @@ def measured(sandbox: Sandbox, *args: str) -> tuple[subprocess.CompletedProcess[
     """Sandbox.run, through a wrapper that reports the CLI's peak RSS (bytes)."""
     before = snapshot(sandbox.root)
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "octolint", *args],
-        cwd=sandbox.root / "work", env=sandbox.env, capture_output=True, text=True,
-        timeout=CLI_SECONDS,
+    proc, peak = run_measured(
+        [sys.executable, "-m", "octolint", *args],
+        cwd=sandbox.root / "work", env=sandbox.env, timeout=CLI_SECONDS,
     )  # fmt: skip
     assert time.monotonic() - started < CLI_SECONDS
-    *messages, peak = proc.stderr.splitlines()
-    proc.stderr = "".join(f"{line}\n" for line in messages)
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
     sandbox.check_writes(before)
-    return proc, int(peak) * 1024
+    return proc, peak
 
 
 def cache_size(sandbox: Sandbox) -> int:

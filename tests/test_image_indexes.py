@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_measured
 from imagebuild import Blob, Image, all_blobs, build_image, canonical_json, tar_layer
 
 from octolint.image import model as m
@@ -28,12 +29,6 @@ PLATFORMS = [{"os": "linux", "architecture": arch}
              for arch in ("amd64", "arm64", "ppc64le", "s390x", "386", "riscv64")]  # fmt: skip
 SECONDS = 60  # each case takes well under a second; the issue saw minutes
 MAX_RSS = 500 << 20
-PEAK_RSS = (  # runs a command, prints its peak RSS (KiB) last on stderr (see test_hostile_images)
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[1:])\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
-    "sys.exit(code)\n"
-)
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +56,11 @@ def scan(*args: str, cache: Path) -> tuple[subprocess.CompletedProcess[str], flo
     """Run `octolint image ARGS --format json`: the process, its seconds and peak RSS."""
     started = time.monotonic()
     env = {**os.environ, "OCTOLINT_CACHE_DIR": str(cache), "NO_COLOR": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "octolint", "image", *args,
-         "--format", "json"],
-        env=env, capture_output=True, text=True, timeout=SECONDS * 2,
+    proc, peak = run_measured(
+        [sys.executable, "-m", "octolint", "image", *args, "--format", "json"],
+        env=env, timeout=SECONDS * 2,
     )  # fmt: skip
-    elapsed = time.monotonic() - started
-    *messages, peak = proc.stderr.splitlines()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout,
-                                       "\n".join(messages)), elapsed, int(peak) * 1024  # fmt: skip
+    return proc, time.monotonic() - started, peak
 
 
 def assert_refused(proc: subprocess.CompletedProcess[str], reference: str, problem: str) -> None:

@@ -24,9 +24,7 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_measured
 from imagebuild import Image, build_image, tar_layer
 from infra import make_certificates
 
@@ -261,28 +260,13 @@ class Run:
         return lines[0]
 
 
-# Runs the command and writes its peak RSS (KiB) to a file. The measurement must come
-# from this small parent: a child's ru_maxrss includes what the forking process had
-# mapped before exec, and pytest itself can be hundreds of MB by then.
-_MEASURE = """
-import resource, subprocess, sys
-code = subprocess.call(sys.argv[2:])
-with open(sys.argv[1], "w") as out:
-    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-sys.exit(code)
-"""
-
-
 def octolint(env: dict[str, str], *args: str, bound: float = 30) -> Run:
     """`octolint image --source registry ARGS`, with its time and peak RSS."""
     command = [sys.executable, "-m", "octolint", "image", "--source", "registry", *args]
-    with tempfile.TemporaryDirectory() as scratch:
-        rss = Path(scratch) / "rss"
-        started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-c", _MEASURE, str(rss), *command], env=env,
-                              capture_output=True, text=True, timeout=bound + 30)  # fmt: skip
-        seconds = time.monotonic() - started
-        run = Run(proc.returncode, proc.stdout, proc.stderr, seconds, int(rss.read_text()))
+    started = time.monotonic()
+    proc, peak = run_measured(command, env=env, timeout=bound + 30)
+    seconds = time.monotonic() - started
+    run = Run(proc.returncode, proc.stdout, proc.stderr, seconds, peak // 1024)
     assert run.seconds < bound, f"took {run.seconds:.1f}s (bound {bound}s): {run.stderr[-500:]}"
     assert run.max_rss_kb < MAX_RSS_KB, f"peak RSS {run.max_rss_kb} KiB"
     assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
