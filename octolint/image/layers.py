@@ -48,6 +48,7 @@ from octolint.image.model import (
     VERIFY_DIFF_ID,
     VERIFY_DIGEST,
     Entry,
+    IndexSink,
     LayerIndex,
 )
 
@@ -254,7 +255,26 @@ def index_layer(
     image: ImageBudget | None = None,
     kept: KeptFiles = DEFAULT_KEPT,
 ) -> LayerIndex:
-    """Stream one layer blob once and index it.
+    """Stream one layer blob once and index it in memory (see ``scan_layer``)."""
+    index = LayerIndex(digest=digest)
+    scan_layer(stream, index, digest, media_type, expected_size=expected_size, verify=verify,
+               image=image, kept=kept)  # fmt: skip
+    return index
+
+
+def scan_layer(
+    stream: BinaryIO,
+    sink: IndexSink,
+    digest: str,
+    media_type: str,
+    *,
+    expected_size: int = -1,
+    verify: str = VERIFY_DIGEST,
+    image: ImageBudget | None = None,
+    kept: KeptFiles = DEFAULT_KEPT,
+) -> None:
+    """Stream one layer blob once and record it in ``sink``, which is told to
+    ``finish`` only once the whole blob has been read and verified.
 
     ``digest`` is checked against the blob's bytes as read (``verify=VERIFY_DIGEST``,
     registries and OCI layouts) or against the uncompressed tar
@@ -278,7 +298,7 @@ def index_layer(
     raw = _Tap(stream, hashlib.new(algorithm) if verify == VERIFY_DIGEST else None,
                limit=expected_size)  # fmt: skip
     try:
-        index = _index_raw(raw, digest, media_type, algorithm, verify, image, kept)
+        cost = _index_raw(raw, sink, digest, media_type, algorithm, verify, image, kept)
     except _SizeExceeded:
         raise DigestMismatchError.size(digest, expected_size, "more") from None
     except _Expanded:
@@ -293,23 +313,24 @@ def index_layer(
         _raise_if_mismatched(raw, digest, expected_size)
         raise
     _check_size(raw, digest, expected_size)
-    return index
+    sink.finish(*cost)
 
 
-def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: str,
-               image: ImageBudget | None, kept: KeptFiles) -> LayerIndex:  # fmt: skip
+def _index_raw(raw: _Tap, sink: IndexSink, digest: str, media_type: str, algorithm: str,
+               verify: str, image: ImageBudget | None, kept: KeptFiles) -> tuple[int, int]:
+    """Walk and verify the blob; what the layer costs (kept bytes, members)."""
     compression = _compression(raw.peek(len(_ZSTD_MAGIC)))
     content = _Tap(
         _decompressor(raw, compression, digest),
         hashlib.new(algorithm) if verify == VERIFY_DIFF_ID else None,
         compressed=raw if compression != "tar" else None,
     )
-    index = LayerIndex(digest=digest)
+    cost = (0, 0)
     # Docker's empty layer is 1024 zero bytes (possibly gzipped): the tar reader
     # would call that "end of file header" before the first member.
     end = None
     if content.peek(tarfile.BLOCKSIZE).strip(b"\x00"):
-        end = _walk_tar(content, index, digest, media_type, image, kept)
+        end, cost = _walk_tar(content, sink, digest, media_type, image, kept)
     content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
     # tarfile takes a tar cut inside a member for a finished one; Go's
     # archive/tar, and so Docker, refuses it. The tar must end at a header
@@ -322,7 +343,7 @@ def _index_raw(raw: _Tap, digest: str, media_type: str, algorithm: str, verify: 
     if actual != digest:
         what = "uncompressed layer" if verify == VERIFY_DIFF_ID else "blob"
         raise DigestMismatchError(digest, actual, what=what)
-    return index
+    return cost
 
 
 def _digest_algorithm(digest: str) -> str:
@@ -517,9 +538,11 @@ class _ZstdReader:
 # -- the tar walk --------------------------------------------------------------------
 
 
-def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str,
-              image: ImageBudget | None, kept: KeptFiles) -> int:  # fmt: skip
-    """Record every member; return the offset where the archive's members end."""
+def _walk_tar(content: _Tap, sink: IndexSink, digest: str, media_type: str,
+              image: ImageBudget | None, kept: KeptFiles
+              ) -> tuple[int, tuple[int, int]]:  # fmt: skip
+    """Record every member; return the offset where the archive's members end, and
+    what the layer costs (kept bytes, members)."""
     budget = _Budget(image)
     try:
         with _LayerTar.open(fileobj=cast(BinaryIO, content), mode="r|",
@@ -528,10 +551,9 @@ def _walk_tar(content: _Tap, index: LayerIndex, digest: str, media_type: str,
                 if count > MAX_ENTRIES:
                     raise LayerError(digest, f"lists more than {MAX_ENTRIES} entries: refused "
                                      "(a layer this large would exhaust memory)")  # fmt: skip
-                _record(tar, member, index, budget, kept)
+                _record(tar, member, sink, budget, kept)
             budget.flush()
-            index.kept_bytes, index.members = budget.used, budget.members
-            return tar.offset
+            return tar.offset, (budget.used, budget.members)
     except BoundExceeded as exc:
         raise LayerError(digest, str(exc)) from None
     except (tarfile.TarError, EOFError) as exc:
@@ -721,7 +743,7 @@ def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         yield member
 
 
-def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex,
+def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, sink: IndexSink,
             budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
     if len(member.name) > _SHORT or len(member.linkname) > _SHORT:
         _check_length(member.name, "name")
@@ -730,17 +752,14 @@ def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, index: LayerIndex,
     parent, _, name = path.rpartition("/")
     if name.startswith(WHITEOUT_PREFIX):
         budget.entry(path, None)
-        _record_whiteout(parent or "/", name, index)
+        _record_whiteout(parent or "/", name, sink)
         return
     entry = _entry_of(member)
     budget.entry(path, entry.link)
-    # A path repeated in one tar: the last one wins, and goes last so that, on
-    # merging, it comes after (and so replaces) anything below the earlier one.
-    index.entries.pop(path, None)
-    index.entries[path] = entry
+    sink.add_entry(path, entry.kind, entry.mode, entry.size, entry.link)
     if entry.kind == FILE and not member.issparse():
         # (a sparse member's holes are made up by tarfile, not read: never scanned)
-        _read_member(tar, member, path, index, budget, kept)
+        _read_member(tar, member, path, sink, budget, kept)
 
 
 _SHORT = MAX_PATH_BYTES // 4  # characters: no UTF-8 character takes more than 4 bytes
@@ -755,16 +774,16 @@ def _check_length(text: str, what: str) -> None:
         )
 
 
-def _record_whiteout(parent: str, name: str, index: LayerIndex) -> None:
+def _record_whiteout(parent: str, name: str, sink: IndexSink) -> None:
     if name == OPAQUE_MARKER:
-        index.opaque.add(parent)
+        sink.add_opaque(parent)
         return
     hidden = name[len(WHITEOUT_PREFIX) :]
     # '.wh..wh.plnk' & co. are AUFS bookkeeping, and '.wh.', '.wh..', '.wh...'
     # would name the directory itself or its parent: none deletes anything.
     if hidden in ("", ".", "..") or hidden.startswith(WHITEOUT_PREFIX):
         return
-    index.whiteouts.add(f"{parent.rstrip('/')}/{hidden}")
+    sink.add_whiteout(f"{parent.rstrip('/')}/{hidden}")
 
 
 def _entry_of(member: tarfile.TarInfo) -> Entry:
@@ -782,7 +801,7 @@ def _entry_of(member: tarfile.TarInfo) -> Entry:
 
 
 def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-                 index: LayerIndex, budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
+                 sink: IndexSink, budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
     """Read what the index needs of one regular file; tarfile skips the rest."""
     name = path.rpartition("/")[2]
     keep = member.size <= MAX_KEPT_SIZE and kept.keeps(path)
@@ -790,7 +809,7 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
     probe_elf = bool(_SHARED_OBJECT_NAME.search(name)) or scanner is not None
     if not (keep or scanner or probe_elf) or member.size == 0:
         if keep:
-            index.files[path] = b""
+            sink.add_file(path, b"")
         return
     data = tar.extractfile(member)
     if data is None:
@@ -800,14 +819,14 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
         facts = _elf_facts(chunk) if probe_elf else {}
         if keep:
             budget.charge(len(chunk))  # any number of files in /etc/ld.so.conf.d
-            index.files[path] = chunk  # MAX_KEPT_SIZE <= CHUNK: the whole file
+            sink.add_file(path, chunk)  # MAX_KEPT_SIZE <= CHUNK: the whole file
         while scanner is not None and chunk:
             scanner.feed(chunk)
             chunk = data.read(CHUNK)
     if scanner is not None:
         facts.update(scanner.facts())
     if facts:
-        index.facts[path] = facts
+        sink.add_facts(path, facts)
 
 
 # -- facts ---------------------------------------------------------------------------

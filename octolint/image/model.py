@@ -11,7 +11,7 @@ the indexes into the image's filesystem view; rules see an
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 # Media types we accept (Docker v2 schema 2 and OCI).
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -129,6 +129,29 @@ class Entry:
     link: str | None = None  # symlink target as stored, or hard-link target path
 
 
+class IndexSink(Protocol):
+    """Where ``layers.scan_layer`` records a layer, event by event in tar order.
+
+    Paths are absolute and normalised. A later ``add_entry`` of the same path replaces
+    the earlier one, as extracting the tar would. ``LayerIndex`` keeps everything in
+    memory; ``store.StoreWriter`` writes it to a layer store as it comes, so memory
+    does not grow with the number of files.
+    """
+
+    def add_entry(self, path: str, kind: str, mode: int, size: int, link: str | None) -> None: ...
+
+    def add_whiteout(self, path: str) -> None: ...
+
+    def add_opaque(self, directory: str) -> None: ...
+
+    def add_file(self, path: str, data: bytes) -> None: ...
+
+    def add_facts(self, path: str, facts: dict[str, str]) -> None: ...
+
+    def finish(self, kept_bytes: int, members: int) -> None:
+        """The layer is whole (and valid): what it costs, for the per-image bounds."""
+
+
 @dataclass
 class LayerIndex:
     """What one layer contributes, independent of the image it is in (so it can be cached).
@@ -146,3 +169,25 @@ class LayerIndex:
     # bytes of paths, link targets, implied directories and kept files; members listed.
     kept_bytes: int = 0
     members: int = 0
+
+    # -- IndexSink ---------------------------------------------------------------------
+    def add_entry(self, path: str, kind: str, mode: int, size: int, link: str | None) -> None:
+        # The last one wins, and goes last so that, on merging, it comes after (and so
+        # replaces) anything below the earlier one.
+        self.entries.pop(path, None)
+        self.entries[path] = Entry(kind, mode, size, link)
+
+    def add_whiteout(self, path: str) -> None:
+        self.whiteouts.add(path)
+
+    def add_opaque(self, directory: str) -> None:
+        self.opaque.add(directory)
+
+    def add_file(self, path: str, data: bytes) -> None:
+        self.files[path] = data
+
+    def add_facts(self, path: str, facts: dict[str, str]) -> None:
+        self.facts[path] = facts
+
+    def finish(self, kept_bytes: int, members: int) -> None:
+        self.kept_bytes, self.members = kept_bytes, members
