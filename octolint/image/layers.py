@@ -30,15 +30,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import re
 import tarfile
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Literal, Protocol, cast
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, BinaryIO, Callable, Literal, Protocol, cast
 
 from octolint.errors import InputError
+from octolint.image import tarstream
 from octolint.image.model import (
     DIR,
     FILE,
@@ -544,21 +544,25 @@ def _walk_tar(content: _Tap, sink: IndexSink, digest: str, media_type: str,
     """Record every member; return the offset where the archive's members end, and
     what the layer costs (kept bytes, members)."""
     budget = _Budget(image)
+    reader = tarstream.TarReader(content, _TAR_LIMITS)
     try:
-        with _LayerTar.open(fileobj=cast(BinaryIO, content), mode="r|",
-                            bufsize=_TAR_BUFFER) as tar:  # fmt: skip
-            for count, member in enumerate(_members(tar), 1):
-                if count > MAX_ENTRIES:
-                    raise LayerError(digest, f"lists more than {MAX_ENTRIES} entries: refused "
-                                     "(a layer this large would exhaust memory)")  # fmt: skip
-                _record(tar, member, sink, budget, kept)
-            budget.flush()
-            return tar.offset, (budget.used, budget.members)
-    except BoundExceeded as exc:
+        for count, member in enumerate(reader.members(), 1):
+            if count > MAX_ENTRIES:
+                raise LayerError(digest, f"lists more than {MAX_ENTRIES} entries: refused "
+                                 "(a layer this large would exhaust memory)")  # fmt: skip
+            _record(reader, member, sink, budget, kept)
+        budget.flush()
+        return reader.end, (budget.used, budget.members)
+    except (BoundExceeded, tarstream.TarBoundError) as exc:
         raise LayerError(digest, str(exc)) from None
-    except (tarfile.TarError, EOFError) as exc:
+    except tarstream.TarError as exc:
         kind = f" ({media_type})" if media_type else ""
-        raise LayerError(digest, f"not a valid layer tar{kind}: {exc}") from exc
+        raise LayerError(digest, f"not a valid layer tar{kind}: {exc}") from None
+
+
+_TAR_LIMITS = tarstream.Limits(header_bytes=MAX_HEADER_BYTES,
+                               extended_headers=MAX_EXTENDED_HEADERS,
+                               global_keys=MAX_GLOBAL_KEYS)  # fmt: skip
 
 
 class BoundExceeded(Exception):
@@ -644,122 +648,30 @@ class _Budget:
             self._image.add(self.used - flushed_bytes, self.members - flushed_members)
 
 
-_EXTENDED_TYPES = frozenset({tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
-                             tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK})  # fmt: skip
-
-
-class _HeaderReader:
-    """The tar stream as tarfile reads one member's headers through it: a read that
-    would take them past MAX_HEADER_BYTES is refused before anything is read (skipping
-    member data goes through ``seek``, which is not counted)."""
-
-    def __init__(self, stream: Any):
-        self._stream = stream
-        self.read_bytes = 0
-        self.extended = 0  # extended headers seen before this member
-
-    def read(self, size: int = -1, /) -> bytes:
-        if size < 0 or self.read_bytes + size > MAX_HEADER_BYTES:
-            raise BoundExceeded(
-                f"the tar headers of one member take {max(size, 0) + self.read_bytes} bytes "
-                f"or more: refused (at most {MAX_HEADER_BYTES >> 10} KiB, as in Docker)"
-            )
-        self.read_bytes += size
-        data: bytes = self._stream.read(size)
-        return data
-
-    def tell(self) -> int:
-        position: int = self._stream.tell()
-        return position
-
-    def seek(self, position: int, /) -> object:
-        return self._stream.seek(position)
-
-    def write(self, data: bytes, /) -> object:
-        raise io.UnsupportedOperation("read-only")
-
-    def close(self) -> object:
-        return None  # the TarFile closes the real stream
-
-
-class _LayerTar(tarfile.TarFile):
-    """tarfile, with each member's headers bounded (see MAX_HEADER_BYTES)."""
-
-    def next(self) -> tarfile.TarInfo | None:
-        stream = self.fileobj
-        self.fileobj = _HeaderReader(stream)
-        try:
-            member = super().next()
-        except (ValueError, IndexError) as exc:
-            # tarfile lets a few malformed headers out as such (a sparse map that is
-            # not numbers, a truncated sparse extension block).
-            raise tarfile.ReadError(f"malformed header ({exc})") from None
-        finally:
-            self.fileobj = stream
-        if self.pax_headers:
-            self._check_global_headers()
-        return member
-
-    def _check_global_headers(self) -> None:
-        headers = self.pax_headers
-        size = sum(len(key) + len(value) for key, value in headers.items())
-        if len(headers) > MAX_GLOBAL_KEYS or size > MAX_HEADER_BYTES:
-            raise BoundExceeded(
-                f"global PAX headers of {len(headers)} keys and {size} bytes: refused "
-                f"(at most {MAX_GLOBAL_KEYS} keys and {MAX_HEADER_BYTES >> 10} KiB)"
-            )
-
-
-class _LayerTarInfo(tarfile.TarInfo):
-    """Counts the extended headers before a member: tarfile recurses on each."""
-
-    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
-        # tarfile's documented extension point (see its source), absent from typeshed.
-        reader = tar.fileobj
-        if self.type in _EXTENDED_TYPES and isinstance(reader, _HeaderReader):
-            reader.extended += 1
-            if reader.extended > MAX_EXTENDED_HEADERS:
-                raise BoundExceeded(
-                    f"more than {MAX_EXTENDED_HEADERS} extended tar headers before one member"
-                )
-        member: tarfile.TarInfo = super()._proc_member(tar)  # type: ignore[misc]
-        return member
-
-
-_LayerTar.tarinfo = _LayerTarInfo
-
-
-def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
-    while True:
-        member = tar.next()
-        if member is None:
-            return
-        # TarFile keeps every TarInfo it has read (in an undocumented list); we
-        # never look back, so drop them to keep memory independent of the number
-        # of entries.
-        held = getattr(tar, "members", None)
-        if isinstance(held, list):
-            held.clear()
-        yield member
-
-
-def _record(tar: tarfile.TarFile, member: tarfile.TarInfo, sink: IndexSink,
+def _record(reader: tarstream.TarReader, member: tarstream.Member, sink: IndexSink,
             budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
-    if len(member.name) > _SHORT or len(member.linkname) > _SHORT:
-        _check_length(member.name, "name")
-        _check_length(member.linkname, "link target")
-    path = normalise_path(member.name)
-    parent, _, name = path.rpartition("/")
-    if name.startswith(WHITEOUT_PREFIX):
+    name, link = member.name, member.linkname
+    if len(name) > _SHORT or len(link) > _SHORT:
+        _check_length(name, "name")
+        _check_length(link, "link target")
+    path = normalise_path(name)
+    parent, _, base = path.rpartition("/")
+    if base.startswith(WHITEOUT_PREFIX):
         budget.entry(path, None)
-        _record_whiteout(parent or "/", name, sink)
+        _record_whiteout(parent or "/", base, sink)
         return
-    entry = _entry_of(member)
+    kind = member.type
+    mode = member.mode & 0o7777
+    if kind in tarstream.REGULAR_TYPES:
+        budget.entry(path, None)
+        sink.add_entry(path, FILE, mode, member.size, None)
+        # (a sparse member's holes are made up, not read: never scanned nor kept)
+        if not member.sparse and ((member.size and ".so" in base) or kept.keeps(path)):
+            _read_member(reader, member, path, base, sink, budget, kept)
+        return
+    entry = _entry_of(kind, mode, link)
     budget.entry(path, entry.link)
-    sink.add_entry(path, entry.kind, entry.mode, entry.size, entry.link)
-    if entry.kind == FILE and not member.issparse():
-        # (a sparse member's holes are made up by tarfile, not read: never scanned)
-        _read_member(tar, member, path, sink, budget, kept)
+    sink.add_entry(path, entry.kind, mode, 0, entry.link)
 
 
 _SHORT = MAX_PATH_BYTES // 4  # characters: no UTF-8 character takes more than 4 bytes
@@ -786,24 +698,21 @@ def _record_whiteout(parent: str, name: str, sink: IndexSink) -> None:
     sink.add_whiteout(f"{parent.rstrip('/')}/{hidden}")
 
 
-def _entry_of(member: tarfile.TarInfo) -> Entry:
-    mode = member.mode & 0o7777
-    if member.isreg():
-        return Entry(FILE, mode, member.size)
-    if member.isdir():
+def _entry_of(kind: int, mode: int, link: str) -> Entry:
+    """The entry of a member that is not a regular file."""
+    if kind == tarstream.DIR_TYPE:
         return Entry(DIR, mode)
-    if member.issym():
-        return Entry(SYMLINK, mode, 0, member.linkname)
-    if member.islnk():
+    if kind == tarstream.SYMLINK_TYPE:
+        return Entry(SYMLINK, mode, 0, link)
+    if kind == tarstream.HARDLINK_TYPE:
         # A hard link names another member of the same archive, from its root.
-        return Entry(HARDLINK, mode, 0, normalise_path(member.linkname))
+        return Entry(HARDLINK, mode, 0, normalise_path(link))
     return Entry(OTHER, mode)  # devices, FIFOs, unknown types: counted, never read
 
 
-def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
-                 sink: IndexSink, budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
-    """Read what the index needs of one regular file; tarfile skips the rest."""
-    name = path.rpartition("/")[2]
+def _read_member(reader: tarstream.TarReader, member: tarstream.Member, path: str,
+                 name: str, sink: IndexSink, budget: _Budget, kept: KeptFiles) -> None:  # fmt: skip
+    """Read what the index needs of one regular file; the reader skips the rest."""
     keep = member.size <= MAX_KEPT_SIZE and kept.keeps(path)
     scanner = _LibcScanner() if _LIBC_NAME.fullmatch(name) else None
     probe_elf = bool(_SHARED_OBJECT_NAME.search(name)) or scanner is not None
@@ -811,18 +720,14 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str,
         if keep:
             sink.add_file(path, b"")
         return
-    data = tar.extractfile(member)
-    if data is None:
-        return
-    with data:
-        chunk = data.read(CHUNK)
-        facts = _elf_facts(chunk) if probe_elf else {}
-        if keep:
-            budget.charge(len(chunk))  # any number of files in /etc/ld.so.conf.d
-            sink.add_file(path, chunk)  # MAX_KEPT_SIZE <= CHUNK: the whole file
-        while scanner is not None and chunk:
-            scanner.feed(chunk)
-            chunk = data.read(CHUNK)
+    chunk = reader.read_data(CHUNK)
+    facts = _elf_facts(chunk) if probe_elf else {}
+    if keep:
+        budget.charge(len(chunk))  # any number of files in /etc/ld.so.conf.d
+        sink.add_file(path, chunk)  # MAX_KEPT_SIZE <= CHUNK: the whole file
+    while scanner is not None and chunk:
+        scanner.feed(chunk)
+        chunk = reader.read_data(CHUNK)
     if scanner is not None:
         facts.update(scanner.facts())
     if facts:
