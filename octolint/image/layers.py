@@ -128,8 +128,11 @@ class KeptFiles:
         extra = sorted(set(self.patterns) - set(CORE_FILES))
         self.key = hashlib.sha256("\0".join(extra).encode()).hexdigest()[:12] if extra else ""
 
-    def keeps(self, path: str) -> bool:
-        return path in self.exact or (path.rpartition("/")[0] or "/") in self.dirs
+    def keeps(self, path: str, parent: str | None = None) -> bool:
+        """Whether ``path``'s contents are kept (``parent``: its directory, if known)."""
+        if parent is None:
+            parent = path.rpartition("/")[0]
+        return path in self.exact or (parent or "/") in self.dirs
 
 
 def kept_files(per_rule: Iterable[Iterable[str]]) -> KeptFiles:
@@ -614,13 +617,12 @@ class _Budget:
         self._flushed = (0, 0)  # (used, members) already added to the image's budget
         self._directories: set[str] = set()  # those already paid for
 
-    def entry(self, path: str, link: str | None) -> None:
-        """Pay for one member: its path, its link target, and each directory the path
-        implies that nothing paid for yet (a deep path implies as many directories,
-        each nearly as long)."""
+    def entry(self, path: str, parent: str, link: str | None) -> None:
+        """Pay for one member: its path (in ``parent``), its link target, and each
+        directory the path implies that nothing paid for yet (a deep path implies as
+        many directories, each nearly as long)."""
         self.members += 1
         size = len(path) + (len(link) if link else 0)
-        parent = path.rpartition("/")[0]
         while parent and parent not in self._directories:
             self._directories.add(parent)
             size += len(parent)
@@ -657,20 +659,20 @@ def _record(reader: tarstream.TarReader, member: tarstream.Member, sink: IndexSi
     path = normalise_path(name)
     parent, _, base = path.rpartition("/")
     if base.startswith(WHITEOUT_PREFIX):
-        budget.entry(path, None)
+        budget.entry(path, parent, None)
         _record_whiteout(parent or "/", base, sink)
         return
     kind = member.type
     mode = member.mode & 0o7777
     if kind in tarstream.REGULAR_TYPES:
-        budget.entry(path, None)
+        budget.entry(path, parent, None)
         sink.add_entry(path, FILE, mode, member.size, None)
         # (a sparse member's holes are made up, not read: never scanned nor kept)
-        if not member.sparse and ((member.size and ".so" in base) or kept.keeps(path)):
+        if not member.sparse and ((member.size and ".so" in base) or kept.keeps(path, parent)):
             _read_member(reader, member, path, base, sink, budget, kept)
         return
     entry = _entry_of(kind, mode, link)
-    budget.entry(path, entry.link)
+    budget.entry(path, parent, entry.link)
     sink.add_entry(path, entry.kind, mode, 0, entry.link)
 
 
