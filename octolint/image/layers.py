@@ -21,7 +21,7 @@ than :data:`MAX_EXPANSION` times its compressed size plus :data:`EXPANSION_ALLOW
 proportional to the blob's size), and may not list more than :data:`MAX_ENTRIES`
 members (each costs a few hundred bytes of memory in the index), nor keep more than
 :data:`MAX_INDEX_BYTES` of paths, link targets, implied directories and small files.
-Tar headers are bounded before tarfile reads them: a member's extended headers (PAX,
+Tar headers are bounded before they are read (``tarstream``): a member's extended headers (PAX,
 GNU long names, sparse maps) may not exceed :data:`MAX_HEADER_BYTES` together, as in
 Docker, and a path or link target may not exceed :data:`MAX_PATH_BYTES`, as in Linux.
 """
@@ -31,7 +31,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-import tarfile
 import threading
 import zlib
 from collections.abc import Iterable
@@ -96,24 +95,21 @@ MAX_INDEX_BYTES = 128 << 20
 # twice (a `chmod -R` copies every file up into a new layer).
 MAX_IMAGE_INDEX_BYTES = MAX_INDEX_BYTES
 MAX_IMAGE_ENTRIES = 2 * MAX_ENTRIES
-# tarfile reads a member's extended headers (PAX 'x'/'g', GNU long name/link 'L'/'K',
-# GNU sparse maps) whole into memory before the member. Go's archive/tar, and so
+# A member's extended headers (PAX 'x'/'g', GNU long name/link 'L'/'K', GNU sparse
+# maps) are read whole into memory before the member. Go's archive/tar, and so
 # Docker, refuses such a header over 1 MiB (maxSpecialFileSize); this refuses the
 # headers of one member over 1 MiB together, before reading them. Real ones hold a
 # long name, a few xattrs (64 KiB each at most in Linux): kilobytes.
 MAX_HEADER_BYTES = 1 << 20
-# tarfile recurses once per extended header: GNU tar writes two (long name and
-# link), Go one (PAX) and a global one may come first; a long chain is a stack bomb.
+# Extended headers before one member: GNU tar writes two (long name and link), Go
+# one (PAX) and a global one may come first; a long chain is only work.
 MAX_EXTENDED_HEADERS = 8
-# Global PAX headers accumulate, and tarfile applies them all to every later member
-# (so their number costs time per member): real tars carry one or two keys.
+# Global PAX headers accumulate (Docker ignores them, so does octolint, but they
+# are read): real tars carry one or two keys.
 MAX_GLOBAL_KEYS = 64
 # A member's name or link target, in bytes: Linux's PATH_MAX. Docker cannot extract
 # a longer one either (ENAMETOOLONG).
 MAX_PATH_BYTES = 4096
-# tarfile's stream buffer: it re-slices the whole buffer on every header read,
-# so a large one makes layers with many small members slow (1 MiB: 10x slower).
-_TAR_BUFFER = 32 << 10
 
 
 
@@ -331,15 +327,11 @@ def _index_raw(raw: _Tap, sink: IndexSink, digest: str, media_type: str, algorit
     cost = (0, 0)
     # Docker's empty layer is 1024 zero bytes (possibly gzipped): the tar reader
     # would call that "end of file header" before the first member.
-    end = None
-    if content.peek(tarfile.BLOCKSIZE).strip(b"\x00"):
-        end, cost = _walk_tar(content, sink, digest, media_type, image, kept)
+    # (A tar cut inside a member, header or data, is an error of the tar reader: Go's
+    # archive/tar, and so Docker, refuses it too.)
+    if content.peek(tarstream.BLOCK).strip(b"\x00"):
+        cost = _walk_tar(content, sink, digest, media_type, image, kept)
     content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
-    # tarfile takes a tar cut inside a member for a finished one; Go's
-    # archive/tar, and so Docker, refuses it. The tar must end at a header
-    # boundary or be followed by (at least) an end-of-archive block.
-    if end is not None and content.count != end and content.count < end + tarfile.BLOCKSIZE:
-        raise LayerError(digest, "the layer tar is truncated (it ends inside a member)")
     raw.drain()  # and whatever follows the compressed stream counts for the digest
     tap = content if verify == VERIFY_DIFF_ID else raw
     actual = f"{algorithm}:{tap.hexdigest()}"
@@ -542,10 +534,8 @@ class _ZstdReader:
 
 
 def _walk_tar(content: _Tap, sink: IndexSink, digest: str, media_type: str,
-              image: ImageBudget | None, kept: KeptFiles
-              ) -> tuple[int, tuple[int, int]]:  # fmt: skip
-    """Record every member; return the offset where the archive's members end, and
-    what the layer costs (kept bytes, members)."""
+              image: ImageBudget | None, kept: KeptFiles) -> tuple[int, int]:  # fmt: skip
+    """Record every member; return what the layer costs (kept bytes, members)."""
     budget = _Budget(image)
     reader = tarstream.TarReader(content, _TAR_LIMITS)
     try:
@@ -555,7 +545,7 @@ def _walk_tar(content: _Tap, sink: IndexSink, digest: str, media_type: str,
                                  "(a layer this large would exhaust memory)")  # fmt: skip
             _record(reader, member, sink, budget, kept)
         budget.flush()
-        return reader.end, (budget.used, budget.members)
+        return budget.used, budget.members
     except (BoundExceeded, tarstream.TarBoundError) as exc:
         raise LayerError(digest, str(exc)) from None
     except tarstream.TarError as exc:
@@ -570,7 +560,7 @@ _TAR_LIMITS = tarstream.Limits(header_bytes=MAX_HEADER_BYTES,
 
 class BoundExceeded(Exception):
     """A layer (or an image's layers together) over one of the bounds above; the
-    message says which. Not a TarError, so that tarfile lets it through."""
+    message says which."""
 
 
 class ImageBudget:
