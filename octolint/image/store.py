@@ -391,6 +391,212 @@ def _implicit_parents(own: dict[str, Entry]) -> list[str]:
     return sorted(implicit)
 
 
+# -- writing as the layer streams ---------------------------------------------------------
+
+_BATCH = 8192  # node rows held before they go to SQLite in one executemany
+_CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
+_UPSERT_FLAG = (
+    "INSERT INTO node VALUES (?, ?, NULL, NULL, NULL, NULL, ?, ?) "
+    "ON CONFLICT(parent, name) DO UPDATE SET whiteout=max(whiteout, excluded.whiteout), "
+    "opaque=max(opaque, excluded.opaque)"
+)
+
+
+class StoreWriteError(Exception):
+    """Writing a store failed (disk full, an I/O error): the file is no use."""
+
+
+class StoreWriter:
+    """A ``model.IndexSink`` writing a layer's store as the layer streams.
+
+    It makes the rows ``LayerStore.write`` makes of the same events (``_Canonical``'s
+    rules, applied in tar order), but memory grows with the layer's *directories*
+    only: entries go to SQLite in batches, whiteouts to a temporary table, and the
+    rare canonicalisations are SQL (a later non-directory deletes the rows under it
+    by a range of ``parent``; an entry under the layer's own non-directory rewrites
+    that row). What stays in memory: the directories the layer lists or implies,
+    its opaque ones, and (only once a subtree is dropped) a map of their children.
+
+    ``finish`` (the layer is whole and verified) completes the file; ``seal`` then
+    closes it, seals it with its CRC and opens it as a ``LayerStore``; ``abort``
+    closes an unfinished one (the caller deletes the file). Any SQLite or OS error
+    is raised as :class:`StoreWriteError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], digest: str):
+        self.path = os.fspath(path)
+        self.digest = digest
+        self._kept = (0, 0)
+        self._finished = False
+        self._pending: dict[str, tuple[Any, ...]] = {}  # path -> node row, not yet written
+        self._gone: list[tuple[bytes, bytes]] = []  # whiteouts not yet written
+        self._parents: set[str] = set()  # every path the layer puts something under
+        self._dirs: set[str] = set()  # the layer's own directories (rows of kind DIR)
+        self._opaque: set[str] = set()  # explicit (.wh..wh..opq) or made by canonicalising
+        self._children: dict[str, set[str]] | None = None  # of _parents and _dirs, lazily
+        with self._writing():
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{_CACHE_KIB}",
+                           f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE"):  # fmt: skip
+                self._db.execute(f"PRAGMA {pragma}")  # written once, renamed into place
+            for statement in _SCHEMA[:-1]:
+                self._db.execute(statement)
+            self._db.execute("CREATE TEMP TABLE gone(parent BLOB, name BLOB,"
+                             " PRIMARY KEY(parent, name)) WITHOUT ROWID")  # fmt: skip
+
+    # -- IndexSink ---------------------------------------------------------------------
+    def add_entry(self, path: str, kind: str, mode: int, size: int, link: str | None) -> None:
+        encoded = None if link is None else link.encode(*_ENCODING)
+        if path == "/":
+            if kind == DIR:  # nothing else can replace the root
+                self._dirs.add(path)
+                self._pending[path] = (b"", b"", kind, mode, size, encoded, 0, 0)
+            return
+        if kind == DIR:
+            self._dirs.add(path)
+        else:
+            if path in self._parents:
+                self._drop_below(path)
+            self._dirs.discard(path)
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        self._claim_parents(path, parent, kind == DIR)
+        self._pending[path] = (parent.encode(*_ENCODING), name.encode(*_ENCODING), kind, mode,
+                               size, encoded, 0, 0)  # fmt: skip
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def add_whiteout(self, path: str) -> None:
+        self._gone.append(split(path))
+        if len(self._gone) >= _BATCH:
+            self._flush()
+
+    def add_opaque(self, directory: str) -> None:
+        self._opaque.add(directory)
+
+    def add_file(self, path: str, data: bytes) -> None:
+        with self._writing():
+            self._db.execute("INSERT OR REPLACE INTO file VALUES (?, ?)",
+                             (path.encode(*_ENCODING), data))  # fmt: skip
+
+    def add_facts(self, path: str, facts: dict[str, str]) -> None:
+        key = path.encode(*_ENCODING)
+        with self._writing():  # the later facts of a path replace the earlier ones
+            self._db.execute("DELETE FROM fact WHERE path=?", (key,))
+            self._db.executemany("INSERT INTO fact VALUES (?, ?, ?)",
+                                 [(key, k, v) for k, v in facts.items()])  # fmt: skip
+
+    def finish(self, kept_bytes: int, members: int) -> None:
+        self._flush()
+        implicit = sorted(split(d) for d in self._parents.difference(self._dirs) if d != "/")
+        opaque = sorted(split(d) for d in self._opaque)
+        meta = [("format", FORMAT), ("digest", self.digest), ("kept_bytes", kept_bytes),
+                ("members", members)]  # fmt: skip
+        with self._writing():
+            self._db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
+            self._db.executemany(
+                "INSERT INTO node VALUES (?, ?, ?, 493, 0, NULL, 0, 0)",
+                [(*key, IMPLICIT) for key in implicit],
+            )
+            self._db.execute("INSERT INTO node SELECT parent, name, NULL, NULL, NULL, NULL, 1, 0"
+                             " FROM temp.gone WHERE true ON CONFLICT(parent, name)"
+                             " DO UPDATE SET whiteout=1")  # fmt: skip
+            self._db.executemany(_UPSERT_FLAG, [(*key, 0, 1) for key in opaque])
+            self._db.execute(_SCHEMA[-1])  # the name index, built after the rows
+            self._db.commit()
+        self._kept = (kept_bytes, members)
+        self._finished = True
+
+    # -- the file ----------------------------------------------------------------------
+    def seal(self) -> LayerStore:
+        """Close the finished file, seal it with its CRC and open it (not checked again)."""
+        if not self._finished:
+            raise ValueError("StoreWriter.seal before finish")
+        with self._writing():
+            self._db.close()
+            status = _seal(Path(self.path))
+        store = LayerStore._connect(self.path, self.digest, (status.st_dev, status.st_ino))
+        store.kept_bytes, store.members = self._kept
+        return store
+
+    def abort(self) -> None:
+        """Close the file, finished or not; what it holds is no use."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    # -- canonicalising ----------------------------------------------------------------
+    def _claim_parents(self, path: str, parent: str, is_dir: bool) -> None:
+        """As ``_Canonical._claim_parents``; whether a parent is the layer's own
+        non-directory is asked of SQLite, once per directory first claimed."""
+        children, parents, dirs = self._children, self._parents, self._dirs
+        child = path
+        while True:
+            claimed = parent in parents
+            parents.add(parent)
+            if children is not None and (is_dir or child is not path):
+                children.setdefault(parent, set()).add(child)
+            if parent in dirs or claimed:
+                return  # (a claimed parent is never the layer's own non-directory)
+            if parent != "/" and self._is_entry(parent):
+                self._make_directory(parent)  # the layer's own file here becomes one
+                return
+            if parent == "/":
+                return
+            child, parent = parent, parent.rpartition("/")[0] or "/"
+
+    def _is_entry(self, path: str) -> bool:
+        if path in self._pending:
+            return True
+        with self._writing():
+            found = self._db.execute("SELECT 1 FROM node WHERE parent=? AND name=?", split(path))
+            return found.fetchone() is not None
+
+    def _make_directory(self, path: str) -> None:
+        self._pending[path] = (*split(path), DIR, IMPLICIT_DIR.mode, 0, None, 0, 0)
+        self._dirs.add(path)
+        self._opaque.add(path)
+        if self._children is not None:
+            self._children.setdefault(path.rpartition("/")[0] or "/", set()).add(path)
+
+    def _drop_below(self, path: str) -> None:
+        """The layer's rows under ``path`` (about to be a non-directory) go."""
+        self._flush()
+        key = path.encode(*_ENCODING)
+        with self._writing():
+            self._db.execute("DELETE FROM node WHERE parent=?", (key,))
+            # Every parent below: those starting with "path/" ("0" follows "/").
+            self._db.execute("DELETE FROM node WHERE parent>=? AND parent<?",
+                             (key + b"/", key + b"0"))  # fmt: skip
+        if self._children is None:
+            self._children = {}
+            for known in (*self._parents, *self._dirs):
+                if known != "/":
+                    self._children.setdefault(known.rpartition("/")[0] or "/", set()).add(known)
+        pending = [path]
+        while pending:
+            current = pending.pop()
+            self._parents.discard(current)
+            self._dirs.discard(current)
+            pending.extend(self._children.pop(current, ()))
+
+    def _flush(self) -> None:
+        with self._writing():
+            if self._pending:
+                self._db.executemany("INSERT OR REPLACE INTO node VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                     list(self._pending.values()))  # fmt: skip
+                self._pending.clear()
+            if self._gone:
+                self._db.executemany("INSERT OR IGNORE INTO temp.gone VALUES (?, ?)", self._gone)
+                self._gone.clear()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreWriteError(f"writing the layer index {self.path}: {exc}") from exc
+
+
 # -- the file's CRC ----------------------------------------------------------------------
 
 
