@@ -37,14 +37,16 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import queue
 import sqlite3
 import struct
+import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from octolint.cachedir import open_trusted
 from octolint.image.model import DIR, FILE, HARDLINK, OTHER, SYMLINK, Entry, LayerIndex
@@ -394,12 +396,20 @@ def _implicit_parents(own: dict[str, Entry]) -> list[str]:
 # -- writing as the layer streams ---------------------------------------------------------
 
 _BATCH = 8192  # node rows held before they go to SQLite in one executemany
+_QUEUE = 4  # batches (about 2 MB each) waiting for the writing thread
 _CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
+_PRAGMAS = (
+    "journal_mode=OFF", "synchronous=OFF",  # written once, then renamed into place
+    f"cache_size=-{_CACHE_KIB}", f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE",
+)  # fmt: skip
+_GONE = "CREATE TEMP TABLE gone(parent BLOB, name BLOB, PRIMARY KEY(parent, name)) WITHOUT ROWID"
+_INSERT_NODE = "INSERT OR REPLACE INTO node VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_GONE = "INSERT OR IGNORE INTO temp.gone VALUES (?, ?)"
 _UPSERT_FLAG = (
-    "INSERT INTO node VALUES (?, ?, NULL, NULL, NULL, NULL, ?, ?) "
-    "ON CONFLICT(parent, name) DO UPDATE SET whiteout=max(whiteout, excluded.whiteout), "
-    "opaque=max(opaque, excluded.opaque)"
+    "INSERT INTO node VALUES (?, ?, NULL, NULL, NULL, NULL, ?, ?) ON CONFLICT(parent, name)"
+    " DO UPDATE SET whiteout=max(whiteout, excluded.whiteout), opaque=max(opaque, excluded.opaque)"
 )
+_Job = Union[Callable[[], object], threading.Event]  # a statement to run, or a barrier
 
 
 class StoreWriteError(Exception):
@@ -416,6 +426,10 @@ class StoreWriter:
     by a range of ``parent``; an entry under the layer's own non-directory rewrites
     that row). What stays in memory: the directories the layer lists or implies,
     its opaque ones, and (only once a subtree is dropped) a map of their children.
+
+    SQLite steps without the GIL, so a thread of the writer's own runs the
+    statements, in order, while the caller reads the layer (on another core);
+    at most ``_QUEUE`` batches wait for it.
 
     ``finish`` (the layer is whole and verified) completes the file; ``seal`` then
     closes it, seals it with its CRC and opens it as a ``LayerStore``; ``abort``
@@ -436,33 +450,44 @@ class StoreWriter:
         self._children: dict[str, set[str]] | None = None  # of _parents and _dirs, lazily
         with self._writing():
             self._db = sqlite3.connect(self.path, check_same_thread=False)
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{_CACHE_KIB}",
-                           f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE"):  # fmt: skip
-                self._db.execute(f"PRAGMA {pragma}")  # written once, renamed into place
-            for statement in _SCHEMA[:-1]:
-                self._db.execute(statement)
-            self._db.execute("CREATE TEMP TABLE gone(parent BLOB, name BLOB,"
-                             " PRIMARY KEY(parent, name)) WITHOUT ROWID")  # fmt: skip
+            try:
+                for pragma in _PRAGMAS:
+                    self._db.execute(f"PRAGMA {pragma}")
+                for statement in (*_SCHEMA[:-1], _GONE):
+                    self._db.execute(statement)
+            except BaseException:
+                self._db.close()
+                raise
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(_QUEUE)
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._work, name="octolint-store", daemon=True)
+        self._thread.start()
 
     # -- IndexSink ---------------------------------------------------------------------
     def add_entry(self, path: str, kind: str, mode: int, size: int, link: str | None) -> None:
-        encoded = None if link is None else link.encode(*_ENCODING)
-        if path == "/":
-            if kind == DIR:  # nothing else can replace the root
-                self._dirs.add(path)
-                self._pending[path] = (b"", b"", kind, mode, size, encoded, 0, 0)
-            return
+        parent, _, name = path.rpartition("/")
+        if not parent:
+            if not name:  # the root, which nothing else can replace
+                if kind == DIR:
+                    self._dirs.add(path)
+                    self._pending[path] = (b"", b"", kind, mode, size, None, 0, 0)
+                return
+            parent = "/"
         if kind == DIR:
             self._dirs.add(path)
         else:
             if path in self._parents:
                 self._drop_below(path)
             self._dirs.discard(path)
-        parent, _, name = path.rpartition("/")
-        parent = parent or "/"
-        self._claim_parents(path, parent, kind == DIR)
-        self._pending[path] = (parent.encode(*_ENCODING), name.encode(*_ENCODING), kind, mode,
-                               size, encoded, 0, 0)  # fmt: skip
+        if self._children is not None or parent not in self._parents:
+            self._claim_parents(path, parent, kind == DIR)
+        self._pending[path] = (
+            parent.encode("utf-8", "surrogateescape"),
+            name.encode("utf-8", "surrogateescape"),
+            kind, mode, size,
+            None if link is None else link.encode("utf-8", "surrogateescape"),
+            0, 0,
+        )  # fmt: skip
         if len(self._pending) >= _BATCH:
             self._flush()
 
@@ -475,16 +500,18 @@ class StoreWriter:
         self._opaque.add(directory)
 
     def add_file(self, path: str, data: bytes) -> None:
-        with self._writing():
-            self._db.execute("INSERT OR REPLACE INTO file VALUES (?, ?)",
-                             (path.encode(*_ENCODING), data))  # fmt: skip
+        row = (path.encode(*_ENCODING), data)
+        self._submit(lambda: self._db.execute("INSERT OR REPLACE INTO file VALUES (?, ?)", row))
 
     def add_facts(self, path: str, facts: dict[str, str]) -> None:
         key = path.encode(*_ENCODING)
-        with self._writing():  # the later facts of a path replace the earlier ones
+        rows = [(key, k, v) for k, v in facts.items()]
+
+        def write() -> None:  # the later facts of a path replace the earlier ones
             self._db.execute("DELETE FROM fact WHERE path=?", (key,))
-            self._db.executemany("INSERT INTO fact VALUES (?, ?, ?)",
-                                 [(key, k, v) for k, v in facts.items()])  # fmt: skip
+            self._db.executemany("INSERT INTO fact VALUES (?, ?, ?)", rows)
+
+        self._submit(write)
 
     def finish(self, kept_bytes: int, members: int) -> None:
         self._flush()
@@ -492,18 +519,24 @@ class StoreWriter:
         opaque = sorted(split(d) for d in self._opaque)
         meta = [("format", FORMAT), ("digest", self.digest), ("kept_bytes", kept_bytes),
                 ("members", members)]  # fmt: skip
-        with self._writing():
-            self._db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
-            self._db.executemany(
+
+        def write() -> None:
+            db = self._db
+            db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
+            db.executemany(
                 "INSERT INTO node VALUES (?, ?, ?, 493, 0, NULL, 0, 0)",
                 [(*key, IMPLICIT) for key in implicit],
             )
-            self._db.execute("INSERT INTO node SELECT parent, name, NULL, NULL, NULL, NULL, 1, 0"
-                             " FROM temp.gone WHERE true ON CONFLICT(parent, name)"
-                             " DO UPDATE SET whiteout=1")  # fmt: skip
-            self._db.executemany(_UPSERT_FLAG, [(*key, 0, 1) for key in opaque])
-            self._db.execute(_SCHEMA[-1])  # the name index, built after the rows
-            self._db.commit()
+            db.execute(
+                "INSERT INTO node SELECT parent, name, NULL, NULL, NULL, NULL, 1, 0"
+                " FROM temp.gone WHERE true ON CONFLICT(parent, name) DO UPDATE SET whiteout=1"
+            )
+            db.executemany(_UPSERT_FLAG, [(*key, 0, 1) for key in opaque])
+            db.execute(_SCHEMA[-1])  # the name index, built after the rows
+            db.commit()
+
+        self._submit(write)
+        self._stop()
         self._kept = (kept_bytes, members)
         self._finished = True
 
@@ -520,7 +553,11 @@ class StoreWriter:
         return store
 
     def abort(self) -> None:
-        """Close the file, finished or not; what it holds is no use."""
+        """Stop writing and close the file, finished or not; what it holds is no use."""
+        if self._thread.is_alive():
+            self._error = self._error or StoreWriteError("aborted")  # skip what is queued
+            self._jobs.put(None)
+            self._thread.join()
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
 
@@ -537,19 +574,25 @@ class StoreWriter:
                 children.setdefault(parent, set()).add(child)
             if parent in dirs or claimed:
                 return  # (a claimed parent is never the layer's own non-directory)
-            if parent != "/" and self._is_entry(parent):
-                self._make_directory(parent)  # the layer's own file here becomes one
-                return
             if parent == "/":
+                return
+            if self._is_entry(parent):
+                self._make_directory(parent)  # the layer's own file here becomes one
                 return
             child, parent = parent, parent.rpartition("/")[0] or "/"
 
     def _is_entry(self, path: str) -> bool:
         if path in self._pending:
             return True
-        with self._writing():
-            found = self._db.execute("SELECT 1 FROM node WHERE parent=? AND name=?", split(path))
-            return found.fetchone() is not None
+        found: list[object] = []
+        key = split(path)
+        self._submit(
+            lambda: found.append(
+                self._db.execute("SELECT 1 FROM node WHERE parent=? AND name=?", key).fetchone()
+            )
+        )
+        self._sync()
+        return found[0] is not None
 
     def _make_directory(self, path: str) -> None:
         self._pending[path] = (*split(path), DIR, IMPLICIT_DIR.mode, 0, None, 0, 0)
@@ -562,11 +605,15 @@ class StoreWriter:
         """The layer's rows under ``path`` (about to be a non-directory) go."""
         self._flush()
         key = path.encode(*_ENCODING)
-        with self._writing():
+
+        def delete() -> None:
             self._db.execute("DELETE FROM node WHERE parent=?", (key,))
             # Every parent below: those starting with "path/" ("0" follows "/").
-            self._db.execute("DELETE FROM node WHERE parent>=? AND parent<?",
-                             (key + b"/", key + b"0"))  # fmt: skip
+            self._db.execute(
+                "DELETE FROM node WHERE parent>=? AND parent<?", (key + b"/", key + b"0")
+            )
+
+        self._submit(delete)
         if self._children is None:
             self._children = {}
             for known in (*self._parents, *self._dirs):
@@ -580,14 +627,44 @@ class StoreWriter:
             pending.extend(self._children.pop(current, ()))
 
     def _flush(self) -> None:
-        with self._writing():
-            if self._pending:
-                self._db.executemany("INSERT OR REPLACE INTO node VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                     list(self._pending.values()))  # fmt: skip
-                self._pending.clear()
-            if self._gone:
-                self._db.executemany("INSERT OR IGNORE INTO temp.gone VALUES (?, ?)", self._gone)
-                self._gone.clear()
+        if self._pending:
+            rows = list(self._pending.values())
+            self._pending = {}
+            self._submit(lambda: self._db.executemany(_INSERT_NODE, rows))
+        if self._gone:
+            gone, self._gone = self._gone, []
+            self._submit(lambda: self._db.executemany(_INSERT_GONE, gone))
+
+    # -- the writing thread --------------------------------------------------------------
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if isinstance(job, threading.Event):
+                job.set()  # all before it is done
+            elif self._error is None:
+                try:
+                    job()
+                except Exception as exc:  # told to the caller at its next call
+                    self._error = exc
+
+    def _submit(self, job: _Job) -> None:
+        self._raise_error()
+        self._jobs.put(job)
+
+    def _sync(self) -> None:
+        """Wait until every statement submitted so far has run."""
+        done = threading.Event()
+        self._submit(done)
+        done.wait()
+        self._raise_error()
+
+    def _stop(self) -> None:
+        self._sync()
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise StoreWriteError(f"writing the layer index {self.path}: {self._error}")
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
