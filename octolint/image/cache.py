@@ -12,10 +12,14 @@ Each entry is a ``store.LayerStore``: a SQLite file queried path by path, so a
 warm scan reads only the rows it needs, whatever the layer's size. Loading one
 never runs code and checks the file's CRC, so a truncated or edited entry is
 detected and deleted; rows are validated as they are read (see ``store``).
-Files are written to a temporary name in the same directory and renamed into
-place, so concurrent readers and writers only ever see whole entries, and a
-scan stopped at any instant (Ctrl-C, see ``octolint.interrupt``, which also
-deletes the temporary file being written) leaves whole entries only.
+A layer read afresh streams straight into its entry (``store.StoreWriter``),
+written to a temporary name in the same directory and renamed into place once
+whole and verified, so concurrent readers and writers only ever see whole
+entries, and a scan stopped at any instant (Ctrl-C, see ``octolint.interrupt``,
+which also deletes the temporary file being written) or a layer found invalid
+leaves whole entries only. Without a usable cache (``--no-cache``, an untrusted
+or unwritable directory) the store goes to a private temporary file in
+``TMPDIR``, deleted as soon as it is open, so memory stays bounded either way.
 
 A cache problem (read-only home, full disk, a garbage file) never fails a
 run: the layer is just indexed again.
@@ -138,7 +142,7 @@ class LayerCache:
             stored = self._stream(descriptor, open_blob, image, self.directory, path)
             if stored is not None:
                 return stored
-        stored = self._stream(descriptor, open_blob, image, Path(tempfile.gettempdir()), None)
+        stored = self._stream(descriptor, open_blob, image, None, None)
         if stored is not None:
             return stored
         with open_blob() as stream:
@@ -154,15 +158,16 @@ class LayerCache:
         descriptor: Descriptor,
         open_blob: Callable[[], AbstractContextManager[BinaryIO]],
         image: layers.ImageBudget | None,
-        directory: Path,
+        directory: Path | None,
         path: Path | None,
     ) -> LayerStore | None:
-        """The layer's store written to a new file in ``directory``, then renamed to
-        ``path`` (None: a private file, deleted at once); None if the file cannot be
-        written. Whatever else goes wrong (the layer is invalid, Ctrl-C) propagates,
-        and no file is left behind."""
+        """The layer's store written to a new file in ``directory`` (None: TMPDIR),
+        then renamed to ``path`` (None: a private file, deleted once open); None if
+        the file cannot be written. Whatever else goes wrong (the layer is invalid,
+        Ctrl-C) propagates, and no file is left behind."""
         try:  # empty: SQLite takes it for an empty database. Deleted on Ctrl-C.
-            temp = new_temporary(directory, _TEMP_PREFIX, _SUFFIX)
+            where = directory if directory is not None else tempfile.gettempdir()
+            temp = new_temporary(where, _TEMP_PREFIX, _SUFFIX)
         except OSError:
             return None
         try:

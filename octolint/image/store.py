@@ -20,6 +20,12 @@ directory that hides what lower layers had under it; the store records that
 as an explicit directory that is also opaque. Lookups then only need the rows
 of the path and its ancestors (see ``fs``).
 
+A layer read afresh is written as it streams by :class:`StoreWriter`, to the
+same rows, with memory that grows with the layer's directories only; a path
+the tar lists twice is applied in tar order, as extraction does.
+``LayerStore.build`` and ``LayerStore.write`` store a ``LayerIndex`` held in
+memory (tests, small layers).
+
 Files written by ``LayerCache`` are checked before use: the SQLite header's
 user-version field (bytes 60-63, which SQLite leaves to applications) holds the
 CRC-32 of the whole file with those bytes zeroed, so a truncated, extended or
