@@ -105,6 +105,10 @@ def split(path: str) -> tuple[bytes, bytes]:
     return (parent or "/").encode(*_ENCODING), name.encode(*_ENCODING)
 
 
+def _encoded(text: str | None) -> bytes | None:
+    return None if text is None else text.encode(*_ENCODING)
+
+
 def _text(value: bytes) -> str:
     return value.decode(*_ENCODING)
 
@@ -409,7 +413,7 @@ _PRAGMAS = (
     f"cache_size=-{_CACHE_KIB}", f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE",
 )  # fmt: skip
 _GONE = "CREATE TEMP TABLE gone(parent BLOB, name BLOB, PRIMARY KEY(parent, name)) WITHOUT ROWID"
-_INSERT_NODE = "INSERT OR REPLACE INTO node VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_NODE = "INSERT OR REPLACE INTO node VALUES (?, ?, ?, ?, ?, ?, 0, 0)"  # flags: finish
 _INSERT_GONE = "INSERT OR IGNORE INTO temp.gone VALUES (?, ?)"
 _UPSERT_FLAG = (
     "INSERT INTO node VALUES (?, ?, NULL, NULL, NULL, NULL, ?, ?) ON CONFLICT(parent, name)"
@@ -476,7 +480,7 @@ class StoreWriter:
             if not name:  # the root, which nothing else can replace
                 if kind == DIR:
                     self._dirs.add(path)
-                    self._pending[path] = (b"", b"", kind, mode, size, None, 0, 0)
+                    self._pending[path] = (b"", b"", kind, mode, size, _encoded(link))
                 return
             parent = "/"
         if kind == DIR:
@@ -487,12 +491,11 @@ class StoreWriter:
             self._dirs.discard(path)
         if self._children is not None or parent not in self._parents:
             self._claim_parents(path, parent, kind == DIR)
-        self._pending[path] = (
+        self._pending[path] = (  # (encoded inline: this runs for every entry)
             parent.encode("utf-8", "surrogateescape"),
             name.encode("utf-8", "surrogateescape"),
             kind, mode, size,
             None if link is None else link.encode("utf-8", "surrogateescape"),
-            0, 0,
         )  # fmt: skip
         if len(self._pending) >= _BATCH:
             self._flush()
@@ -601,7 +604,7 @@ class StoreWriter:
         return found[0] is not None
 
     def _make_directory(self, path: str) -> None:
-        self._pending[path] = (*split(path), DIR, IMPLICIT_DIR.mode, 0, None, 0, 0)
+        self._pending[path] = (*split(path), DIR, IMPLICIT_DIR.mode, 0, None)
         self._dirs.add(path)
         self._opaque.add(path)
         if self._children is not None:
