@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from octolint.image import store as store_module
 from octolint.image.model import DIR, FILE, HARDLINK, OTHER, SYMLINK, Entry, IndexSink, LayerIndex
 from octolint.image.store import LayerStore, StoreWriter, _Canonical
 
@@ -74,10 +75,16 @@ def rows(path: Path) -> dict[str, list[Any]]:
         db.close()
 
 
-def written(events: Sequence[Event], path: Path) -> dict[str, list[Any]]:
-    writer = StoreWriter(path, DIGEST)
-    feed(writer, events)
-    writer.seal().close()
+def written(events: Sequence[Event], path: Path, batch: int = 8192) -> dict[str, list[Any]]:
+    """The rows a StoreWriter writes, sending rows to SQLite ``batch`` at a time (small
+    batches make it look rows up in SQLite, not among those it holds)."""
+    default, store_module._BATCH = store_module._BATCH, batch
+    try:
+        writer = StoreWriter(path, DIGEST)
+        feed(writer, events)
+        writer.seal().close()
+    finally:
+        store_module._BATCH = default
     return rows(path)
 
 
@@ -101,13 +108,14 @@ def in_extraction_order(events: Sequence[Event]) -> LayerIndex:
 
 
 @settings(max_examples=int(os.environ.get("STORE_EXAMPLES", "1000")), deadline=None)
-@given(EVENTS)
-def test_the_writer_writes_the_rows_the_index_would(tmp_path_factory: Any,
-                                                    events: list[Event]) -> None:  # fmt: skip
+@given(EVENTS, st.sampled_from([1, 2, 3, 8192]))
+def test_the_writer_writes_the_rows_the_index_would(
+    tmp_path_factory: Any, events: list[Event], batch: int
+) -> None:
     where = tmp_path_factory.mktemp("w")
     reference = in_extraction_order(events)
     LayerStore.write(reference, where / "reference.idx").close()
-    assert written(events, where / "written.idx") == rows(where / "reference.idx")
+    assert written(events, where / "written.idx", batch) == rows(where / "reference.idx")
     paths = [e[1] for e in events if e[0] == "entry"]
     if len(paths) == len(set(paths)):  # no path listed twice: LayerIndex agrees
         index = LayerIndex(DIGEST)

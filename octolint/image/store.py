@@ -408,6 +408,11 @@ def _implicit_parents(own: dict[str, Entry]) -> list[str]:
 _BATCH = 8192  # node rows held before they go to SQLite in one executemany
 _QUEUE = 4  # batches (about 2 MB each) waiting for the writing thread
 _CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
+# Which paths the layer listed as non-directories, as a Bloom filter of 2 bits a path:
+# a directory first met as a parent is asked of SQLite (a wait for the writing thread)
+# only when the filter says it may be one. 4 MiB: 1 false alarm in 70 at 2,000,000.
+_FILTER_BITS = 25
+_FILTER_MASK = (1 << _FILTER_BITS) - 1
 _PRAGMAS = (
     "journal_mode=OFF", "synchronous=OFF",  # written once, then renamed into place
     f"cache_size=-{_CACHE_KIB}", f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE",
@@ -458,6 +463,7 @@ class StoreWriter:
         self._dirs: set[str] = set()  # the layer's own directories (rows of kind DIR)
         self._opaque: set[str] = set()  # explicit (.wh..wh..opq) or made by canonicalising
         self._children: dict[str, set[str]] | None = None  # of _parents and _dirs, lazily
+        self._listed = bytearray(1 << (_FILTER_BITS - 3))  # the non-directories' filter
         with self._writing():
             self._db = sqlite3.connect(self.path, check_same_thread=False)
             try:
@@ -489,6 +495,10 @@ class StoreWriter:
             if path in self._parents:
                 self._drop_below(path)
             self._dirs.discard(path)
+            mark, listed = hash(path), self._listed
+            listed[(mark & _FILTER_MASK) >> 3] |= 1 << (mark & 7)
+            mark >>= _FILTER_BITS
+            listed[(mark & _FILTER_MASK) >> 3] |= 1 << (mark & 7)
         if self._children is not None or parent not in self._parents:
             self._claim_parents(path, parent, kind == DIR)
         self._pending[path] = (  # (encoded inline: this runs for every entry)
@@ -593,6 +603,12 @@ class StoreWriter:
     def _is_entry(self, path: str) -> bool:
         if path in self._pending:
             return True
+        mark, listed = hash(path), self._listed
+        if not listed[(mark & _FILTER_MASK) >> 3] & (1 << (mark & 7)):
+            return False
+        mark >>= _FILTER_BITS
+        if not listed[(mark & _FILTER_MASK) >> 3] & (1 << (mark & 7)):
+            return False
         found: list[object] = []
         key = split(path)
         self._submit(
@@ -612,10 +628,11 @@ class StoreWriter:
 
     def _drop_below(self, path: str) -> None:
         """The layer's rows under ``path`` (about to be a non-directory) go."""
-        self._flush()
         key = path.encode(*_ENCODING)
+        rows, self._pending = list(self._pending.values()), {}
 
-        def delete() -> None:
+        def delete() -> None:  # one job: a layer may do this at every other entry
+            self._db.executemany(_INSERT_NODE, rows)
             self._db.execute("DELETE FROM node WHERE parent=?", (key,))
             # Every parent below: those starting with "path/" ("0" follows "/").
             self._db.execute(
