@@ -41,6 +41,7 @@ current user) could have written it, and never through a symlink (``cachedir``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import queue
@@ -406,18 +407,23 @@ def _implicit_parents(own: dict[str, Entry]) -> list[str]:
 # -- writing as the layer streams ---------------------------------------------------------
 
 _BATCH = 8192  # node rows held before they go to SQLite in one executemany
+_SCAN = 64  # rows held that a subtree being dropped may be looked for among
+_QUEUE = 4  # batches (about 2 MB each) waiting for the writing thread
+_CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
+_SCAN = 64  # rows held that a subtree being dropped may be looked for among
 _QUEUE = 4  # batches (about 2 MB each) waiting for the writing thread
 _CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
 # Which paths the layer listed as non-directories, as a Bloom filter of 2 bits a path:
 # a directory first met as a parent is asked of SQLite (a wait for the writing thread)
 # only when the filter says it may be one. 4 MiB: 1 false alarm in 70 at 2,000,000.
-_FILTER_BITS = 25
-_FILTER_MASK = (1 << _FILTER_BITS) - 1
 _PRAGMAS = (
     "journal_mode=OFF", "synchronous=OFF",  # written once, then renamed into place
     f"cache_size=-{_CACHE_KIB}", f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE",
 )  # fmt: skip
-_GONE = "CREATE TEMP TABLE gone(parent BLOB, name BLOB, PRIMARY KEY(parent, name)) WITHOUT ROWID"
+_TEMPORARY = (  # whiteouts; files made directories in SQLite (see _claim_parents)
+    "CREATE TEMP TABLE gone(parent BLOB, name BLOB, PRIMARY KEY(parent, name)) WITHOUT ROWID",
+    "CREATE TEMP TABLE made(parent BLOB, name BLOB, PRIMARY KEY(parent, name)) WITHOUT ROWID",
+)
 _INSERT_NODE = "INSERT OR REPLACE INTO node VALUES (?, ?, ?, ?, ?, ?, 0, 0)"  # flags: finish
 _INSERT_GONE = "INSERT OR IGNORE INTO temp.gone VALUES (?, ?)"
 _UPSERT_FLAG = (
@@ -444,7 +450,9 @@ class StoreWriter:
 
     SQLite steps without the GIL, so a thread of the writer's own runs the
     statements, in order, while the caller reads the layer (on another core);
-    at most ``_QUEUE`` batches wait for it.
+    at most ``_QUEUE`` batches wait for it, and the caller never waits for an
+    answer (whether a directory first met as a parent is a file the layer listed
+    is left to an UPDATE of that row, if there is one), except in ``finish``.
 
     ``finish`` (the layer is whole and verified) completes the file; ``seal`` then
     closes it, seals it with its CRC and opens it as a ``LayerStore``; ``abort``
@@ -459,17 +467,21 @@ class StoreWriter:
         self._finished = False
         self._pending: dict[str, tuple[Any, ...]] = {}  # path -> node row, not yet written
         self._gone: list[tuple[bytes, bytes]] = []  # whiteouts not yet written
-        self._parents: set[str] = set()  # every path the layer puts something under
+        # Every path the layer puts something under, and the number of batches sent
+        # to SQLite before it was: if none since, no row under it is there yet.
+        self._parents: dict[str, int] = {}
+        self._sent = 0
         self._dirs: set[str] = set()  # the layer's own directories (rows of kind DIR)
         self._opaque: set[str] = set()  # explicit (.wh..wh..opq) or made by canonicalising
         self._children: dict[str, set[str]] | None = None  # of _parents and _dirs, lazily
-        self._listed = bytearray(1 << (_FILTER_BITS - 3))  # the non-directories' filter
+        self._deferred: list[Callable[[], object]] = []  # jobs sent with the next one
+        self._deferred_rows = 0
         with self._writing():
             self._db = sqlite3.connect(self.path, check_same_thread=False)
             try:
                 for pragma in _PRAGMAS:
                     self._db.execute(f"PRAGMA {pragma}")
-                for statement in (*_SCHEMA[:-1], _GONE):
+                for statement in (*_SCHEMA[:-1], *_TEMPORARY):
                     self._db.execute(statement)
             except BaseException:
                 self._db.close()
@@ -495,10 +507,6 @@ class StoreWriter:
             if path in self._parents:
                 self._drop_below(path)
             self._dirs.discard(path)
-            mark, listed = hash(path), self._listed
-            listed[(mark & _FILTER_MASK) >> 3] |= 1 << (mark & 7)
-            mark >>= _FILTER_BITS
-            listed[(mark & _FILTER_MASK) >> 3] |= 1 << (mark & 7)
         if self._children is not None or parent not in self._parents:
             self._claim_parents(path, parent, kind == DIR)
         self._pending[path] = (  # (encoded inline: this runs for every entry)
@@ -534,7 +542,7 @@ class StoreWriter:
 
     def finish(self, kept_bytes: int, members: int) -> None:
         self._flush()
-        implicit = sorted(split(d) for d in self._parents.difference(self._dirs) if d != "/")
+        implicit = sorted(split(d) for d in self._parents if d not in self._dirs and d != "/")
         opaque = sorted(split(d) for d in self._opaque)
         meta = [("format", FORMAT), ("digest", self.digest), ("kept_bytes", kept_bytes),
                 ("members", members)]  # fmt: skip
@@ -543,7 +551,7 @@ class StoreWriter:
             db = self._db
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
             db.executemany(
-                "INSERT INTO node VALUES (?, ?, ?, 493, 0, NULL, 0, 0)",
+                "INSERT OR IGNORE INTO node VALUES (?, ?, ?, 493, 0, NULL, 0, 0)",  # (made)
                 [(*key, IMPLICIT) for key in implicit],
             )
             db.execute(
@@ -551,6 +559,10 @@ class StoreWriter:
                 " FROM temp.gone WHERE true ON CONFLICT(parent, name) DO UPDATE SET whiteout=1"
             )
             db.executemany(_UPSERT_FLAG, [(*key, 0, 1) for key in opaque])
+            db.execute(
+                "INSERT INTO node SELECT parent, name, NULL, NULL, NULL, NULL, 0, 1"
+                " FROM temp.made WHERE true ON CONFLICT(parent, name) DO UPDATE SET opaque=1"
+            )
             db.execute(_SCHEMA[-1])  # the name index, built after the rows
             db.commit()
 
@@ -584,40 +596,37 @@ class StoreWriter:
     def _claim_parents(self, path: str, parent: str, is_dir: bool) -> None:
         """As ``_Canonical._claim_parents``; whether a parent is the layer's own
         non-directory is asked of SQLite, once per directory first claimed."""
-        children, parents, dirs = self._children, self._parents, self._dirs
+        children, parents, dirs, sent = self._children, self._parents, self._dirs, self._sent
         child = path
         while True:
             claimed = parent in parents
-            parents.add(parent)
+            parents.setdefault(parent, sent)
             if children is not None and (is_dir or child is not path):
                 children.setdefault(parent, set()).add(child)
             if parent in dirs or claimed:
                 return  # (a claimed parent is never the layer's own non-directory)
             if parent == "/":
                 return
-            if self._is_entry(parent):
-                self._make_directory(parent)  # the layer's own file here becomes one
+            if parent in self._pending:  # the layer's own file here becomes a directory
+                self._make_directory(parent)
                 return
+            # Perhaps one sent to SQLite: if so, its ancestors are claimed already, and
+            # climbing on stops at once. (Asking would wait for the writing thread.)
+            self._defer(functools.partial(self._make_directory_if_listed, split(parent)), 1)
             child, parent = parent, parent.rpartition("/")[0] or "/"
 
-    def _is_entry(self, path: str) -> bool:
-        if path in self._pending:
-            return True
-        mark, listed = hash(path), self._listed
-        if not listed[(mark & _FILTER_MASK) >> 3] & (1 << (mark & 7)):
-            return False
-        mark >>= _FILTER_BITS
-        if not listed[(mark & _FILTER_MASK) >> 3] & (1 << (mark & 7)):
-            return False
-        found: list[object] = []
-        key = split(path)
-        self._submit(
-            lambda: found.append(
-                self._db.execute("SELECT 1 FROM node WHERE parent=? AND name=?", key).fetchone()
-            )
+    def _make_directory_if_listed(self, key: tuple[bytes, bytes]) -> None:
+        """(In the writing thread) as ``_make_directory``, if the row is there; opaque
+        once finished. (Rows are only the layer's own entries until then.)"""
+        self._db.execute(
+            "INSERT OR IGNORE INTO temp.made SELECT parent, name FROM node"
+            " WHERE parent=? AND name=?",
+            key,
         )
-        self._sync()
-        return found[0] is not None
+        self._db.execute(
+            "UPDATE node SET kind=?, mode=?, size=0, link=NULL WHERE parent=? AND name=?",
+            (DIR, IMPLICIT_DIR.mode, *key),
+        )
 
     def _make_directory(self, path: str) -> None:
         self._pending[path] = (*split(path), DIR, IMPLICIT_DIR.mode, 0, None)
@@ -628,18 +637,26 @@ class StoreWriter:
 
     def _drop_below(self, path: str) -> None:
         """The layer's rows under ``path`` (about to be a non-directory) go."""
-        key = path.encode(*_ENCODING)
-        rows, self._pending = list(self._pending.values()), {}
+        if self._parents[path] == self._sent and len(self._pending) <= _SCAN:
+            # All of them are among the few rows held (a layer may do this at every
+            # other entry): none to delete in SQLite.
+            below = path + "/"
+            for held in [held for held in self._pending if held.startswith(below)]:
+                del self._pending[held]
+        else:
+            key = path.encode(*_ENCODING)
+            rows, self._pending = list(self._pending.values()), {}
+            self._sent += 1
 
-        def delete() -> None:  # one job: a layer may do this at every other entry
-            self._db.executemany(_INSERT_NODE, rows)
-            self._db.execute("DELETE FROM node WHERE parent=?", (key,))
-            # Every parent below: those starting with "path/" ("0" follows "/").
-            self._db.execute(
-                "DELETE FROM node WHERE parent>=? AND parent<?", (key + b"/", key + b"0")
-            )
+            def delete() -> None:  # one job
+                self._db.executemany(_INSERT_NODE, rows)
+                self._db.execute("DELETE FROM node WHERE parent=?", (key,))
+                # Every parent below: those starting with "path/" ("0" follows "/").
+                self._db.execute(
+                    "DELETE FROM node WHERE parent>=? AND parent<?", (key + b"/", key + b"0")
+                )
 
-        self._submit(delete)
+            self._defer(delete, len(rows) + 1)
         if self._children is None:
             self._children = {}
             for known in (*self._parents, *self._dirs):
@@ -648,7 +665,7 @@ class StoreWriter:
         pending = [path]
         while pending:
             current = pending.pop()
-            self._parents.discard(current)
+            self._parents.pop(current, None)
             self._dirs.discard(current)
             pending.extend(self._children.pop(current, ()))
 
@@ -656,6 +673,7 @@ class StoreWriter:
         if self._pending:
             rows = list(self._pending.values())
             self._pending = {}
+            self._sent += 1
             self._submit(lambda: self._db.executemany(_INSERT_NODE, rows))
         if self._gone:
             gone, self._gone = self._gone, []
@@ -674,7 +692,27 @@ class StoreWriter:
 
     def _submit(self, job: _Job) -> None:
         self._raise_error()
+        self._send_deferred()
         self._jobs.put(job)
+
+    def _defer(self, job: Callable[[], object], rows: int) -> None:
+        """Run ``job`` with the next one submitted: a layer may drop a subtree at every
+        other entry, and a job for the writing thread costs some 10 µs."""
+        self._deferred.append(job)
+        self._deferred_rows += rows
+        if self._deferred_rows >= _BATCH:
+            self._raise_error()
+            self._send_deferred()
+
+    def _send_deferred(self) -> None:
+        if self._deferred:
+            jobs, self._deferred, self._deferred_rows = self._deferred, [], 0
+
+            def run() -> None:
+                for job in jobs:
+                    job()
+
+            self._jobs.put(run)
 
     def _sync(self) -> None:
         """Wait until every statement submitted so far has run."""
