@@ -410,12 +410,6 @@ _BATCH = 8192  # node rows held before they go to SQLite in one executemany
 _SCAN = 64  # rows held that a subtree being dropped may be looked for among
 _QUEUE = 4  # batches (about 2 MB each) waiting for the writing thread
 _CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
-_SCAN = 64  # rows held that a subtree being dropped may be looked for among
-_QUEUE = 4  # batches (about 2 MB each) waiting for the writing thread
-_CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
-# Which paths the layer listed as non-directories, as a Bloom filter of 2 bits a path:
-# a directory first met as a parent is asked of SQLite (a wait for the writing thread)
-# only when the filter says it may be one. 4 MiB: 1 false alarm in 70 at 2,000,000.
 _PRAGMAS = (
     "journal_mode=OFF", "synchronous=OFF",  # written once, then renamed into place
     f"cache_size=-{_CACHE_KIB}", f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE",
