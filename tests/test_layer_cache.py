@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -222,6 +225,70 @@ def test_a_failed_index_is_not_cached(cache: LayerCache) -> None:
     with pytest.raises(layers.DigestMismatchError):
         cache.index(descriptor, lambda: io.BytesIO(blob))
     assert cache.info()[0] == 0
+    assert os.listdir(cache.directory) == []  # nor any half-written temporary file
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The directory private temporary files go to, for this test."""
+    where = tmp_path / "tmp"
+    where.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(where))
+    return where
+
+
+def test_without_a_cache_a_layer_goes_to_a_private_file_deleted_once_open(
+    tmp_path: Path, private_tmp: Path
+) -> None:
+    blob = layer_tar([(f"d{n}/f", "file", b"x") for n in range(50)], "gzip")
+    descriptor = Descriptor(sha256(blob), OCI_LAYER_GZIP, len(blob))
+    store = LayerCache(tmp_path / "cache", enabled=False).index(
+        descriptor, lambda: io.BytesIO(blob)
+    )
+    assert os.listdir(private_tmp) == [] and not (tmp_path / "cache").exists()
+    assert store.node("/d49/f") == Node(Entry(FILE, 0o644, 1)) and store.members == 50
+    assert len(store.children("/")) == 50  # read from the deleted file, still open
+    store.close()
+    with pytest.raises(layers.DigestMismatchError):
+        LayerCache(enabled=False).index(Descriptor(sha256(b""), OCI_LAYER_GZIP),
+                                        lambda: io.BytesIO(blob))  # fmt: skip
+    assert os.listdir(private_tmp) == []
+
+
+_FULL_DISK = """
+import io, os, resource, signal, sys
+sys.path.insert(0, "tests")
+from realroots import layer_tar, sha256
+from octolint.image import layers
+from octolint.image.cache import LayerCache
+from octolint.image.model import OCI_LAYER_GZIP, Descriptor
+
+blob = layer_tar([(f"d{n}/f{m}", "file", b"x") for n in range(100) for m in range(50)], "gzip")
+descriptor = Descriptor(sha256(blob), OCI_LAYER_GZIP, len(blob))
+opened = []
+def open_blob():
+    opened.append(1)
+    return io.BytesIO(blob)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
+budget = layers.ImageBudget()
+store = LayerCache(sys.argv[1]).index(descriptor, open_blob, budget)
+print(len(opened), budget.members, store.members, store.node("/d99/f49") is not None,
+      sorted(os.listdir(os.path.join(sys.argv[1], "layers"))), os.listdir(sys.argv[2]))
+"""
+
+
+def test_a_full_disk_reads_the_layer_again_and_charges_it_once(tmp_path: Path) -> None:
+    # No file can grow past 64 KiB, and this layer's store needs more: the cache's file
+    # fails, then a private one (the blob is read each time, the image charged once),
+    # and the index is finally held in memory.
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK, str(tmp_path / "cache"), str(tmp_path / "tmp")],
+        capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], check=True,
+    )  # fmt: skip
+    assert done.stdout.split("\n")[0] == "3 5000 5000 True [] []", done.stderr
 
 
 # -- checking entries once -------------------------------------------------------------

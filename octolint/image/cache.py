@@ -12,10 +12,14 @@ Each entry is a ``store.LayerStore``: a SQLite file queried path by path, so a
 warm scan reads only the rows it needs, whatever the layer's size. Loading one
 never runs code and checks the file's CRC, so a truncated or edited entry is
 detected and deleted; rows are validated as they are read (see ``store``).
-Files are written to a temporary name in the same directory and renamed into
-place, so concurrent readers and writers only ever see whole entries, and a
-scan stopped at any instant (Ctrl-C, see ``octolint.interrupt``, which also
-deletes the temporary file being written) leaves whole entries only.
+A layer read afresh streams straight into its entry (``store.StoreWriter``),
+written to a temporary name in the same directory and renamed into place once
+whole and verified, so concurrent readers and writers only ever see whole
+entries, and a scan stopped at any instant (Ctrl-C, see ``octolint.interrupt``,
+which also deletes the temporary file being written) or a layer found invalid
+leaves whole entries only. Without a usable cache (``--no-cache``, an untrusted
+or unwritable directory) the store goes to a private temporary file in
+``TMPDIR``, deleted as soon as it is open, so memory stays bounded either way.
 
 A cache problem (read-only home, full disk, a garbage file) never fails a
 run: the layer is just indexed again.
@@ -29,9 +33,11 @@ pass the same test. ``clear`` deletes only regular files named like entries.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
+import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -39,7 +45,7 @@ from typing import BinaryIO, Callable
 from octolint.cachedir import cache_root, status_problem, usable_directory
 from octolint.image import layers
 from octolint.image.model import Descriptor, LayerIndex
-from octolint.image.store import FORMAT, CorruptStoreError, LayerStore
+from octolint.image.store import FORMAT, CorruptStoreError, LayerStore, StoreWriteError, StoreWriter
 from octolint.interrupt import forget_temporary, new_temporary
 
 _DIGEST = re.compile(
@@ -119,18 +125,97 @@ class LayerCache:
         ``open_blob`` (a stream, or a context manager giving one, such as
         ``lambda: source.open_blob(image, layer)``) is only called on a miss, and
         what it returns is closed here. ``image`` bounds what the layers of one image
-        keep together (``layers.index_layer``).
+        keep together (``layers.scan_layer``).
+
+        The blob streams straight into a ``store.StoreWriter`` (memory does not grow
+        with the layer's files): into a temporary file in the cache, renamed into
+        place once whole and verified; without a usable cache, into a private
+        temporary file, deleted once open (the store reads it until closed). Only if
+        writing fails (a full disk) is the blob read again, and as a last resort the
+        index held in memory.
         """
         cached = self.get(descriptor.digest)
         if cached is not None:
             return cached
+        path = self._path(descriptor.digest)
+        if self.enabled and path is not None and self._ready(create=True):
+            stored = self._stream(descriptor, open_blob, image, self.directory, path)
+            if stored is not None:
+                return stored
+        stored = self._stream(descriptor, open_blob, image, None, None)
+        if stored is not None:
+            return stored
         with open_blob() as stream:
             fresh = layers.index_layer(
                 stream, descriptor.digest, descriptor.media_type,
                 expected_size=descriptor.size, verify=descriptor.verify, image=image,
                 kept=self.kept,
             )  # fmt: skip
-        return self.store(fresh)
+        return LayerStore.build(fresh)
+
+    def _stream(
+        self,
+        descriptor: Descriptor,
+        open_blob: Callable[[], AbstractContextManager[BinaryIO]],
+        image: layers.ImageBudget | None,
+        directory: Path | None,
+        path: Path | None,
+    ) -> LayerStore | None:
+        """The layer's store written to a new file in ``directory`` (None: TMPDIR),
+        then renamed to ``path`` (None: a private file, deleted once open); None if
+        the file cannot be written. Whatever else goes wrong (the layer is invalid,
+        Ctrl-C) propagates, and no file is left behind."""
+        try:  # empty: SQLite takes it for an empty database. Deleted on Ctrl-C.
+            where = directory if directory is not None else tempfile.gettempdir()
+            temp = new_temporary(where, _TEMP_PREFIX, _SUFFIX)
+        except OSError:
+            return None
+        try:
+            stored = self._write(descriptor, open_blob, image, temp)
+            if stored is None or path is None:
+                _unlink(Path(temp))  # (an open store keeps reading its file)
+                return stored
+            try:
+                os.replace(temp, path)
+            except OSError:
+                _unlink(Path(temp))
+                return stored  # still a whole store, though not cached
+        except BaseException:
+            _unlink(Path(temp))
+            raise
+        finally:
+            forget_temporary(temp)  # renamed or deleted by now
+        self._drop_other_versions(path)
+        return stored
+
+    def _write(
+        self,
+        descriptor: Descriptor,
+        open_blob: Callable[[], AbstractContextManager[BinaryIO]],
+        image: layers.ImageBudget | None,
+        temp: str,
+    ) -> LayerStore | None:
+        charges = _Charges(image) if image is not None else None
+        writer = None
+        try:
+            writer = StoreWriter(temp, descriptor.digest)
+            with open_blob() as stream:
+                layers.scan_layer(
+                    stream, writer, descriptor.digest, descriptor.media_type,
+                    expected_size=descriptor.size, verify=descriptor.verify, image=charges,
+                    kept=self.kept,
+                )  # fmt: skip
+            return writer.seal()
+        except (StoreWriteError, CorruptStoreError, sqlite3.Error):
+            if writer is not None:
+                writer.abort()
+            if charges is not None:
+                charges.refund()  # the blob is read again, and charged again
+            return None
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
 
     def discard(self, error: CorruptStoreError) -> None:
         """Delete the entry an error was found in, unless it has been replaced since
@@ -210,6 +295,24 @@ class LayerCache:
         for item in self._files():
             if item != path and item.name.rsplit("-v", 1)[0] == stem:
                 _unlink(item)
+
+
+class _Charges(layers.ImageBudget):
+    """What one layer charges its image's budget, so that a failed attempt can be
+    taken back before the blob is read again."""
+
+    def __init__(self, image: layers.ImageBudget):
+        super().__init__()
+        self._image = image
+
+    def add(self, kept_bytes: int, members: int) -> None:
+        self.kept_bytes += kept_bytes
+        self.members += members
+        self._image.add(kept_bytes, members)
+
+    def refund(self) -> None:
+        with contextlib.suppress(layers.BoundExceeded):  # over anyway: another layer says so
+            self._image.add(-self.kept_bytes, -self.members)
 
 
 def _unlink(path: Path) -> int:

@@ -20,6 +20,12 @@ directory that hides what lower layers had under it; the store records that
 as an explicit directory that is also opaque. Lookups then only need the rows
 of the path and its ancestors (see ``fs``).
 
+A layer read afresh is written as it streams by :class:`StoreWriter`, to the
+same rows, with memory that grows with the layer's directories only; a path
+the tar lists twice is applied in tar order, as extraction does.
+``LayerStore.build`` and ``LayerStore.write`` store a ``LayerIndex`` held in
+memory (tests, small layers).
+
 Files written by ``LayerCache`` are checked before use: the SQLite header's
 user-version field (bytes 60-63, which SQLite leaves to applications) holds the
 CRC-32 of the whole file with those bytes zeroed, so a truncated, extended or
@@ -35,16 +41,19 @@ current user) could have written it, and never through a symlink (``cachedir``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
+import queue
 import sqlite3
 import struct
+import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from octolint.cachedir import open_trusted
 from octolint.image.model import DIR, FILE, HARDLINK, OTHER, SYMLINK, Entry, LayerIndex
@@ -95,6 +104,10 @@ def split(path: str) -> tuple[bytes, bytes]:
         return b"", b""
     parent, _, name = path.rpartition("/")
     return (parent or "/").encode(*_ENCODING), name.encode(*_ENCODING)
+
+
+def _encoded(text: str | None) -> bytes | None:
+    return None if text is None else text.encode(*_ENCODING)
 
 
 def _text(value: bytes) -> str:
@@ -389,6 +402,334 @@ def _implicit_parents(own: dict[str, Entry]) -> list[str]:
             implicit.add(parent)
             parent = parent.rpartition("/")[0] or "/"
     return sorted(implicit)
+
+
+# -- writing as the layer streams ---------------------------------------------------------
+
+_BATCH = 8192  # node rows held before they go to SQLite in one executemany
+_SCAN = 64  # rows held that a subtree being dropped may be looked for among
+_QUEUE = 4  # batches (about 2 MB each) waiting for the writing thread
+_CACHE_KIB = 8192  # SQLite's page cache while writing: RSS must not grow with the layer
+_PRAGMAS = (
+    "journal_mode=OFF", "synchronous=OFF",  # written once, then renamed into place
+    f"cache_size=-{_CACHE_KIB}", f"temp.cache_size=-{_CACHE_KIB}", "temp_store=FILE",
+)  # fmt: skip
+_TEMPORARY = (  # whiteouts; files made directories in SQLite (see _claim_parents)
+    "CREATE TEMP TABLE gone(parent BLOB, name BLOB, PRIMARY KEY(parent, name)) WITHOUT ROWID",
+    "CREATE TEMP TABLE made(parent BLOB, name BLOB, PRIMARY KEY(parent, name)) WITHOUT ROWID",
+)
+_INSERT_NODE = "INSERT OR REPLACE INTO node VALUES (?, ?, ?, ?, ?, ?, 0, 0)"  # flags: finish
+_INSERT_GONE = "INSERT OR IGNORE INTO temp.gone VALUES (?, ?)"
+_UPSERT_FLAG = (
+    "INSERT INTO node VALUES (?, ?, NULL, NULL, NULL, NULL, ?, ?) ON CONFLICT(parent, name)"
+    " DO UPDATE SET whiteout=max(whiteout, excluded.whiteout), opaque=max(opaque, excluded.opaque)"
+)
+_Job = Union[Callable[[], object], threading.Event]  # a statement to run, or a barrier
+
+
+class StoreWriteError(Exception):
+    """Writing a store failed (disk full, an I/O error): the file is no use."""
+
+
+class StoreWriter:
+    """A ``model.IndexSink`` writing a layer's store as the layer streams.
+
+    It makes the rows ``LayerStore.write`` makes of the same events (``_Canonical``'s
+    rules, applied in tar order), but memory grows with the layer's *directories*
+    only: entries go to SQLite in batches, whiteouts to a temporary table, and the
+    rare canonicalisations are SQL (a later non-directory deletes the rows under it
+    by a range of ``parent``; an entry under the layer's own non-directory rewrites
+    that row). What stays in memory: the directories the layer lists or implies,
+    its opaque ones, and (only once a subtree is dropped) a map of their children.
+
+    SQLite steps without the GIL, so a thread of the writer's own runs the
+    statements, in order, while the caller reads the layer (on another core);
+    at most ``_QUEUE`` batches wait for it, and the caller never waits for an
+    answer (whether a directory first met as a parent is a file the layer listed
+    is left to an UPDATE of that row, if there is one), except in ``finish``.
+
+    ``finish`` (the layer is whole and verified) completes the file; ``seal`` then
+    closes it, seals it with its CRC and opens it as a ``LayerStore``; ``abort``
+    closes an unfinished one (the caller deletes the file). Any SQLite or OS error
+    is raised as :class:`StoreWriteError`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], digest: str):
+        self.path = os.fspath(path)
+        self.digest = digest
+        self._kept = (0, 0)
+        self._finished = False
+        self._pending: dict[str, tuple[Any, ...]] = {}  # path -> node row, not yet written
+        self._gone: list[tuple[bytes, bytes]] = []  # whiteouts not yet written
+        # Every path the layer puts something under, and the number of batches sent
+        # to SQLite before it was: if none since, no row under it is there yet.
+        self._parents: dict[str, int] = {}
+        self._sent = 0
+        self._dirs: set[str] = set()  # the layer's own directories (rows of kind DIR)
+        self._opaque: set[str] = set()  # explicit (.wh..wh..opq) or made by canonicalising
+        self._children: dict[str, set[str]] | None = None  # of _parents and _dirs, lazily
+        self._deferred: list[Callable[[], object]] = []  # jobs sent with the next one
+        self._deferred_rows = 0
+        with self._writing():
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            try:
+                for pragma in _PRAGMAS:
+                    self._db.execute(f"PRAGMA {pragma}")
+                for statement in (*_SCHEMA[:-1], *_TEMPORARY):
+                    self._db.execute(statement)
+            except BaseException:
+                self._db.close()
+                raise
+        self._jobs: queue.Queue[_Job | None] = queue.Queue(_QUEUE)
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._work, name="octolint-store", daemon=True)
+        self._thread.start()
+
+    # -- IndexSink ---------------------------------------------------------------------
+    def add_entry(self, path: str, kind: str, mode: int, size: int, link: str | None) -> None:
+        parent, _, name = path.rpartition("/")
+        if not parent:
+            if not name:  # the root, which nothing else can replace
+                if kind == DIR:
+                    self._dirs.add(path)
+                    self._pending[path] = (b"", b"", kind, mode, size, _encoded(link))
+                return
+            parent = "/"
+        if kind == DIR:
+            self._dirs.add(path)
+        else:
+            if path in self._parents:
+                self._drop_below(path)
+            self._dirs.discard(path)
+        if self._children is not None or parent not in self._parents:
+            self._claim_parents(path, parent, kind == DIR)
+        self._pending[path] = (  # (encoded inline: this runs for every entry)
+            parent.encode("utf-8", "surrogateescape"),
+            name.encode("utf-8", "surrogateescape"),
+            kind, mode, size,
+            None if link is None else link.encode("utf-8", "surrogateescape"),
+        )  # fmt: skip
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def add_whiteout(self, path: str) -> None:
+        self._gone.append(split(path))
+        if len(self._gone) >= _BATCH:
+            self._flush()
+
+    def add_opaque(self, directory: str) -> None:
+        self._opaque.add(directory)
+
+    def add_file(self, path: str, data: bytes) -> None:
+        row = (path.encode(*_ENCODING), data)
+        self._submit(lambda: self._db.execute("INSERT OR REPLACE INTO file VALUES (?, ?)", row))
+
+    def add_facts(self, path: str, facts: dict[str, str]) -> None:
+        key = path.encode(*_ENCODING)
+        rows = [(key, k, v) for k, v in facts.items()]
+
+        def write() -> None:  # the later facts of a path replace the earlier ones
+            self._db.execute("DELETE FROM fact WHERE path=?", (key,))
+            self._db.executemany("INSERT INTO fact VALUES (?, ?, ?)", rows)
+
+        self._submit(write)
+
+    def finish(self, kept_bytes: int, members: int) -> None:
+        self._flush()
+        implicit = sorted(split(d) for d in self._parents if d not in self._dirs and d != "/")
+        opaque = sorted(split(d) for d in self._opaque)
+        meta = [("format", FORMAT), ("digest", self.digest), ("kept_bytes", kept_bytes),
+                ("members", members)]  # fmt: skip
+
+        def write() -> None:
+            db = self._db
+            db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
+            db.executemany(
+                "INSERT OR IGNORE INTO node VALUES (?, ?, ?, 493, 0, NULL, 0, 0)",  # (made)
+                [(*key, IMPLICIT) for key in implicit],
+            )
+            db.execute(
+                "INSERT INTO node SELECT parent, name, NULL, NULL, NULL, NULL, 1, 0"
+                " FROM temp.gone WHERE true ON CONFLICT(parent, name) DO UPDATE SET whiteout=1"
+            )
+            db.executemany(_UPSERT_FLAG, [(*key, 0, 1) for key in opaque])
+            db.execute(
+                "INSERT INTO node SELECT parent, name, NULL, NULL, NULL, NULL, 0, 1"
+                " FROM temp.made WHERE true ON CONFLICT(parent, name) DO UPDATE SET opaque=1"
+            )
+            db.execute(_SCHEMA[-1])  # the name index, built after the rows
+            db.commit()
+
+        self._submit(write)
+        self._stop()
+        self._kept = (kept_bytes, members)
+        self._finished = True
+
+    # -- the file ----------------------------------------------------------------------
+    def seal(self) -> LayerStore:
+        """Close the finished file, seal it with its CRC and open it (not checked again)."""
+        if not self._finished:
+            raise ValueError("StoreWriter.seal before finish")
+        with self._writing():
+            self._db.close()
+            status = _seal(Path(self.path))
+        store = LayerStore._connect(self.path, self.digest, (status.st_dev, status.st_ino))
+        store.kept_bytes, store.members = self._kept
+        return store
+
+    def abort(self) -> None:
+        """Stop writing and close the file, finished or not; what it holds is no use."""
+        if self._thread.is_alive():
+            self._error = self._error or StoreWriteError("aborted")  # skip what is queued
+            self._jobs.put(None)
+            self._thread.join()
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+    # -- canonicalising ----------------------------------------------------------------
+    def _claim_parents(self, path: str, parent: str, is_dir: bool) -> None:
+        """As ``_Canonical._claim_parents``; whether a parent is the layer's own
+        non-directory is asked of SQLite, once per directory first claimed."""
+        children, parents, dirs, sent = self._children, self._parents, self._dirs, self._sent
+        child = path
+        while True:
+            claimed = parent in parents
+            parents.setdefault(parent, sent)
+            if children is not None and (is_dir or child is not path):
+                children.setdefault(parent, set()).add(child)
+            if parent in dirs or claimed:
+                return  # (a claimed parent is never the layer's own non-directory)
+            if parent == "/":
+                return
+            if parent in self._pending:  # the layer's own file here becomes a directory
+                self._make_directory(parent)
+                return
+            # Perhaps one sent to SQLite: if so, its ancestors are claimed already, and
+            # climbing on stops at once. (Asking would wait for the writing thread.)
+            self._defer(functools.partial(self._make_directory_if_listed, split(parent)), 1)
+            child, parent = parent, parent.rpartition("/")[0] or "/"
+
+    def _make_directory_if_listed(self, key: tuple[bytes, bytes]) -> None:
+        """(In the writing thread) as ``_make_directory``, if the row is there; opaque
+        once finished. (Rows are only the layer's own entries until then.)"""
+        self._db.execute(
+            "INSERT OR IGNORE INTO temp.made SELECT parent, name FROM node"
+            " WHERE parent=? AND name=?",
+            key,
+        )
+        self._db.execute(
+            "UPDATE node SET kind=?, mode=?, size=0, link=NULL WHERE parent=? AND name=?",
+            (DIR, IMPLICIT_DIR.mode, *key),
+        )
+
+    def _make_directory(self, path: str) -> None:
+        self._pending[path] = (*split(path), DIR, IMPLICIT_DIR.mode, 0, None)
+        self._dirs.add(path)
+        self._opaque.add(path)
+        if self._children is not None:
+            self._children.setdefault(path.rpartition("/")[0] or "/", set()).add(path)
+
+    def _drop_below(self, path: str) -> None:
+        """The layer's rows under ``path`` (about to be a non-directory) go."""
+        if self._parents[path] == self._sent and len(self._pending) <= _SCAN:
+            # All of them are among the few rows held (a layer may do this at every
+            # other entry): none to delete in SQLite.
+            below = path + "/"
+            for held in [held for held in self._pending if held.startswith(below)]:
+                del self._pending[held]
+        else:
+            key = path.encode(*_ENCODING)
+            rows, self._pending = list(self._pending.values()), {}
+            self._sent += 1
+
+            def delete() -> None:  # one job
+                self._db.executemany(_INSERT_NODE, rows)
+                self._db.execute("DELETE FROM node WHERE parent=?", (key,))
+                # Every parent below: those starting with "path/" ("0" follows "/").
+                self._db.execute(
+                    "DELETE FROM node WHERE parent>=? AND parent<?", (key + b"/", key + b"0")
+                )
+
+            self._defer(delete, len(rows) + 1)
+        if self._children is None:
+            self._children = {}
+            for known in (*self._parents, *self._dirs):
+                if known != "/":
+                    self._children.setdefault(known.rpartition("/")[0] or "/", set()).add(known)
+        pending = [path]
+        while pending:
+            current = pending.pop()
+            self._parents.pop(current, None)
+            self._dirs.discard(current)
+            pending.extend(self._children.pop(current, ()))
+
+    def _flush(self) -> None:
+        if self._pending:
+            rows = list(self._pending.values())
+            self._pending = {}
+            self._sent += 1
+            self._submit(lambda: self._db.executemany(_INSERT_NODE, rows))
+        if self._gone:
+            gone, self._gone = self._gone, []
+            self._submit(lambda: self._db.executemany(_INSERT_GONE, gone))
+
+    # -- the writing thread --------------------------------------------------------------
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if isinstance(job, threading.Event):
+                job.set()  # all before it is done
+            elif self._error is None:
+                try:
+                    job()
+                except Exception as exc:  # told to the caller at its next call
+                    self._error = exc
+
+    def _submit(self, job: _Job) -> None:
+        self._raise_error()
+        self._send_deferred()
+        self._jobs.put(job)
+
+    def _defer(self, job: Callable[[], object], rows: int) -> None:
+        """Run ``job`` with the next one submitted: a layer may drop a subtree at every
+        other entry, and a job for the writing thread costs some 10 µs."""
+        self._deferred.append(job)
+        self._deferred_rows += rows
+        if self._deferred_rows >= _BATCH:
+            self._raise_error()
+            self._send_deferred()
+
+    def _send_deferred(self) -> None:
+        if self._deferred:
+            jobs, self._deferred, self._deferred_rows = self._deferred, [], 0
+
+            def run() -> None:
+                for job in jobs:
+                    job()
+
+            self._jobs.put(run)
+
+    def _sync(self) -> None:
+        """Wait until every statement submitted so far has run."""
+        done = threading.Event()
+        self._submit(done)
+        done.wait()
+        self._raise_error()
+
+    def _stop(self) -> None:
+        self._sync()
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise StoreWriteError(f"writing the layer index {self.path}: {self._error}")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreWriteError(f"writing the layer index {self.path}: {exc}") from exc
 
 
 # -- the file's CRC ----------------------------------------------------------------------
