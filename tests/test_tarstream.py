@@ -217,3 +217,13 @@ def test_sparse_files_from_gnu_tar_read_as_tarfile_reads_them(
 def by_tarfile_sizes(blob: bytes) -> list[tuple[str, int]]:
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r|") as tar:
         return [(member.name, member.size) for member in tar]
+
+
+def test_a_size_beyond_int64_is_an_error_as_in_go() -> None:
+    # GNU base-256: 0x80, then 11 bytes; 2**64 cannot be a size (SQLite stores int64).
+    header = bytearray(written([(_file("a"), b"")], tarfile.GNU_FORMAT)[:512])
+    header[124:136] = b"\x80" + (1 << 64).to_bytes(11, "big")
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    with pytest.raises(tarstream.TarFormatError, match="number out of range"):
+        list(tarstream.TarReader(io.BytesIO(bytes(header) + bytes(1024)), LIMITS).members())

@@ -50,6 +50,7 @@ _SPECIAL_TYPES = _EXTENDED_TYPES | {_OLD_SPARSE}
 
 _PAX_RECORD = re.compile(rb"(\d{1,20}) ")
 _ENCODING = ("utf-8", "surrogateescape")
+_INT64_MAX = (1 << 63) - 1
 _SIGNED = struct.Struct("148b8x356b")
 
 
@@ -432,7 +433,10 @@ def _number(field: bytes, start: int) -> int:
     """A numeric field: octal text, or GNU's base-256 (first byte 0x80 or 0xff)."""
     if field[0] in (0o200, 0o377):
         value = int.from_bytes(field[1:], "big")
-        return value - (256 ** (len(field) - 1)) if field[0] == 0o377 else value
+        value = value - (256 ** (len(field) - 1)) if field[0] == 0o377 else value
+        if abs(value) > _INT64_MAX:  # as Go's archive/tar: sizes and modes are int64
+            raise TarFormatError(f"number out of range in the header at offset {start}")
+        return value
     try:
         return _octal(field)
     except ValueError:
@@ -488,7 +492,7 @@ def _apply_pax(member: Member, pax: dict[str, str], start: int, stored: int) -> 
 
 
 def _pax_number(text: str, key: str, start: int) -> int:
-    if not _is_decimal(text) or len(text) > 20:
+    if not _is_decimal(text) or len(text) > 19 or int(text) > _INT64_MAX:
         raise TarFormatError(f"invalid PAX {key} {text[:40]!r} in the header at offset {start}")
     return int(text)
 
