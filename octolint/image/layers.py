@@ -605,6 +605,9 @@ class _Budget:
         self.used = 0
         self.members = 0
         self._flushed = (0, 0)  # (used, members) already added to the image's budget
+        # Checked only when either passes these marks: this runs for every entry.
+        self._check_bytes = min(_FLUSH_BYTES, MAX_INDEX_BYTES)
+        self._check_members = _FLUSH_MEMBERS
         self._directories: set[str] = set()  # those already paid for
 
     def entry(self, path: str, parent: str, link: str | None) -> None:
@@ -617,10 +620,15 @@ class _Budget:
             self._directories.add(parent)
             size += len(parent)
             parent = parent.rpartition("/")[0]
-        self.charge(size)
+        self.used += size
+        if self.used > self._check_bytes or self.members >= self._check_members:
+            self._check()
 
     def charge(self, size: int) -> None:
         self.used += size
+        self._check()
+
+    def _check(self) -> None:
         if self.used > MAX_INDEX_BYTES:
             raise BoundExceeded(
                 f"keeps more than {MAX_INDEX_BYTES >> 20} MiB of paths, link targets and "
@@ -632,6 +640,8 @@ class _Budget:
             or self.members - flushed_members >= _FLUSH_MEMBERS
         ):
             self.flush()
+        self._check_bytes = min(self.used + _FLUSH_BYTES, MAX_INDEX_BYTES)
+        self._check_members = self.members + _FLUSH_MEMBERS
 
     def flush(self) -> None:
         if self._image is not None:
@@ -658,7 +668,9 @@ def _record(reader: tarstream.TarReader, member: tarstream.Member, sink: IndexSi
         budget.entry(path, parent, None)
         sink.add_entry(path, FILE, mode, member.size, None)
         # (a sparse member's holes are made up, not read: never scanned nor kept)
-        if not member.sparse and ((member.size and ".so" in base) or kept.keeps(path, parent)):
+        if not member.sparse and (
+            (member.size and ".so" in base) or path in kept.exact or (parent or "/") in kept.dirs
+        ):
             _read_member(reader, member, path, base, sink, budget, kept)
         return
     entry = _entry_of(kind, mode, link)
