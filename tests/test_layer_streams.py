@@ -11,9 +11,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import itertools
 import random
 import subprocess
 import sys
+import tarfile
 import threading
 import zlib
 from collections.abc import Iterator
@@ -333,3 +335,80 @@ def test_the_inflating_thread_hands_out_the_stream_whole_and_in_order(
     finally:
         prefetched.close()
     assert not inflating_threads()
+
+
+# -- sources: how a blob reaches the tap ----------------------------------------------------
+
+
+def archive_of(tmp_path: Any, files: dict[str, bytes]) -> Any:
+    path = tmp_path / "archive.tar"
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+ARCHIVED = {
+    "manifest.json": b'{"small": true}',
+    "blobs/sha256/big": _NOISE.randbytes(3_000_001),
+    "empty": b"",
+    "blobs/sha256/layer": b"".join(members(TAR, 2)),
+}
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 1 << 21), min_size=1, max_size=6).filter(
+    lambda sizes: sum(sizes) >= 4096 * len(sizes)),  # some large reads: the loop stays short
+    into=st.booleans())
+def test_an_archive_member_is_read_in_place_whole(tmp_path: Any, sizes: list[int],
+                                                  into: bool) -> None:  # fmt: skip
+    from octolint.image.sources.archive import TarContainer
+
+    path = tmp_path / "archive.tar"
+    if not path.exists():
+        archive_of(tmp_path, ARCHIVED)
+    container = TarContainer.from_path(path, "archive.tar")
+    for name, data in ARCHIVED.items():
+        with container.open(name) as stream:
+            out = bytearray()
+            for turn in itertools.count():
+                size = sizes[turn % len(sizes)]
+                if into:
+                    buffer = bytearray(size)
+                    got = stream.readinto(buffer)  # type: ignore[attr-defined]
+                    piece = bytes(buffer[:got])
+                else:
+                    piece = stream.read(size)
+                if not piece:
+                    break
+                out += piece
+            assert out == data
+        assert container.read(name, 1 << 22, name) == data
+
+
+def test_a_layer_is_indexed_from_an_archive_as_from_its_bytes(tmp_path: Any) -> None:
+    from octolint.image.sources.archive import TarContainer
+
+    container = TarContainer.from_path(archive_of(tmp_path, ARCHIVED), "archive.tar")
+    blob = ARCHIVED["blobs/sha256/layer"]
+    with container.open("blobs/sha256/layer") as stream:
+        index = index_layer(stream, sha256(blob), "", expected_size=len(blob))
+    assert sorted(index.entries.items()) == outcome(blob)
+
+
+def test_an_archive_cut_after_it_was_read_is_an_archive_error(tmp_path: Any) -> None:
+    from octolint.image.sources.archive import ArchiveError, TarContainer
+
+    path = archive_of(tmp_path, ARCHIVED)
+    container = TarContainer.from_path(path, "archive.tar")
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(ARCHIVED["blobs/sha256/big"][:64]) + 1_000_000])
+    with pytest.raises(ArchiveError) as caught, container.open("blobs/sha256/big") as stream:
+        while stream.read(1 << 20):
+            pass
+    assert str(caught.value) == (
+        "archive.tar: truncated or unreadable member 'blobs/sha256/big' "
+        "(unexpected end of data)"
+    )

@@ -74,9 +74,10 @@ CORE_FILES = (
 )
 MAX_KEPT_SIZE = 1 << 20  # a kept file larger than this is recorded but not read
 CHUNK = 1 << 20  # read size for blobs and member data
-# Decompressed blocks of CHUNK bytes a layer's inflating thread may hold ready: more
-# only costs memory (up to four layers are read at a time).
+# Blocks of tar a layer's reading thread may hold ready, and their size: larger ones
+# only cost memory (up to four layers are read at a time; 1 MiB blocks: +20 MB).
 _PREFETCH_BLOCKS = 2
+_PREFETCH_BLOCK = 256 << 10
 # Decompression bombs: no layer may expand to more than this many times its
 # compressed size (+ the allowance). Deflate cannot exceed 1032:1, so no gzip
 # layer is ever refused; zstd can reach 30000:1 and more, which this bounds.
@@ -324,12 +325,8 @@ def _index_raw(raw: _Tap, sink: IndexSink, digest: str, media_type: str, algorit
                verify: str, image: ImageBudget | None, kept: KeptFiles) -> tuple[int, int]:
     """Walk and verify the blob; what the layer costs (kept bytes, members)."""
     compression = _compression(raw.peek(len(_ZSTD_MAGIC)))
-    with _decompressed(raw, compression, digest) as stream:
-        content = _Tap(
-            stream,
-            hashlib.new(algorithm) if verify == VERIFY_DIFF_ID else None,
-            compressed=raw if compression != "tar" else None,
-        )
+    diff_id = hashlib.new(algorithm) if verify == VERIFY_DIFF_ID else None
+    with _uncompressed(raw, compression, digest, diff_id) as content:
         cost = (0, 0)
         # Docker's empty layer is 1024 zero bytes (possibly gzipped): the tar reader
         # would call that "end of file header" before the first member.
@@ -339,8 +336,7 @@ def _index_raw(raw: _Tap, sink: IndexSink, digest: str, media_type: str, algorit
             cost = _walk_tar(content, sink, digest, media_type, image, kept)
         content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
     raw.drain()  # and whatever follows the compressed stream counts for the digest
-    tap = content if verify == VERIFY_DIFF_ID else raw
-    actual = f"{algorithm}:{tap.hexdigest()}"
+    actual = f"{algorithm}:{diff_id.hexdigest() if diff_id is not None else raw.hexdigest()}"
     if actual != digest:
         what = "uncompressed layer" if verify == VERIFY_DIFF_ID else "blob"
         raise DigestMismatchError(digest, actual, what=what)
@@ -476,8 +472,8 @@ class _Guarded:
 class _Prefetched:
     """Reads ``source`` in a thread of its own, up to ``_PREFETCH_BLOCKS`` blocks ahead.
 
-    The compressed stream's reading, hashing and inflating run there (all release the
-    GIL), on the machine's second core, while the caller walks the tar in Python. An
+    The blob's reading, hashing and inflating run there (all release the GIL), on the
+    machine's second core, while the caller walks the tar in Python. An
     exception there (bad data, a size bound, a broken download) is raised here, once
     the blocks read before it are used up. ``close()`` stops the thread and waits for
     it: until then the source is the thread's alone.
@@ -498,7 +494,7 @@ class _Prefetched:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                block = self._source.read(CHUNK)
+                block = self._source.read(_PREFETCH_BLOCK)
                 self._blocks.put(block)
                 if not block:
                     return
@@ -551,20 +547,29 @@ def _compression(head: bytes) -> str:
 
 
 @contextlib.contextmanager
-def _decompressed(raw: _Tap, compression: str, digest: str) -> Iterator[_Readable]:
-    """The uncompressed stream of ``raw``; on leaving, ``raw`` is the caller's again."""
-    stream = _decompressor(raw, compression, digest)
-    if stream is raw:
-        yield stream
-        return
-    prefetched = _Prefetched(stream)
+def _uncompressed(raw: _Tap, compression: str, digest: str,
+                  diff_id: _Hash | None) -> Iterator[_Tap]:  # fmt: skip
+    """The layer tar in ``raw``, for the walk, hashed into ``diff_id`` if given.
+
+    It is read ahead in a thread of its own (``_Prefetched``), which also hashes it
+    when it is not compressed; inflated, it is hashed in the walk: so each side gets
+    about half the work. On leaving, ``raw`` is the caller's again.
+    """
+    if compression == "tar":
+        prefetched = _Prefetched(_Tap(raw, diff_id))
+        content = _Tap(prefetched, None)
+    else:
+        prefetched = _Prefetched(_decompressor(raw, compression, digest))
+        content = _Tap(prefetched, diff_id, compressed=raw)
     try:
-        yield prefetched
+        yield content
     finally:
         prefetched.close()
 
 
 def _decompressor(raw: _Tap, compression: str, digest: str) -> _Readable:
+    """A reader of the uncompressed stream in ``raw``, whose errors are LayerErrors."""
+
     def describe(exc: BaseException) -> LayerError:
         return LayerError(digest, f"invalid {compression} data: {exc}")
 
@@ -576,7 +581,7 @@ def _decompressor(raw: _Tap, compression: str, digest: str) -> _Readable:
         import zstandard  # lazily: only zstd layers need it
 
         return _Guarded(_ZstdReader(raw), (zstandard.ZstdError,), describe)
-    return raw
+    raise ValueError(f"not a compression: {compression!r}")
 
 
 def _gzip_backend() -> tuple[Callable[..., _Readable], tuple[type[BaseException], ...]]:
