@@ -28,13 +28,15 @@ Docker, and a path or link target may not exceed :data:`MAX_PATH_BYTES`, as in L
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import queue
 import re
 import threading
 import zlib
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, BinaryIO, Callable, Literal, Protocol, cast
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Literal, Protocol, cast
 
 from octolint.errors import InputError
 from octolint.image import tarstream
@@ -72,6 +74,10 @@ CORE_FILES = (
 )
 MAX_KEPT_SIZE = 1 << 20  # a kept file larger than this is recorded but not read
 CHUNK = 1 << 20  # read size for blobs and member data
+# Blocks of tar a layer's reading thread may hold ready, and their size: larger ones
+# only cost memory (up to four layers are read at a time; 1 MiB blocks: +20 MB).
+_PREFETCH_BLOCKS = 2
+_PREFETCH_BLOCK = 256 << 10
 # Decompression bombs: no layer may expand to more than this many times its
 # compressed size (+ the allowance). Deflate cannot exceed 1032:1, so no gzip
 # layer is ever refused; zstd can reach 30000:1 and more, which this bounds.
@@ -319,22 +325,18 @@ def _index_raw(raw: _Tap, sink: IndexSink, digest: str, media_type: str, algorit
                verify: str, image: ImageBudget | None, kept: KeptFiles) -> tuple[int, int]:
     """Walk and verify the blob; what the layer costs (kept bytes, members)."""
     compression = _compression(raw.peek(len(_ZSTD_MAGIC)))
-    content = _Tap(
-        _decompressor(raw, compression, digest),
-        hashlib.new(algorithm) if verify == VERIFY_DIFF_ID else None,
-        compressed=raw if compression != "tar" else None,
-    )
-    cost = (0, 0)
-    # Docker's empty layer is 1024 zero bytes (possibly gzipped): the tar reader
-    # would call that "end of file header" before the first member.
-    # (A tar cut inside a member, header or data, is an error of the tar reader: Go's
-    # archive/tar, and so Docker, refuses it too.)
-    if content.peek(tarstream.BLOCK).strip(b"\x00"):
-        cost = _walk_tar(content, sink, digest, media_type, image, kept)
-    content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
+    diff_id = hashlib.new(algorithm) if verify == VERIFY_DIFF_ID else None
+    with _uncompressed(raw, compression, digest, diff_id) as content:
+        cost = (0, 0)
+        # Docker's empty layer is 1024 zero bytes (possibly gzipped): the tar reader
+        # would call that "end of file header" before the first member.
+        # (A tar cut inside a member, header or data, is an error of the tar reader: Go's
+        # archive/tar, and so Docker, refuses it too.)
+        if content.peek(tarstream.BLOCK).strip(b"\x00"):
+            cost = _walk_tar(content, sink, digest, media_type, image, kept)
+        content.drain()  # the rest of the tar (its end blocks) counts for the diff_id
     raw.drain()  # and whatever follows the compressed stream counts for the digest
-    tap = content if verify == VERIFY_DIFF_ID else raw
-    actual = f"{algorithm}:{tap.hexdigest()}"
+    actual = f"{algorithm}:{diff_id.hexdigest() if diff_id is not None else raw.hexdigest()}"
     if actual != digest:
         what = "uncompressed layer" if verify == VERIFY_DIFF_ID else "blob"
         raise DigestMismatchError(digest, actual, what=what)
@@ -371,11 +373,19 @@ def _raise_if_mismatched(raw: _Tap, digest: str, expected_size: int) -> None:
 
 class _Tap:
     """A read-only stream over ``source`` that hashes and counts every byte passing
-    through it, and can peek ahead without consuming."""
+    through it, and can peek ahead without consuming.
+
+    ``readinto`` fills the caller's buffer straight from the source's own
+    ``readinto`` (a file, a download) and hashes it there: the gzip decompressor
+    reads the compressed stream that way, so its bytes are never copied in Python.
+    """
 
     def __init__(self, source: _Readable, hasher: _Hash | None, *, limit: int = -1,
                  compressed: _Tap | None = None):  # fmt: skip
         self._source = source
+        self._readinto: Callable[[memoryview], int | None] | None = getattr(
+            source, "readinto", None
+        )
         self._hasher = hasher
         self._limit = limit
         self._compressed = compressed  # the tap this one decompresses: bounds expansion
@@ -389,18 +399,22 @@ class _Tap:
     def hexdigest(self) -> str:
         return self._hasher.hexdigest() if self._hasher is not None else ""
 
+    def _passed(self, data: bytes | memoryview) -> None:
+        """Count, bound and hash bytes just read from the source."""
+        self.count += len(data)
+        if 0 <= self._limit < self.count:
+            raise _SizeExceeded
+        if self._compressed is not None and self.count > (
+            EXPANSION_ALLOWANCE + MAX_EXPANSION * self._compressed.count
+        ):
+            raise _Expanded
+        if self._hasher is not None:
+            self._hasher.update(data)  # releases the GIL for large pieces
+
     def _pull(self, size: int) -> bytes:
         data = self._source.read(size)
         if data:
-            self.count += len(data)
-            if 0 <= self._limit < self.count:
-                raise _SizeExceeded
-            if self._compressed is not None and self.count > (
-                EXPANSION_ALLOWANCE + MAX_EXPANSION * self._compressed.count
-            ):
-                raise _Expanded
-            if self._hasher is not None:
-                self._hasher.update(data)
+            self._passed(data)
         return data
 
     def peek(self, size: int) -> bytes:
@@ -420,9 +434,22 @@ class _Tap:
             return data
         return self._pull(size)
 
+    def readinto(self, buffer: Any) -> int:
+        """Fill up to ``len(buffer)`` bytes of ``buffer``; 0 only at the end."""
+        view = memoryview(buffer).cast("B")
+        if self._pending or self._readinto is None:
+            data = self.read(len(view))
+            view[: len(data)] = data
+            return len(data)
+        size = self._readinto(view) or 0
+        if size:
+            self._passed(view[:size])
+        return size
+
     def drain(self) -> None:
-        """Read (and hash) the rest of the stream, one chunk at a time."""
-        while self.read(CHUNK):
+        """Read (and hash) the rest of the stream, one chunk at a time, into one buffer."""
+        buffer = bytearray(CHUNK)
+        while self.readinto(buffer):
             pass
 
 
@@ -442,6 +469,67 @@ class _Guarded:
             raise self._describe(exc) from exc
 
 
+class _Prefetched:
+    """Reads ``source`` in a thread of its own, up to ``_PREFETCH_BLOCKS`` blocks ahead.
+
+    The blob's reading, hashing and inflating run there (all release the GIL), on the
+    machine's second core, while the caller walks the tar in Python. An
+    exception there (bad data, a size bound, a broken download) is raised here, once
+    the blocks read before it are used up. ``close()`` stops the thread and waits for
+    it: until then the source is the thread's alone.
+    """
+
+    _END = b""
+
+    def __init__(self, source: _Readable):
+        self._source = source
+        self._blocks: queue.Queue[bytes] = queue.Queue(_PREFETCH_BLOCKS)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._block = memoryview(b"")
+        self._finished = False
+        self._thread = threading.Thread(target=self._run, name="octolint-inflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                block = self._source.read(_PREFETCH_BLOCK)
+                self._blocks.put(block)
+                if not block:
+                    return
+        except BaseException as exc:  # handed over to the reader, whatever it is
+            self._error = exc
+            self._blocks.put(self._END)
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (a short read is not the end: only b"" is)."""
+        if size is None or size < 0:
+            size = CHUNK
+        if not self._block:
+            if self._finished:
+                return b""
+            block = self._blocks.get()
+            if not block:
+                self._finished = True
+                if self._error is not None:
+                    raise self._error
+                return b""
+            if size >= len(block):
+                return block  # whole, not copied: the usual case
+            self._block = memoryview(block)
+        data = bytes(self._block[:size])
+        self._block = self._block[size:]
+        return data
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):  # frees the thread if blocked on put()
+                self._blocks.get(timeout=0.05)
+        self._thread.join()
+
+
 def _compression(head: bytes) -> str:
     """'gzip', 'zstd' or 'tar', from the blob's first bytes.
 
@@ -458,19 +546,59 @@ def _compression(head: bytes) -> str:
     return "tar"
 
 
+@contextlib.contextmanager
+def _uncompressed(raw: _Tap, compression: str, digest: str,
+                  diff_id: _Hash | None) -> Iterator[_Tap]:  # fmt: skip
+    """The layer tar in ``raw``, for the walk, hashed into ``diff_id`` if given.
+
+    It is read ahead in a thread of its own (``_Prefetched``), which also hashes it
+    when it is not compressed; inflated, it is hashed in the walk: so each side gets
+    about half the work. On leaving, ``raw`` is the caller's again.
+    """
+    if compression == "tar":
+        prefetched = _Prefetched(_Tap(raw, diff_id))
+        content = _Tap(prefetched, None)
+    else:
+        prefetched = _Prefetched(_decompressor(raw, compression, digest))
+        content = _Tap(prefetched, diff_id, compressed=raw)
+    try:
+        yield content
+    finally:
+        prefetched.close()
+
+
 def _decompressor(raw: _Tap, compression: str, digest: str) -> _Readable:
+    """A reader of the uncompressed stream in ``raw``, whose errors are LayerErrors."""
+
     def describe(exc: BaseException) -> LayerError:
         return LayerError(digest, f"invalid {compression} data: {exc}")
 
     if compression == "gzip":
-        # GzipFile reads concatenated members, as pigz and some registries produce.
-        unzipped = gzip.GzipFile(fileobj=cast(BinaryIO, raw), mode="rb")
-        return _Guarded(unzipped, (gzip.BadGzipFile, EOFError, zlib.error), describe)
+        # Concatenated members are one stream, as pigz and some registries produce.
+        opener, errors = _gzip_backend()
+        return _Guarded(opener(fileobj=cast(BinaryIO, raw), mode="rb"), errors, describe)
     if compression == "zstd":
         import zstandard  # lazily: only zstd layers need it
 
         return _Guarded(_ZstdReader(raw), (zstandard.ZstdError,), describe)
-    return raw
+    raise ValueError(f"not a compression: {compression!r}")
+
+
+def _gzip_backend() -> tuple[Callable[..., _Readable], tuple[type[BaseException], ...]]:
+    """The GzipFile to read layers with, and the exceptions that mean bad data.
+
+    python-isal's (Intel's ISA-L inflate: 2.5 times zlib's speed on layers, and its
+    reader runs in C without the GIL) where it is installed, which setup.cfg does on
+    the platforms it has wheels for; the standard library's elsewhere. Both read
+    concatenated members, skip zero bytes after a member and refuse anything else
+    there, a truncated member, a bad CRC or length: only their messages differ.
+    """
+    try:
+        from isal import igzip, isal_zlib  # lazily: only gzip layers need it
+    except ImportError:
+        return gzip.GzipFile, (gzip.BadGzipFile, EOFError, zlib.error)
+    isal_error = cast("type[BaseException]", isal_zlib.error)  # its stub says "Exception"
+    return igzip.IGzipFile, (gzip.BadGzipFile, EOFError, zlib.error, isal_error)
 
 
 # Compressed bytes fed to the zstd decompressor per call. A zstd byte expands at most

@@ -104,6 +104,7 @@ FIRST_BACKOFF = 0.5  # seconds; doubled after each failed attempt
 MAX_RETRY_AFTER = 10.0  # a Retry-After beyond this is capped (and bounded by the timeout)
 MAX_RESUMES = 10  # Range requests to finish one broken blob download, in all
 CHUNK = 1024 * 1024
+BLOB_BUFFER = 64 * 1024  # see open_blob
 MAX_TIMEOUT = 1e6  # seconds; a larger --timeout would overflow socket timeouts
 MAX_REDIRECTS = 5  # Docker follows 10; a registry and its blob store need one or two
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -966,7 +967,9 @@ class RegistryClient:
             deadline.close()
             raise
         with _ResponseReader(response, self, step, deadline, resume=path) as reader:
-            yield io.BufferedReader(reader, CHUNK)
+            # The layer's inflater reads half a megabyte at a time: past the buffer's
+            # size, reads go straight into its own buffer instead of through this one.
+            yield io.BufferedReader(reader, BLOB_BUFFER)
 
     def _read_limited(
         self,
@@ -1059,7 +1062,7 @@ class _ResponseReader(io.RawIOBase):
         self._response = response
         self._chunks: Iterator[bytes] = response.iter_content(chunk_size=CHUNK)
         self._deadline = deadline
-        self._pending = b""
+        self._pending = memoryview(b"")
         self._client = client
         self._step = step
         self._count = 0
@@ -1132,7 +1135,7 @@ class _ResponseReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         if not self._pending:
-            self._pending = self._next_chunk()
+            self._pending = memoryview(self._next_chunk())  # handed out without copies
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
