@@ -7,8 +7,6 @@ from pathlib import Path
 
 from octolint.config import Config, resolve_config
 from octolint.discover import discover, is_deploy_name
-from octolint.dockerfile.expand import expansion_budget
-from octolint.dockerfile.target import load_bytes, load_text
 from octolint.engine import Engine
 from octolint.errors import ConfigError, InputError
 from octolint.inputs import read_bytes, read_stdin
@@ -90,6 +88,9 @@ def _lint_one_path(given: str, engine: Engine, report: Report) -> None:
 
 def lint_text(text: str, path: str = "Dockerfile", engine: Engine | None = None) -> Report:
     """Lint Dockerfile text held in memory."""
+    from octolint.dockerfile.expand import expansion_budget  # (only Dockerfiles need them:
+    from octolint.dockerfile.target import load_text  # an image scan starts faster)
+
     engine = engine or Engine(Config())
     # One budget of variable expansion per Dockerfile: memory stays bounded however
     # its ARGs and ENVs feed each other (see octolint.dockerfile.expand).
@@ -103,6 +104,9 @@ def lint_text(text: str, path: str = "Dockerfile", engine: Engine | None = None)
 
 def lint_bytes(data: bytes, display: str, engine: Engine) -> list[Finding]:
     """Lint a Dockerfile's bytes (InputError when they are not text at all)."""
+    from octolint.dockerfile.expand import expansion_budget
+    from octolint.dockerfile.target import load_bytes
+
     with expansion_budget():
         return engine.run(
             load_bytes(data, display, engine.target_stage, engine.build_args, engine.octopus)

@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from octolint import interrupt
-from octolint.dockerfile.stages import Build
 from octolint.engine import Engine
 from octolint.errors import InputError
 from octolint.image import layers
@@ -40,6 +39,9 @@ from octolint.image.sources.resolve import open_source
 from octolint.image.store import CorruptStoreError, LayerStore
 from octolint.image.target import ImageTarget
 from octolint.model import Finding, InputFailure, Report
+
+if TYPE_CHECKING:
+    from octolint.dockerfile.stages import Build
 
 # Called with (reference, number of distinct layers, event) per distinct layer; event is
 # "cached" or "read".

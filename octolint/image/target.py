@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from octolint.dockerfile.stages import Build
 from octolint.image.fs import ImageFS
 from octolint.image.libraries import dynamic_loader, find_libraries_matching, find_library
 from octolint.image.model import ResolvedImage
@@ -27,6 +26,7 @@ from octolint.redact import secret_values
 from octolint.suppress import Suppressions, collect
 
 if TYPE_CHECKING:
+    from octolint.dockerfile.stages import Build
     from octolint.rulebook import Rule
 
 # config.architecture -> the machine name the dynamic loader and ld.so.cache use
