@@ -1,7 +1,7 @@
 """Ctrl-C, unreachable registries, missing paths and Windows images (issue 15).
 
 Real components only: the CLI in a subprocess, the real registry behind the
-fault-injecting proxy (tests/infra.py) and with TLS, a docker-archive of 120,000
+fault-injecting proxy (tests/infra.py) and with TLS, a docker-archive of 400,000
 files built once into pytest's cache directory, plain sockets on 127.0.0.1 that
 accept and never answer or whose full accept queue drops connection attempts, a
 recording proxy that shows whether a registry was asked. Nothing leaves the
@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ from octolint.image.store import LayerStore
 BOUND = 5.0  # seconds: the goal is 1
 OS_RELEASE = 'ID=debian\nVERSION_ID="12"\n'
 SMALL_LAYER = tar_layer({"etc/os-release": OS_RELEASE, "bin/sh": "#!"})
-FILLER_FILES = 120_000
+FILLER_FILES = 400_000
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -155,12 +156,20 @@ def filler_tar(count: int) -> bytes:
     return b"".join(parts) + b"\0" * 1024
 
 
+@dataclass(frozen=True)
+class BigArchive:
+    path: Path
+    small_entry: str  # the start of the small layer's cache entry name
+    big_entry: str  # the start of the large layer's
+
+
 @pytest.fixture(scope="session")
 def big_archive(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Image]:
-    """A docker-archive of two layers: a small one, and 120,000 files (60 MB) whose
-    indexing takes seconds; in pytest's cache directory, so built once per checkout."""
+) -> BigArchive:
+    """A docker-archive of two layers: a small one, and 400,000 files (200 MB) whose
+    indexing takes seconds (over 2 s on a quiet 2-core machine); in pytest's cache
+    directory, so built once per checkout. Only names are kept: not the 200 MB."""
     image = build_image([SMALL_LAYER, filler_tar(FILLER_FILES)], compression="none")
     cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
     directory = cache.mkdir("octolint-big-archive") if cache else tmp_path_factory.mktemp("big")
@@ -169,7 +178,8 @@ def big_archive(
         temporary = directory / f".{uuid.uuid4().hex}.tar"
         write_docker_archive(temporary, [(image, ["big:1"])])
         temporary.replace(path)
-    return path, image
+    small, big = ("sha256-" + layer.digest.split(":")[1] for layer in image.layers)
+    return BigArchive(path, small, big)
 
 
 @pytest.fixture(scope="session")
@@ -181,42 +191,45 @@ def small_findings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, 
     return findings(scan([str(archive)], root / "cache").stdout)
 
 
-def big_layer_entry(image: Image) -> str:
-    return "sha256-" + image.layers[1].digest.split(":")[1]
+def start_indexing_the_large_layer(archive: BigArchive, cache: Path) -> subprocess.Popen[str]:
+    """A scan of the archive, returned once it is inside the large layer.
+
+    Both layers are indexed at once, each into a temporary file in the cache. Once
+    the small layer's entry is in place, a temporary file can only be the large
+    layer's: the scan is then streaming it. No sleep decides the phase: the earlier
+    test waited half a second after the small layer and lost the race on a fast
+    machine once indexing got faster.
+    """
+    proc = start([str(archive.path)], cache)
+    wait_for(proc, lambda: any(n.startswith(archive.small_entry) for n in cache_files(cache)))
+    wait_for(proc, lambda: any(n.startswith(".tmp-") for n in cache_files(cache)))
+    return proc
 
 
-@pytest.mark.slow  # a 120,000-file archive: seconds to build and to scan
+@pytest.mark.slow  # a 400,000-file archive: seconds to build and to scan
 def test_sigint_while_indexing_a_large_archive(big_archive, tmp_path):
-    path, image = big_archive
     cache = tmp_path / "cache"
-    proc = start([str(path)], cache)
-    # The small layer is cached within a second; the large one takes many more.
-    small = "sha256-" + image.layers[0].digest.split(":")[1]
-    wait_for(proc, lambda: any(n.startswith(small) for n in cache_files(cache)))
-    time.sleep(0.5)
-    assert not any(n.startswith(big_layer_entry(image)) for n in cache_files(cache))
+    proc = start_indexing_the_large_layer(big_archive, cache)
     seconds, stdout, stderr = interrupt(proc)
     assert_interrupted(seconds, stdout, stderr, proc.returncode)
-    names = assert_whole_entries(cache)
-    assert not any(n.startswith(big_layer_entry(image)) for n in names)
+    names = assert_whole_entries(cache)  # the temporary file is gone too
+    assert any(n.startswith(big_archive.small_entry) for n in names)
+    assert not any(n.startswith(big_archive.big_entry) for n in names)
 
 
-@pytest.mark.slow  # a 120,000-file archive: seconds to build and to scan
+@pytest.mark.slow  # a 400,000-file archive: seconds to build and to scan
 def test_sigterm_while_writing_the_cache_leaves_it_consistent(big_archive, small_findings,
                                                               tmp_path):  # fmt: skip
-    path, image = big_archive
     cache = tmp_path / "cache"
-    proc = start([str(path)], cache)
-    # The large layer's index is being written to a temporary file (seconds).
-    wait_for(proc, lambda: any(n.startswith(".tmp-") for n in cache_files(cache)))
+    proc = start_indexing_the_large_layer(big_archive, cache)
     seconds, stdout, stderr = interrupt(proc, signal.SIGTERM)
     assert_interrupted(seconds, stdout, stderr, proc.returncode)
-    names = assert_whole_entries(cache)  # the temporary file is gone too
-    assert not any(n.startswith(big_layer_entry(image)) for n in names)
+    names = assert_whole_entries(cache)
+    assert not any(n.startswith(big_archive.big_entry) for n in names)
     # The next scan reads the large layer again, caches it, and is right.
-    again = scan([str(path)], cache)
+    again = scan([str(big_archive.path)], cache)
     assert findings(again.stdout) == small_findings
-    assert any(n.startswith(big_layer_entry(image)) for n in assert_whole_entries(cache))
+    assert any(n.startswith(big_archive.big_entry) for n in assert_whole_entries(cache))
 
 
 # -- a registry: resolving, connecting, downloading ---------------------------------------
