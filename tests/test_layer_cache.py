@@ -291,6 +291,30 @@ def test_a_full_disk_reads_the_layer_again_and_charges_it_once(tmp_path: Path) -
     assert done.stdout.split("\n")[0] == "3 5000 5000 True [] []", done.stderr
 
 
+_FULL_DISK_STORE = """
+import os, resource, signal, sys
+from octolint.image.cache import LayerCache
+from octolint.image.model import FILE, Entry, LayerIndex
+
+entries = {f"/d{n}/f{m}": Entry(FILE, 0o644, 1) for n in range(100) for m in range(50)}
+index = LayerIndex(digest="sha256:" + "ab" * 32, entries=entries)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
+store = LayerCache(sys.argv[1]).store(index)
+print(store.node("/d99/f49") is not None, sorted(os.listdir(os.path.join(sys.argv[1], "layers"))))
+"""
+
+
+def test_an_index_that_cannot_be_written_is_held_in_memory(tmp_path: Path) -> None:
+    # LayerCache.store on a full disk: the store is whole (in memory), and the
+    # temporary file it started is gone.
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_STORE, str(tmp_path / "cache")],
+        capture_output=True, text=True, cwd=Path(__file__).parents[1], check=True,
+    )  # fmt: skip
+    assert done.stdout.split("\n")[0] == "True []", done.stderr
+
+
 # -- checking entries once -------------------------------------------------------------
 
 

@@ -63,6 +63,14 @@ _TEMP_NAME = re.compile(r"^\.tmp-[a-z0-9_]{1,32}\.idx$")
 default_cache_dir = cache_root
 
 
+def _written(index: LayerIndex, temp: str) -> LayerStore | None:
+    """The index written into the file ``temp``; None if that fails (a full disk)."""
+    try:
+        return LayerStore.write(index, temp)
+    except (OSError, sqlite3.Error, CorruptStoreError):
+        return None
+
+
 class LayerCache:
     """Layer indexes on disk. ``enabled=False`` (``--no-cache``) never reads or writes."""
 
@@ -92,27 +100,11 @@ class LayerCache:
     def store(self, index: LayerIndex) -> LayerStore:
         """The index as a store: written to the cache when possible, else in memory."""
         path = self._path(index.digest)
-        if not self.enabled or path is None or not self._ready(create=True):
-            return LayerStore.build(index)
-        try:  # empty: SQLite takes it for an empty database. Deleted on Ctrl-C.
-            temp = new_temporary(self.directory, _TEMP_PREFIX, _SUFFIX)
-        except OSError:
-            return LayerStore.build(index)
-        try:
-            try:
-                stored = LayerStore.write(index, temp)
-            except (OSError, sqlite3.Error, CorruptStoreError):
-                _unlink(Path(temp))
-                return LayerStore.build(index)
-            try:
-                os.replace(temp, path)  # the open store keeps reading the same file
-            except OSError:
-                _unlink(Path(temp))
-                return stored  # still a whole store, though not cached
-        finally:
-            forget_temporary(temp)  # renamed or deleted by now
-        self._drop_other_versions(path)
-        return stored
+        if self.enabled and path is not None and self._ready(create=True):
+            stored = self._into_file(self.directory, path, lambda temp: _written(index, temp))
+            if stored is not None:
+                return stored
+        return LayerStore.build(index)
 
     def index(
         self,
@@ -161,22 +153,32 @@ class LayerCache:
         directory: Path | None,
         path: Path | None,
     ) -> LayerStore | None:
-        """The layer's store written to a new file in ``directory`` (None: TMPDIR),
-        then renamed to ``path`` (None: a private file, deleted once open); None if
-        the file cannot be written. Whatever else goes wrong (the layer is invalid,
+        """The layer's store streamed into a new file (see ``_into_file``); None if the
+        file cannot be written. Whatever else goes wrong (the layer is invalid,
         Ctrl-C) propagates, and no file is left behind."""
+        return self._into_file(
+            directory, path, lambda temp: self._write(descriptor, open_blob, image, temp)
+        )
+
+    def _into_file(
+        self, directory: Path | None, path: Path | None, make: Callable[[str], LayerStore | None]
+    ) -> LayerStore | None:
+        """``make(temp)``'s store, written into a new file in ``directory`` (None:
+        TMPDIR), then renamed to ``path`` (None: a private file, deleted once open).
+        None if there is no file to write or ``make`` returns None; the temporary
+        file never outlives the call, whatever ``make`` raises."""
         try:  # empty: SQLite takes it for an empty database. Deleted on Ctrl-C.
             where = directory if directory is not None else tempfile.gettempdir()
             temp = new_temporary(where, _TEMP_PREFIX, _SUFFIX)
         except OSError:
             return None
         try:
-            stored = self._write(descriptor, open_blob, image, temp)
+            stored = make(temp)
             if stored is None or path is None:
                 _unlink(Path(temp))  # (an open store keeps reading its file)
                 return stored
             try:
-                os.replace(temp, path)
+                os.replace(temp, path)  # the open store keeps reading the same file
             except OSError:
                 _unlink(Path(temp))
                 return stored  # still a whole store, though not cached
