@@ -150,12 +150,7 @@ class TarReader:
             return None  # _next_member says what is wrong
         if size < 0:
             return None
-        kind = block[156]
-        name = _nts(block[0:100])
-        if block[345] and kind not in _GNU_TYPES:  # a ustar name in two parts
-            name = f"{_nts(block[345:500])}/{name}"
-        if kind == 0 and name.endswith("/"):
-            kind = DIR_TYPE  # an old V7 directory: a regular file with a trailing slash
+        name, kind = _ustar_name(block)
         self._position = position + BLOCK
         if kind not in _HEADER_ONLY_TYPES:
             self._data_left = size
@@ -196,12 +191,7 @@ class TarReader:
     def _member(self, block: bytes, start: int, size: int, pax: dict[str, str],
                 long_name: str | None, long_link: str | None,
                 header_bytes: int) -> Member:  # fmt: skip
-        kind = block[156]
-        name = _nts(block[0:100])
-        if block[345] and kind not in _GNU_TYPES:  # a ustar name in two parts
-            name = f"{_nts(block[345:500])}/{name}"
-        if kind == 0 and name.endswith("/"):
-            kind = DIR_TYPE  # an old V7 directory: a regular file with a trailing slash
+        name, kind = _ustar_name(block)
         name = long_name if long_name is not None else name
         linkname = long_link if long_link is not None else _nts(block[157:257])
         member = Member(name, linkname, kind, _number(block[100:108], start), size, False)
@@ -448,6 +438,18 @@ def _size_field(block: bytes, start: int) -> int:
     if size < 0:
         raise TarFormatError(f"negative size in the header at offset {start}")
     return size
+
+
+def _ustar_name(block: bytes) -> tuple[str, int]:
+    """The name in a header's ustar fields (name, and prefix unless GNU uses that field
+    for other things), and its type flag."""
+    kind = block[156]
+    name = _nts(block[0:100])
+    if block[345] and kind not in _GNU_TYPES:  # a ustar name in two parts
+        name = f"{_nts(block[345:500])}/{name}"
+    if kind == 0 and name.endswith("/"):
+        kind = DIR_TYPE  # an old V7 directory: a regular file with a trailing slash
+    return name, kind
 
 
 def _padded(size: int) -> int:
