@@ -255,8 +255,26 @@ def test_without_a_cache_a_layer_goes_to_a_private_file_deleted_once_open(
     assert os.listdir(private_tmp) == []
 
 
+_NO_FILE_OVER_64K = """
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
+"""
+
+
+def on_a_full_disk(script: str, *args: str,
+                   env: dict[str, str] | None = None) -> tuple[str, str]:  # fmt: skip
+    """(The first line ``script`` prints, its stderr), run from the repository root
+    where no file can grow past 64 KiB."""
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_FILE_OVER_64K + script, *args],
+        capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], check=True,
+    )  # fmt: skip
+    return done.stdout.split("\n")[0], done.stderr
+
+
 _FULL_DISK = """
-import io, os, resource, signal, sys
+import io, os, sys
 sys.path.insert(0, "tests")
 from realroots import layer_tar, sha256
 from octolint.image import layers
@@ -269,8 +287,6 @@ opened = []
 def open_blob():
     opened.append(1)
     return io.BytesIO(blob)
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
 budget = layers.ImageBudget()
 store = LayerCache(sys.argv[1]).index(descriptor, open_blob, budget)
 print(len(opened), budget.members, store.members, store.node("/d99/f49") is not None,
@@ -284,22 +300,18 @@ def test_a_full_disk_reads_the_layer_again_and_charges_it_once(tmp_path: Path) -
     # and the index is finally held in memory.
     (tmp_path / "tmp").mkdir()
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
-    done = subprocess.run(
-        [sys.executable, "-c", _FULL_DISK, str(tmp_path / "cache"), str(tmp_path / "tmp")],
-        capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], check=True,
-    )  # fmt: skip
-    assert done.stdout.split("\n")[0] == "3 5000 5000 True [] []", done.stderr
+    first, stderr = on_a_full_disk(_FULL_DISK, str(tmp_path / "cache"), str(tmp_path / "tmp"),
+                                   env=env)  # fmt: skip
+    assert first == "3 5000 5000 True [] []", stderr
 
 
 _FULL_DISK_STORE = """
-import os, resource, signal, sys
+import os, sys
 from octolint.image.cache import LayerCache
 from octolint.image.model import FILE, Entry, LayerIndex
 
 entries = {f"/d{n}/f{m}": Entry(FILE, 0o644, 1) for n in range(100) for m in range(50)}
 index = LayerIndex(digest="sha256:" + "ab" * 32, entries=entries)
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
 store = LayerCache(sys.argv[1]).store(index)
 print(store.node("/d99/f49") is not None, sorted(os.listdir(os.path.join(sys.argv[1], "layers"))))
 """
@@ -308,11 +320,8 @@ print(store.node("/d99/f49") is not None, sorted(os.listdir(os.path.join(sys.arg
 def test_an_index_that_cannot_be_written_is_held_in_memory(tmp_path: Path) -> None:
     # LayerCache.store on a full disk: the store is whole (in memory), and the
     # temporary file it started is gone.
-    done = subprocess.run(
-        [sys.executable, "-c", _FULL_DISK_STORE, str(tmp_path / "cache")],
-        capture_output=True, text=True, cwd=Path(__file__).parents[1], check=True,
-    )  # fmt: skip
-    assert done.stdout.split("\n")[0] == "True []", done.stderr
+    first, stderr = on_a_full_disk(_FULL_DISK_STORE, str(tmp_path / "cache"))
+    assert first == "True []", stderr
 
 
 # -- checking entries once -------------------------------------------------------------

@@ -130,11 +130,15 @@ class LayerCache:
         if cached is not None:
             return cached
         path = self._path(descriptor.digest)
+
+        def write(temp: str) -> LayerStore | None:
+            return self._write(descriptor, open_blob, image, temp)
+
         if self.enabled and path is not None and self._ready(create=True):
-            stored = self._stream(descriptor, open_blob, image, self.directory, path)
+            stored = self._into_file(self.directory, path, write)
             if stored is not None:
                 return stored
-        stored = self._stream(descriptor, open_blob, image, None, None)
+        stored = self._into_file(None, None, write)
         if stored is not None:
             return stored
         with open_blob() as stream:
@@ -145,28 +149,14 @@ class LayerCache:
             )  # fmt: skip
         return LayerStore.build(fresh)
 
-    def _stream(
-        self,
-        descriptor: Descriptor,
-        open_blob: Callable[[], AbstractContextManager[BinaryIO]],
-        image: layers.ImageBudget | None,
-        directory: Path | None,
-        path: Path | None,
-    ) -> LayerStore | None:
-        """The layer's store streamed into a new file (see ``_into_file``); None if the
-        file cannot be written. Whatever else goes wrong (the layer is invalid,
-        Ctrl-C) propagates, and no file is left behind."""
-        return self._into_file(
-            directory, path, lambda temp: self._write(descriptor, open_blob, image, temp)
-        )
-
     def _into_file(
         self, directory: Path | None, path: Path | None, make: Callable[[str], LayerStore | None]
     ) -> LayerStore | None:
         """``make(temp)``'s store, written into a new file in ``directory`` (None:
         TMPDIR), then renamed to ``path`` (None: a private file, deleted once open).
-        None if there is no file to write or ``make`` returns None; the temporary
-        file never outlives the call, whatever ``make`` raises."""
+        None if there is no file to write or ``make`` returns None (the file cannot
+        be written). Whatever else goes wrong (the layer is invalid, Ctrl-C)
+        propagates, and the temporary file never outlives the call."""
         try:  # empty: SQLite takes it for an empty database. Deleted on Ctrl-C.
             where = directory if directory is not None else tempfile.gettempdir()
             temp = new_temporary(where, _TEMP_PREFIX, _SUFFIX)
