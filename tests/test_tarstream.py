@@ -107,6 +107,40 @@ def test_reads_what_tarfile_reads(entries: list[tuple[tarfile.TarInfo, bytes]], 
     assert by_reader(Dribble(blob, step)) == by_tarfile(blob)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entries=st.lists(members(), max_size=12),
+    fmt=st.sampled_from([tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT]),
+    step=st.sampled_from([1, 7, 512, 4096, 1 << 20]),
+    wanted=st.lists(st.integers(0, 3100), max_size=12),
+)
+def test_data_left_unread_is_skipped_in_step(
+    entries: list[tuple[tarfile.TarInfo, bytes]], fmt: int, step: int, wanted: list[int]
+) -> None:
+    # The layer walk reads the first bytes of a few members and skips the rest, which
+    # the reader does by whole pieces of the stream, keeping what follows: each member
+    # must still be found where tarfile finds it, and the archive end at the same offset.
+    try:
+        blob = written(entries, fmt)
+    except ValueError:
+        return
+    reader = tarstream.TarReader(Dribble(blob, step), LIMITS)
+    found = []
+    for index, member in enumerate(reader.members()):
+        size = wanted[index] if index < len(wanted) else 0
+        data = reader.read_data(size) if member.is_regular and size else b""
+        found.append((member.name.rstrip("/"), data))
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:", encoding="utf-8") as tar:
+        expected = [
+            (m.name, blob[m.offset_data : m.offset_data + min(m.size, wanted[i])]
+             if m.isreg() and i < len(wanted) else b"")
+            for i, m in enumerate(tar.getmembers())
+        ]  # fmt: skip
+        last = tar.getmembers()[-1] if entries else None
+    assert found == expected
+    assert reader.end == (last.offset_data + -(-last.size // 512) * 512 if last else 0)
+
+
 def test_the_end_offset_is_where_the_members_end() -> None:
     blob = written([(tarfile.TarInfo("a"), b"")], tarfile.USTAR_FORMAT)
     reader = tarstream.TarReader(io.BytesIO(blob), LIMITS)

@@ -171,6 +171,7 @@ _SCAN_OVERLAP = 256  # longer than any match above, so no match is lost between 
 # a file built for another architecture, as the dynamic loader does.
 _SHARED_OBJECT_NAME = re.compile(r"\.so(?:\.|$)")
 _ELF_MAGIC = b"\x7fELF"
+_ELF_HEADER = 64  # bytes: what _elf_facts reads (20) fits in any ELF file's header
 _ET_DYN = 3
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -852,7 +853,9 @@ def _read_member(reader: tarstream.TarReader, member: tarstream.Member, path: st
         if keep:
             sink.add_file(path, b"")
         return
-    chunk = reader.read_data(CHUNK)
+    # The ELF header alone, when that is all that is needed: a library's first
+    # megabyte would only be copied to be dropped (a quarter of a /usr/lib layer).
+    chunk = reader.read_data(CHUNK if keep or scanner is not None else _ELF_HEADER)
     facts = _elf_facts(chunk) if probe_elf else {}
     if keep:
         budget.charge(len(chunk))  # any number of files in /etc/ld.so.conf.d

@@ -329,7 +329,9 @@ class TarReader:
         available = len(self._buffer) - self._position
         if available >= size:
             return
-        pieces = [self._buffer[self._position :]]
+        # Only a header or datum that straddles two pieces is copied: a piece read whole
+        # becomes the buffer as it is (joining it with nothing would copy it).
+        pieces = [self._buffer[self._position :]] if available else []
         self._base += self._position
         self._position = 0
         while available < size:
@@ -338,7 +340,7 @@ class TarReader:
                 break
             pieces.append(piece)
             available += len(piece)
-        self._buffer = b"".join(pieces)
+        self._buffer = pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def _exactly(self, size: int, what: str) -> bytes:
         self._fill(size)
@@ -350,7 +352,8 @@ class TarReader:
         return data
 
     def _skip(self, size: int) -> None:
-        """Skip ``size`` bytes, reading (so hashing) them a chunk at a time."""
+        """Skip ``size`` bytes, reading (so hashing) them a piece at a time; the piece
+        where they end stays the buffer, uncopied: the next header is in it."""
         available = len(self._buffer) - self._position
         if size <= available:
             self._position += size
@@ -359,10 +362,13 @@ class TarReader:
         self._base += len(self._buffer)
         self._buffer, self._position = b"", 0
         while size > 0:
-            piece = self._stream.read(min(_FILL, size))
+            piece = self._stream.read(_FILL)
             if not piece:
                 raise TarTruncated(f"unexpected end of data: the layer tar ends {size} "
                                    f"bytes before the end of a member, at offset {self._base}")
+            if len(piece) > size:
+                self._buffer, self._position = piece, size
+                return
             size -= len(piece)
             self._base += len(piece)
 
