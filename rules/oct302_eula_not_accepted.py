@@ -70,10 +70,10 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
             if product == "Octopus Server" and container.windows:
                 continue  # the Windows image asks for no EULA
             value = container.env.get("ACCEPT_EULA")
-            if value is None:
+            if value is None and container.lacks("ACCEPT_EULA"):
                 yield problem_at(container, f"{product} container '{container.name}' has no "
                                  "ACCEPT_EULA: it exits at start-up")  # fmt: skip
-            elif value.known and (value.text or "").strip().upper() != "Y":
+            elif value is not None and value.known and (value.text or "").strip().upper() != "Y":
                 shown = "not 'Y'" if value.secret else f"'{value.text}'"  # a Secret's: unsaid
                 yield problem_at(value, f"ACCEPT_EULA is {shown}{value.origin}, not 'Y': "
                                  f"{product} exits at start-up")  # fmt: skip

@@ -85,6 +85,8 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
         found = container.setting("MASTER_KEY", "masterKey")
         name = found[0] if found else ("masterKey" if container.windows else "MASTER_KEY")
         value = found[1] if found else None
+        if value is None and not (container.lacks("MASTER_KEY") and container.lacks("masterKey")):
+            continue  # perhaps from an envFrom octolint cannot read
         if value is None or value.text == "":
             if not _kept_in_volume(container):
                 where = value if value is not None else container

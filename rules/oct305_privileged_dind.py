@@ -62,8 +62,10 @@ def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
         if container.windows:
             continue  # no Docker-in-Docker, no privileged mode
         disable = container.env.get("DISABLE_DIND")
-        if disable is not None and not disable.known:
-            continue  # from a Secret or an unset variable: cannot tell
+        if (disable is None and not container.lacks("DISABLE_DIND")) or (
+            disable is not None and not disable.known
+        ):
+            continue  # from a Secret, an envFrom or an unset variable: cannot tell
         privileged = container.privileged
         if privileged is not None and not privileged.known:
             continue

@@ -60,7 +60,7 @@ SARIF_SCORE = SarifScore("4.0", "medium")
 
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
     for container in target.sql_servers():
-        if container.memory_limit is not None or "MSSQL_MEMORY_LIMIT_MB" in container.env:
+        if container.memory_limit is not None or not container.lacks("MSSQL_MEMORY_LIMIT_MB"):
             continue
         if _express(container):
             continue  # capped at 1410 MB of buffer pool by its edition

@@ -3,7 +3,9 @@
 The ``.env`` beside the Compose file (or the ``--env-file`` ones) provides
 the variables; the shell environment is not read, so a run gives the same
 answer on every machine. A ``${VAR}`` whose variable is set nowhere is
-"unknown", not empty: the deploy environment may set it.
+"unknown", not empty: the deploy environment may set it. An ``env_file`` is
+interpolated with those variables too, and an ``environment`` entry without a
+value takes its variable's.
 
 ``extends`` is followed within a file and into other files, and override
 files are merged after that (see octolint.deploy.merge), as compose-go does.
@@ -85,7 +87,7 @@ class _Project:
 
     def __init__(self, entries: Mapping[str, EnvEntry], env_name: str):
         self.entries = entries
-        self.variables = {k: e.value for k, e in entries.items()}
+        self.variables = {k: e.value for k, e in entries.items() if e.known}
         self.env_name = env_name
         self.readers: dict[str, ComposeReader | str] = {}  # file -> reader, or why unusable
         self.given: set[str] = set()  # the project's own files, not only extended
@@ -141,7 +143,8 @@ class _Project:
         key = Path(os.path.normpath(path.absolute()))
         if key not in self.env_files:
             try:
-                self.env_files[key] = parse_dotenv(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
+                self.env_files[key] = parse_dotenv(text, self.variables)
             except (OSError, UnicodeDecodeError, DotenvError) as error:
                 self.env_files[key] = error
             except ExpansionLimit as error:
@@ -284,6 +287,15 @@ class ComposeReader:
         return Value(resolution.text if resolution.known else None, span, self.source.path,
                      self._origin(raw))  # fmt: skip
 
+    def _inherited(self, name: str, span: Span) -> Value:
+        """`KEY` with no value: Compose gives the container the project's variable (its
+        .env's); one set nowhere comes from the shell at `up`: unknown."""
+        entry = self.entries.get(name)
+        if entry is None or not entry.known:
+            return Value(None, span, self.source.path)
+        return Value(entry.value, span, self.source.path,
+                     f" (from {self.env_name} line {entry.line})")  # fmt: skip
+
     def _origin(self, raw: str) -> str:
         used = [n for n in _REFERENCE.findall(raw) if n in self.entries]
         if not used:
@@ -407,7 +419,7 @@ class ComposeReader:
                 raise _ServiceError(f"env_file {raw}: {error}", span) from None
             self.project.charge(len(entries_read), self.source.path, span)
             files.setdefault(os.path.normpath(path.absolute()), {}).update(
-                (name, Value(entry.value, span, self.source.path,
+                (name, Value(entry.value if entry.known else None, span, self.source.path,
                              f" (from {raw} line {entry.line})"))
                 for name, entry in entries_read.items()
             )  # fmt: skip
@@ -418,7 +430,9 @@ class ComposeReader:
         if isinstance(environment, dict):
             for key, raw in environment.items():
                 name = str(key)
-                values[name] = self.value(raw, key_span(environment, key))
+                span = key_span(environment, key)
+                values[name] = self.value(raw, span) if raw is not None else self._inherited(
+                    name, span)
                 position = value_position(environment, key)
                 if secret_name(name) and position and not _reference_only(raw):
                     self.secrets.append((*position, False))
@@ -428,7 +442,7 @@ class ComposeReader:
                     continue
                 span = item_span(environment, index, self.lines)
                 name, equals, raw = item.partition("=")
-                values[name] = self.value(raw if equals else None, span)
+                values[name] = self.value(raw, span) if equals else self._inherited(name, span)
                 if secret_name(name) and equals and not _reference_only(raw):
                     self.secrets.append((span.line, span.column, True))
         return values

@@ -8,7 +8,9 @@ python-dotenv's format differs from Compose's in ways that change values
 - ``KEY=value`` or ``KEY: value``, optionally after ``export``; blank lines
   and lines starting with ``#`` are skipped.
 - Unquoted values end at the line end or at `` #`` (a comment), are trimmed,
-  and are interpolated with the keys defined above them.
+  and are interpolated with the keys defined above them; an ``env_file``'s are
+  interpolated with the project's variables first (its ``.env``), then those keys,
+  as compose-go's lookup does.
 - ``'single'`` values are literal (``\\'`` is a quote); ``"double"`` values
   know ``\\n``, ``\\r``, ``\\t``, ``\\\\``, ``\\"``, ``\\$`` and are interpolated.
   Quoted values may span lines; parsing goes on right after the closing quote.
@@ -17,11 +19,14 @@ python-dotenv's format differs from Compose's in ways that change values
 from __future__ import annotations
 
 import re
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from octolint.deploy.interpolate import (
     ExpansionLimit,
     InterpolationError,
+    Resolution,
     expansion_budget,
     interpolate,
 )
@@ -44,10 +49,16 @@ class DotenvError(ValueError):
 class EnvEntry:
     value: str
     line: int  # 1-based line of the key, to cite where a value came from
+    # False when the value uses a variable set nowhere: the deploy environment's,
+    # which Compose would read (octolint does not), so the value is unknown
+    known: bool = True
 
 
-def parse_dotenv(text: str) -> dict[str, EnvEntry]:
+def parse_dotenv(text: str, project: Mapping[str, str] | None = None) -> dict[str, EnvEntry]:
     """Variables of a .env file, in Compose's reading; DotenvError names the bad line.
+
+    ``project``: for an ``env_file``, the project's variables, which its ``${VAR}``
+    look up before the keys above them.
 
     Linear in the file's length: line numbers are counted as parsing goes, and
     the variables interpolation sees are kept up to date rather than copied for
@@ -55,7 +66,8 @@ def parse_dotenv(text: str) -> dict[str, EnvEntry]:
     bounded for the whole file (ExpansionLimit, with the line).
     """
     entries: dict[str, EnvEntry] = {}
-    variables: dict[str, str] = {}
+    variables: dict[str, str] = {}  # the known keys above
+    lookup: Mapping[str, str] = ChainMap(dict(project), variables) if project else variables
     position = 0
     line, counted = 1, 0  # the line number at `counted`
     with expansion_budget():
@@ -67,9 +79,12 @@ def parse_dotenv(text: str) -> dict[str, EnvEntry]:
             key, position, separator = _key(text, position, line)
             if separator == "\n" or separator == "":
                 continue  # a bare KEY inherits from the environment, which we do not read
-            value, position = _value(text, position, line, variables)
-            entries[key] = EnvEntry(value, line)
-            variables[key] = value
+            value, position = _value(text, position, line, lookup)
+            entries[key] = EnvEntry(value.text, line, value.known)
+            if value.known:
+                variables[key] = value.text
+            else:  # so that what uses it is unknown too
+                variables.pop(key, None)
 
 
 def _statement_start(text: str, position: int) -> int:
@@ -106,8 +121,8 @@ def _skip(pattern: re.Pattern[str], text: str, position: int) -> int:
 
 
 def _value(
-    text: str, position: int, line: int, variables: dict[str, str]
-) -> tuple[str, int]:
+    text: str, position: int, line: int, variables: Mapping[str, str]
+) -> tuple[Resolution, int]:
     """The value starting at ``position`` and where parsing goes on.
 
     After a closing quote Compose parses on from there, not from the next line:
@@ -130,7 +145,7 @@ def _value(
         if text[index] == quote:
             value = "".join(body)
             if quote == "'":
-                return value, index + 1
+                return Resolution(value), index + 1
             return _double_quoted(value, variables, line), index + 1
         # an escaped quote is the quote; any other pair stays for _double_quoted
         pair = text[index : index + 2]
@@ -141,7 +156,7 @@ def _value(
     raise DotenvError(f"unterminated {kind}-quoted value", line)
 
 
-def _double_quoted(body: str, variables: dict[str, str], line: int) -> str:
+def _double_quoted(body: str, variables: Mapping[str, str], line: int) -> Resolution:
     # \$ is a literal dollar: written as $$ so that interpolation keeps it;
     # unknown escapes (\q) stay as they are, as in Compose
     parts = re.split(r"(\\.)", body, flags=re.S)
@@ -153,9 +168,9 @@ def _double_quoted(body: str, variables: dict[str, str], line: int) -> str:
     return _expand(template, variables, line)
 
 
-def _expand(template: str, variables: dict[str, str], line: int) -> str:
+def _expand(template: str, variables: Mapping[str, str], line: int) -> Resolution:
     try:
-        return interpolate(template, variables).text
+        return interpolate(template, variables)
     except InterpolationError as error:
         raise DotenvError(str(error), line) from None
     except ExpansionLimit as error:

@@ -13,13 +13,18 @@ namespace (``valueFrom.secretKeyRef``, ``envFrom.secretRef``) are decoded
 (``data`` is base64, ``stringData`` plain and winning over ``data``, as the
 API server merges them) and checked like literal values; they are redacted
 from the lines a report shows and masked in its messages. A ConfigMap, a
-field reference, or a Secret that is not among the inputs stays unknown.
+field reference, or a Secret that is not among the inputs stays unknown; a
+container with an ``envFrom`` of one may set any variable
+(``Container.env_complete``). A Secret without a namespace goes where it is
+applied: it serves a workload of the input that names it. ``$(VAR)`` in a value
+is expanded from the variables defined before it, as the kubelet does.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -150,8 +155,10 @@ class KubeReader:
 
     def _secret(self, obj: Any, name: str, target: DeployTarget | None) -> None:
         """Decode a Secret's values and redact them from the lines shown (only that,
-        without a target: a duplicate)."""
+        without a target: a duplicate). A Secret the API server refuses (``data``
+        that is not base64) is OCT300, and its values stay unknown."""
         values: dict[str, str] = {}
+        refused = None
         for field_name, encoded in (("data", True), ("stringData", False)):
             data = obj.get(field_name)
             if not isinstance(data, dict):
@@ -163,10 +170,22 @@ class KubeReader:
                 text = _decoded(raw) if encoded else str(raw)
                 if text is not None:
                     values[str(key)] = text
+                elif encoded and not _is_base64(raw) and refused is None:
+                    refused = (f"Secret '{name}' data key '{key}' is not valid base64: "
+                               "kubectl refuses the Secret", key_span(data, key))  # fmt: skip
         if target is None:
+            return
+        if refused is not None:
+            self._refuse(target, *refused)
             return
         self.inputs.secrets[(self.group, self.namespace, name)] = values
         target.secret_values.extend(v for v in values.values() if len(v) >= MIN_LENGTH)
+
+    def _refuse(self, target: DeployTarget, message: str, span: Span) -> None:
+        """What kubectl refuses: an OCT300 finding on this file (its first such)."""
+        file = next(f for f in reversed(target.files) if f.path == self.source.path)
+        if file.error is None:
+            file.error, file.error_span = message, span
 
     def _redact_value(self, mapping: Any, key: Any, raw: Any) -> None:
         position = value_position(mapping, key)
@@ -251,22 +270,26 @@ class KubeReader:
             number = _int(port.get("containerPort"))
             if number is not None:
                 container.ports[str(port.get("name", number))] = number
-        container.env = self._env(item.get("env"), container, target)
+        sources = list(mappings(item.get("envFrom")))
+        container.env = self._env(item.get("env"), container, bool(sources))
         refs = self.inputs.refs
-        for source in mappings(item.get("envFrom")):
+        for source in sources:
             secret = get(source, "secretRef", "name")
             if secret is not None:
                 prefix = str(source.get("prefix") or "")
                 refs.append(SecretRef(container, prefix, str(secret), None,
                                       key_span(source, "secretRef")))  # fmt: skip
+            else:  # a ConfigMap's keys are not in the files
+                container.env_complete = False
         return container
 
-    def _env(self, env: Any, container: Container, target: DeployTarget) -> dict[str, Value]:
+    def _env(self, env: Any, container: Container, env_from: bool) -> dict[str, Value]:
         values: dict[str, Value] = {}
         for var in mappings(env):
             name = str(var.get("name", ""))
             if "value" in var:
-                values[name] = self._value(var["value"], key_span(var, "value"))
+                value = self._value(var["value"], key_span(var, "value"))
+                values[name] = _expanded(value, values, env_from)
                 position = value_position(var, "value")
                 if secret_name(name) and position:
                     self.secrets.append((*position, False))
@@ -315,6 +338,48 @@ def _decoded(raw: Any) -> str | None:
         return None
 
 
+def _is_base64(raw: Any) -> bool:
+    """Whether the API server can decode a `data` value (its bytes may be anything)."""
+    try:
+        base64.b64decode(str(raw), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+# Kubernetes' dependent variables: `$(NAME)` is NAME's value when an earlier entry of
+# the container's `env` (or its envFrom) defines it, and stays as written otherwise;
+# `$$` is a `$` (so `$$(NAME)` is the text `$(NAME)`).
+_DEPENDENT = re.compile(r"\$(?:\$|\(([^)]*)\))")
+
+
+def _expanded(value: Value, earlier: dict[str, Value], env_from: bool) -> Value:
+    """``value`` with its `$(NAME)` references expanded as the kubelet does; unknown
+    when one names a value octolint cannot know (a Secret's, a ConfigMap's, or a name
+    an envFrom may define)."""
+    text = value.text
+    if text is None or "$" not in text:
+        return value
+    unknown = False
+
+    def replace_one(match: re.Match[str]) -> str:
+        nonlocal unknown
+        name = match.group(1)
+        if name is None:
+            return "$"
+        found = earlier.get(name)
+        if found is None:
+            unknown = unknown or env_from
+            return match.group()
+        if found.text is None:
+            unknown = True
+            return ""
+        return found.text
+
+    expanded = _DEPENDENT.sub(replace_one, text)
+    return replace(value, text=None if unknown else expanded)
+
+
 def read_kubernetes(
     source: YamlFile, target: DeployTarget, group: str = "", inputs: KubeInputs | None = None
 ) -> None:
@@ -338,9 +403,11 @@ def resolve_secrets(inputs: KubeInputs) -> None:
     explicit = {id(r.container): set(r.container.env) for r in inputs.refs}
     for ref in inputs.refs:
         container = ref.container
-        data = inputs.secrets.get((container.group, container.namespace, ref.secret))
-        if data is None:
-            continue  # not among the inputs: unknown, as before
+        data = _secret_of(inputs, container, ref.secret)
+        if data is None:  # not among the inputs: its values are unknown
+            if ref.key is None:
+                container.env_complete = False
+            continue
         if ref.key is not None:
             if ref.key in data:
                 container.env[ref.variable] = _from_secret(data[ref.key], ref, ref.key)
@@ -354,6 +421,20 @@ def resolve_secrets(inputs: KubeInputs) -> None:
             name = ref.variable + key
             if name not in explicit[id(container)]:
                 container.env[name] = _from_secret(text, ref, key)
+
+
+def _secret_of(inputs: KubeInputs, container: Container, name: str) -> dict[str, str] | None:
+    """The values of the Secret a container names: in its namespace; else, when one of
+    the two has none (it goes where it is applied), the input's only Secret of that
+    name without one, or in the container's."""
+    group, namespace = container.group, container.namespace
+    found = inputs.secrets.get((group, namespace, name))
+    if found is not None:
+        return found
+    if namespace:
+        return inputs.secrets.get((group, "", name))
+    matches = [v for (g, _ns, n), v in inputs.secrets.items() if (g, n) == (group, name)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _from_secret(text: str, ref: SecretRef, key: str) -> Value:

@@ -78,6 +78,14 @@ class Container:
     ports: dict[str, int] = field(default_factory=dict)  # port name -> containerPort
     group: str = ""  # the input it came from: a file, stdin, a directory
     namespace: str = ""
+    # False when the environment may hold variables ``env`` does not list: a
+    # Kubernetes envFrom of a ConfigMap, or of a Secret that is not among the files
+    env_complete: bool = True
+
+    def lacks(self, name: str) -> bool:
+        """Whether the container certainly does not set ``name``: a rule may say it is
+        missing (when ``env_complete`` is False, nobody can tell)."""
+        return name not in self.env and self.env_complete
 
     @property
     def image_ref(self) -> ImageRef | None:

@@ -1,0 +1,244 @@
+"""Where a container's variables come from, beyond literal values: Compose's `env_file`
+interpolated with the project's `.env`, `KEY` entries without a value, Kubernetes
+`envFrom` sources octolint cannot read, `$(VAR)` dependent variables and Secrets
+kubectl refuses. Compose behaviour is checked against the real `docker compose`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from composeoracle import compose_config, environment_of
+
+from octolint.config import Config
+from octolint.deploy import lint_deploy_paths
+from octolint.deploy.load import load_deploy
+from octolint.engine import Engine
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def rules(path: Path) -> set[tuple[str, int]]:
+    return {(f.rule_id, f.line) for f in lint_deploy_paths([str(path)], Engine(Config())).findings}
+
+
+def known_env(path: Path, service: str) -> dict[str, str | None]:
+    [container] = [c for c in load_deploy([str(path)]).containers if c.name == service]
+    return {name: value.text for name, value in container.env.items()}
+
+
+# -- Compose ---------------------------------------------------------------------------
+DOTENV = "MK=Zm9vYmFyYmF6cXV4MTIzNA==\nEULA=Y\nX=from-dotenv\nBARE=bare-from-dotenv\n"
+ENV_FILE = "X=local\nY=${X}\nZ=${EULA}-${X}\nW=${NOPE:-default}\nQ='${X}'\n"
+
+
+@pytest.mark.infra
+def test_env_file_and_bare_entries_read_the_project_variables_as_compose_does(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, ".env", DOTENV)
+    write(tmp_path, "e.env", ENV_FILE)
+    compose = write(tmp_path, "compose.yaml", """\
+        services:
+          s:
+            image: busybox
+            env_file: e.env
+            environment:
+              - BARE
+        """)  # fmt: skip
+    _code, document, stderr = compose_config(tmp_path)
+    assert document is not None, stderr
+    expected = environment_of(document, "s")
+    # an env_file's ${X} is the project's X before its own key above (compose-go's lookup)
+    assert expected["Y"] == "from-dotenv" and expected["BARE"] == "bare-from-dotenv"
+    assert known_env(compose, "s") == expected
+
+
+def test_env_file_values_from_dotenv_are_checked(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "MK=Zm9vYmFyYmF6cXV4MTIzNA==\nEULA=Y\nPW=Passw0rd123\n")
+    write(tmp_path, "octopus.env", "ACCEPT_EULA=${EULA}\nMASTER_KEY=${MK}\nADMIN_PASSWORD=${PW}\n")
+    compose = write(tmp_path, "compose.yaml", """\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1
+            privileged: true
+            env_file: octopus.env
+        """)  # fmt: skip
+    # no "ACCEPT_EULA is ''" nor "MASTER_KEY is not set": the sample password is found
+    assert rules(compose) == {("OCT301", 5)}
+
+
+def test_an_env_file_variable_set_nowhere_is_unknown_not_empty(tmp_path: Path) -> None:
+    write(tmp_path, "octopus.env", "ACCEPT_EULA=${EULA}\nMASTER_KEY=${MK}\nADMIN_PASSWORD=x${PW}\n")
+    compose = write(tmp_path, "compose.yaml", """\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1
+            privileged: true
+            env_file: octopus.env
+        """)  # fmt: skip
+    assert rules(compose) == set()
+    assert known_env(compose, "octopus") == {
+        "ACCEPT_EULA": None, "MASTER_KEY": None, "ADMIN_PASSWORD": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("entry", ["DB_CONNECTION_STRING:", "- DB_CONNECTION_STRING"])
+def test_an_entry_without_a_value_takes_the_dotenv_value(tmp_path: Path, entry: str) -> None:
+    write(tmp_path, ".env", "DB_CONNECTION_STRING='Server=db;Password=N0tS3cr3t!'\n")
+    eula, key = ("ACCEPT_EULA: Y", "MASTER_KEY: Zm9vYmFyYmF6cXV4MTIzNA==")
+    if entry.startswith("-"):
+        eula, key = ("- ACCEPT_EULA=Y", "- MASTER_KEY=Zm9vYmFyYmF6cXV4MTIzNA==")
+    compose = write(tmp_path, "compose.yaml", f"""\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1.1
+            privileged: true
+            environment:
+              {eula}
+              {key}
+              {entry}
+        """)  # fmt: skip
+    [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
+    assert (found.rule_id, found.line) == ("OCT301", 8)
+    assert ".env line 1)" in found.message and "N0tS3cr3t" not in found.message
+    # not in .env: from the shell at `docker compose up`, unknown
+    (tmp_path / ".env").write_text("OTHER=1\n", encoding="utf-8")
+    assert known_env(compose, "octopus")["DB_CONNECTION_STRING"] is None
+
+
+# -- Kubernetes ------------------------------------------------------------------------
+STATEFULSET = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: octopus{namespace}}}
+spec:
+  replicas: 1
+  updateStrategy: {{type: OnDelete}}
+  template:
+    spec:
+      containers:
+      - name: octopus
+        image: "octopusdeploy/octopusdeploy:2024.1.1"
+{settings}
+        startupProbe: {{exec: {{command: [x]}}}}
+        readinessProbe: {{exec: {{command: [x]}}}}
+        livenessProbe: {{exec: {{command: [x]}}}}
+        lifecycle: {{preStop: {{exec: {{command: [x]}}}}}}
+"""
+
+
+def manifest(tmp_path: Path, settings: str, before: str = "", namespace: str = "") -> Path:
+    settings = textwrap.indent(textwrap.dedent(settings), " " * 8)
+    where = f", namespace: {namespace}" if namespace else ""
+    text = STATEFULSET.format(settings=settings, namespace=where)
+    return write(tmp_path, "octopus.yaml", textwrap.dedent(before) + text)
+
+
+@pytest.mark.parametrize("source", ["configMapRef: {name: octopus-config}",
+                                    "secretRef: {name: not-in-the-files}"])  # fmt: skip
+def test_an_env_from_octolint_cannot_read_may_set_anything(tmp_path: Path, source: str) -> None:
+    # no OCT302 (no ACCEPT_EULA), OCT303 (MASTER_KEY not set), OCT305 (DISABLE_DIND)
+    assert rules(manifest(tmp_path, f"envFrom:\n- {source}\n")) == set()
+    # what the container sets itself is still checked
+    path = manifest(tmp_path, f"""\
+        envFrom:
+        - {source}
+        env:
+        - {{name: ACCEPT_EULA, value: "N"}}
+        """)  # fmt: skip
+    assert rules(path) == {("OCT302", 15)}
+
+
+def test_without_env_from_a_missing_variable_is_reported(tmp_path: Path) -> None:
+    found = {rule for rule, _line in rules(manifest(tmp_path, "env: []\n"))}
+    assert found == {"OCT302", "OCT303", "OCT305"}
+
+
+def test_dependent_variables_are_expanded_as_the_kubelet_does(tmp_path: Path) -> None:
+    path = manifest(tmp_path, """\
+        securityContext: {privileged: true}
+        env:
+        - {name: EULA, valueFrom: {configMapKeyRef: {name: octopus, key: eula}}}
+        - {name: ACCEPT_EULA, value: "$(EULA)"}
+        - {name: MASTER_KEY, value: "Zm9vYmFyYmF6cXV4MTIzNA=="}
+        - {name: PW, value: "Passw0rd123"}
+        - {name: ADMIN_PASSWORD, value: "$(PW)"}
+        - {name: ESCAPED, value: "$$(PW) $(LATER) $PW $("}
+        - {name: LATER, value: "x"}
+        """)  # fmt: skip
+    env = known_env(path, "octopus")
+    assert env["ACCEPT_EULA"] is None  # a ConfigMap's value: unknown, so no OCT302
+    assert env["ADMIN_PASSWORD"] == "Passw0rd123"
+    # `$$` is a `$`; a name defined later, or not at all, stays as written
+    assert env["ESCAPED"] == "$(PW) $(LATER) $PW $("
+    assert rules(path) == {("OCT301", 18)}
+
+
+def test_with_env_from_an_undefined_reference_is_unknown(tmp_path: Path) -> None:
+    path = manifest(tmp_path, """\
+        envFrom:
+        - configMapRef: {name: octopus}
+        env:
+        - {name: ADMIN_PASSWORD, value: "$(FROM_THE_CONFIG_MAP)"}
+        """)  # fmt: skip
+    assert known_env(path, "octopus")["ADMIN_PASSWORD"] is None
+
+
+def test_a_secret_kubectl_refuses_is_oct300_and_its_values_unknown(tmp_path: Path) -> None:
+    secret = """\
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: octopus}
+        data:
+          MASTER_KEY: "!!!not-base64"
+        ---
+        """
+    path = manifest(tmp_path, "envFrom:\n- secretRef: {name: octopus}\n"
+                    'env:\n- {name: ACCEPT_EULA, value: "Y"}\n', before=secret)  # fmt: skip
+    [found] = lint_deploy_paths([str(path)], Engine(Config())).findings
+    assert (found.rule_id, found.line) == ("OCT300", 5)
+    assert "'MASTER_KEY' is not valid base64" in found.message and "not-base64" not in found.message
+
+
+@pytest.mark.parametrize(("secret_namespace", "workload_namespace"),
+                         [("", "default"), ("default", ""), ("octopus", "octopus")])  # fmt: skip
+def test_a_secret_without_a_namespace_is_the_workloads(
+    tmp_path: Path, secret_namespace: str, workload_namespace: str
+) -> None:
+    namespace = f", namespace: {secret_namespace}" if secret_namespace else ""
+    secret = f"""\
+        apiVersion: v1
+        kind: Secret
+        metadata: {{name: octopus{namespace}}}
+        stringData:
+          MASTER_KEY: "6EdU6IWsCtMEwk0kPKflQQ=="
+        ---
+        """
+    path = manifest(tmp_path, "securityContext: {privileged: true}\n"
+                    "envFrom:\n- secretRef: {name: octopus}\n"
+                    'env:\n- {name: ACCEPT_EULA, value: "Y"}\n',
+                    before=secret, namespace=workload_namespace)  # fmt: skip
+    assert {rule for rule, _line in rules(path)} == {"OCT303"}  # the published sample key
+
+
+def test_a_secret_in_another_namespace_is_not_used(tmp_path: Path) -> None:
+    secret = """\
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: octopus, namespace: other}
+        stringData:
+          MASTER_KEY: "6EdU6IWsCtMEwk0kPKflQQ=="
+        ---
+        """
+    path = manifest(tmp_path, "securityContext: {privileged: true}\n"
+                    "envFrom:\n- secretRef: {name: octopus}\n"
+                    'env:\n- {name: ACCEPT_EULA, value: "Y"}\n',
+                    before=secret, namespace="octopus")  # fmt: skip
+    assert rules(path) == set()
