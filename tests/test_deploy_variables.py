@@ -242,3 +242,78 @@ def test_a_secret_in_another_namespace_is_not_used(tmp_path: Path) -> None:
                     'env:\n- {name: ACCEPT_EULA, value: "Y"}\n',
                     before=secret, namespace="octopus")  # fmt: skip
     assert rules(path) == set()
+
+
+# -- Compose include ---------------------------------------------------------------------
+def include_project(tmp_path: Path, entry: str) -> Path:
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "sub", ".env", "TAG=2024.1\nEULA=N\nKEY=from-sub\n")
+    write(tmp_path / "sub", "other.env", "TAG=2024.2\nEULA=N\n")
+    write(tmp_path / "sub", "o.env", "X=${KEY}\n")
+    write(tmp_path / "sub", "compose.yaml", """\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:${TAG}
+            privileged: true
+            env_file: o.env
+            environment:
+              ACCEPT_EULA: ${EULA}
+              MASTER_KEY: Zm9vYmFyYmF6cXV4MTIzNA==
+        """)  # fmt: skip
+    write(tmp_path, ".env", "EULA=Y\n")
+    return write(tmp_path, "compose.yaml", f"include:\n{entry}\nservices:\n  web:\n"
+                 "    image: nginx:1.27\n")  # fmt: skip
+
+
+INCLUDES = ["  - sub/compose.yaml", "  - path: [sub/compose.yaml]\n    env_file: sub/other.env"]
+
+
+@pytest.mark.infra
+@pytest.mark.parametrize("entry", INCLUDES)
+@pytest.mark.parametrize("parent", ["EULA=Y\n", "EULA=Y\nKEY=from-parent\n"])
+def test_included_projects_read_as_compose_reads_them(
+    tmp_path: Path, entry: str, parent: str
+) -> None:
+    compose = include_project(tmp_path, entry)
+    write(tmp_path, ".env", parent)
+    _code, document, stderr = compose_config(tmp_path)
+    assert document is not None, stderr
+    # the including project's variables win over the included one's .env
+    assert environment_of(document, "octopus")["ACCEPT_EULA"] == "Y"
+    target = load_deploy([str(compose)])
+    [octopus] = [c for c in target.containers if c.name == "octopus"]
+    ours = {n: v.text for n, v in octopus.env.items()}
+    # an included project's env_file sees the including project's variables only (not
+    # its own .env): without the parent's KEY it is set nowhere, which Compose makes ""
+    # and octolint unknown
+    expected = environment_of(document, "octopus")
+    assert ours == ({**expected, "X": None} if "KEY" not in parent else expected)
+    assert octopus.image is not None
+    assert octopus.image.text == document["services"]["octopus"]["image"]
+    assert {c.name for c in target.containers} == {"octopus", "web"}
+
+
+def test_an_included_service_is_checked_at_its_own_file(tmp_path: Path) -> None:
+    compose = include_project(tmp_path, "  - sub/compose.yaml")
+    (tmp_path / ".env").unlink()  # ACCEPT_EULA is then sub/.env's N
+    [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
+    assert (found.rule_id, Path(found.path).name, found.line) == ("OCT302", "compose.yaml", 7)
+    assert Path(found.path).parent.name == "sub" and "sub/.env line 2" in found.message
+
+
+@pytest.mark.infra
+@pytest.mark.parametrize(("include", "extra", "message"), [
+    ("  - sub/compose.yaml", "  octopus:\n    image: x\n",
+     "services.octopus conflicts with imported resource"),
+    ("  - sub/missing.yaml", "", "include: sub/missing.yaml: cannot read"),
+    ("  - compose.yaml", "", "include: cycle through compose.yaml"),
+])  # fmt: skip
+def test_includes_compose_refuses_are_oct300(
+    tmp_path: Path, include: str, extra: str, message: str
+) -> None:
+    compose = include_project(tmp_path, include)
+    compose.write_text(compose.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    assert compose_config(tmp_path)[0] != 0  # docker compose refuses it too
+    [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
+    assert (found.rule_id, found.line) == ("OCT300", 1)
+    assert message in found.message.replace(str(tmp_path) + "/", "")

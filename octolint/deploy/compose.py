@@ -85,9 +85,15 @@ class _Project:
     """What the files of one Compose project share: the variables, and a reader per
     file, so that `extends: {file: ...}` reads each file once."""
 
-    def __init__(self, entries: Mapping[str, EnvEntry], env_name: str):
+    def __init__(self, entries: Mapping[str, EnvEntry], env_name: str,
+                 env_file_variables: Mapping[str, str] | None = None):  # fmt: skip
         self.entries = entries
         self.variables = {k: e.value for k, e in entries.items() if e.known}
+        # what env_files are interpolated with: the project's variables; in an included
+        # project, the including one's (what docker compose does, its .env unused there)
+        self.env_file_variables = (
+            env_file_variables if env_file_variables is not None else self.variables
+        )
         self.env_name = env_name
         self.readers: dict[str, ComposeReader | str] = {}  # file -> reader, or why unusable
         self.given: set[str] = set()  # the project's own files, not only extended
@@ -144,7 +150,7 @@ class _Project:
         if key not in self.env_files:
             try:
                 text = path.read_text(encoding="utf-8")
-                self.env_files[key] = parse_dotenv(text, self.variables)
+                self.env_files[key] = parse_dotenv(text, self.env_file_variables)
             except (OSError, UnicodeDecodeError, DotenvError) as error:
                 self.env_files[key] = error
             except ExpansionLimit as error:
@@ -294,13 +300,14 @@ class ComposeReader:
         if entry is None or not entry.known:
             return Value(None, span, self.source.path)
         return Value(entry.value, span, self.source.path,
-                     f" (from {self.env_name} line {entry.line})")  # fmt: skip
+                     f" (from {entry.source or self.env_name} line {entry.line})")  # fmt: skip
 
     def _origin(self, raw: str) -> str:
         used = [n for n in _REFERENCE.findall(raw) if n in self.entries]
         if not used:
             return ""
-        where = ", ".join(f"{n} at {self.env_name} line {self.entries[n].line}" for n in used)
+        where = ", ".join(f"{n} at {self.entries[n].source or self.env_name} line "
+                          f"{self.entries[n].line}" for n in used)  # fmt: skip
         return f" (from {where})"
 
     def _interpolate(self, raw: str, span: Span) -> Resolution:
@@ -509,8 +516,20 @@ def _read_project(
     found = _project_variables(source.path, target, env_files)
     if found is None:
         return
-    entries, env_name = found
-    project = _Project(entries, env_name)
+    services = _services(source, overrides, target, _Project(*found), _Includes())
+    if services is not None:
+        target.containers += [settings.container() for settings in services.values()]
+
+
+def _services(
+    source: YamlFile,
+    overrides: Sequence[YamlFile | DeployFile],
+    target: DeployTarget,
+    project: _Project,
+    includes: _Includes,
+) -> dict[str, ServiceSettings] | None:
+    """A project's services, overrides merged and `include`s added; None when docker
+    compose refuses the project (the file that says why has its ``error``)."""
     files = []
     for layer in (source, *overrides):
         if isinstance(layer, DeployFile):  # an override that is not YAML
@@ -522,11 +541,106 @@ def _read_project(
     layers = [services for reader, file in files if (services := reader.read(file)) is not None]
     target.files += project.extended_files()
     if len(layers) < 1 + len(overrides):
-        return
+        return None
     merged = layers[0]
     for later in layers[1:]:
         merged = merge_services(merged, later)
-    target.containers += [settings.container() for settings in merged.values()]
+    for reader, file in files:
+        if not includes.add(reader, file, merged, target, project):
+            return None
+    return merged
+
+
+# `include` chains and fans out: each included file is a project read in full.
+MAX_INCLUDED_FILES = 256
+
+
+class _Includes:
+    """The `include` sections of one run's project, followed as docker compose does:
+    each included file is a project of its own (its `.env`, or the entry's
+    `env_file`), whose variables the including project's override; its services join
+    the including project's, and a service defined on both sides is refused."""
+
+    def __init__(self) -> None:
+        self.chain: list[str] = []  # the files including the one being read
+        self.files = 0
+
+    def add(self, reader: ComposeReader, file: DeployFile, services: dict[str, ServiceSettings],
+            target: DeployTarget, project: _Project) -> bool:  # fmt: skip
+        """Add ``reader``'s included services to ``services``; False when refused."""
+        raw = get(reader.document, "include")
+        if raw is None:
+            return True
+        span = key_span(reader.document, "include")
+        self.chain.append(reader.key)
+        try:
+            for entry in raw if isinstance(raw, list) else [raw]:
+                included = self._entry(reader, entry, span, target, project)
+                for name, settings in included.items():
+                    if name in services:
+                        raise _ServiceError(f"services.{name} conflicts with imported "
+                                            "resource", span)  # fmt: skip
+                    services[name] = settings
+        except _ServiceError as error:
+            reader._refused(file, error.message, error.span)
+            return False
+        finally:
+            self.chain.pop()
+        return True
+
+    def _entry(self, reader: ComposeReader, entry: Any, span: Span, target: DeployTarget,
+               project: _Project) -> dict[str, ServiceSettings]:  # fmt: skip
+        paths, env_files = self._paths(reader, entry, span)
+        sources = [self._load(path, span) for path in paths]
+        found = _project_variables(paths[0], target, env_files)
+        if found is None:
+            raise _ServiceError(f"include: {paths[0]}: its .env cannot be read", span)
+        own, own_name = found
+        entries = {k: replace(e, source=e.source or own_name) for k, e in own.items()}
+        entries.update((k, replace(e, source=e.source or project.env_name))
+                       for k, e in project.entries.items())  # fmt: skip
+        included = _Project(entries, own_name, project.env_file_variables)
+        services = _services(sources[0], sources[1:], target, included, self)
+        if services is None:
+            raise _ServiceError(f"include: {paths[0]} cannot be used", span)
+        return services
+
+    def _paths(self, reader: ComposeReader, entry: Any,
+               span: Span) -> tuple[list[str], list[Path] | None]:  # fmt: skip
+        """The files of an `include` entry (short: a path; long: `path`, one or a list)
+        and its `env_file`s (None: the `.env` beside the first), relative to the file."""
+        base = Path(reader.source.path).parent
+        raw_paths = entry.get("path") if isinstance(entry, dict) else entry
+        raw_envs = entry.get("env_file") if isinstance(entry, dict) else None
+        items = raw_paths if isinstance(raw_paths, list) else [raw_paths]
+        envs = raw_envs if isinstance(raw_envs, list) else [] if raw_envs is None else [raw_envs]
+        texts = [i for i in [*items, *envs] if isinstance(i, str)]
+        if not items or len(texts) < len(items) + len(envs):
+            raise _ServiceError("include: each entry needs a path", span)
+        resolved = [base / reader._interpolate(text, span).text for text in texts]
+        paths = [os.path.normpath(path) for path in resolved[: len(items)]]
+        if any(path in self.chain for path in paths):
+            raise _ServiceError(f"include: cycle through {paths[0]}", span)
+        env_files = resolved[len(items) :] or None
+        return paths, env_files
+
+    def _load(self, path: str, span: Span) -> YamlFile:
+        self.files += 1
+        if self.files > MAX_INCLUDED_FILES:
+            raise InputError(path, f"more than {MAX_INCLUDED_FILES} files included in one "
+                             "project (octolint's limit)")  # fmt: skip
+        try:
+            text = Path(path).read_bytes().decode("utf-8-sig")
+            return load_yaml(text, path)
+        except OSError as exc:
+            raise _ServiceError(f"include: {path}: cannot read: {exc.strerror or exc}",
+                                span) from None  # fmt: skip
+        except UnicodeDecodeError:
+            raise _ServiceError(f"include: {path}: not UTF-8 text", span) from None
+        except YamlError as error:
+            raise _ServiceError(f"include: {path}: {error}", span) from None
+        except YamlLimit as error:
+            raise InputError(path, str(error)) from None
 
 
 def _project_variables(

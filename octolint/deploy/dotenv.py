@@ -52,6 +52,7 @@ class EnvEntry:
     # False when the value uses a variable set nowhere: the deploy environment's,
     # which Compose would read (octolint does not), so the value is unknown
     known: bool = True
+    source: str = ""  # the file, when a project's variables come from several
 
 
 def parse_dotenv(text: str, project: Mapping[str, str] | None = None) -> dict[str, EnvEntry]:
