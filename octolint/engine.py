@@ -75,20 +75,33 @@ class Engine:
         # every target is loaded with it, so rules read it as target.octopus.
         self.octopus = octopus or self.config.octopus or SUPPORTED
         self.rules = tuple(rules if rules is not None else load_rules())
-        self._keys = {key.lower() for r in self.rules for key in (r.id, r.name)}
+        # A rule is named by its id or its name, in any case, everywhere: --ignore,
+        # the configuration's ignore, severity and [rules.X] tables, pragmas.
+        self._id_of = {key.lower(): r.id for r in self.rules for key in (r.id, r.name)}
+        self._keys = set(self._id_of)
         self._by_id = {r.id: r for r in self.rules}
-        self.ignored = {i.upper() for i in (*self.config.ignore, *ignore)}
+        self.ignored = {self._rule_id(i) for i in (*self.config.ignore, *ignore)}
+        self.severity = {self._rule_id(k): v for k, v in self.config.severity.items()}
         self.options = {r.id: self._options_for(r) for r in self.rules}
         self.target_stage = target_stage
         self.build_args = dict(build_args or {})
         self.unknown_cli_ids = sorted({i for i in ignore if i.lower() not in self._keys})
 
     # -- set-up ---------------------------------------------------------
+    def _rule_id(self, key: str) -> str:
+        """The id of the rule ``key`` names (an id or a name, any case); else ``key``."""
+        return self._id_of.get(key.lower(), key.upper())
+
     def _options_for(self, rule: Rule) -> dict[str, Any]:
-        given = self.config.rule_options.get(rule.id, {})
+        given: dict[str, Any] = {}
+        named = {}  # option -> the table it came from, for messages
+        for table, options in self.config.rule_options.items():
+            if self._rule_id(table) == rule.id:
+                given.update(options)
+                named.update(dict.fromkeys(options, table))
         source = _shown(self.config.source) if self.config.source else "configuration"
         for key, value in given.items():
-            where = f"rules.{rule.id}.{key}"
+            where = f"rules.{named[key]}.{key}"
             if key not in rule.options:
                 known = ", ".join(sorted(rule.options)) or "none"
                 raise ConfigError(
@@ -128,7 +141,7 @@ class Engine:
         return Finding(
             rule_id=rule.id,
             rule_name=rule.name,
-            severity=self.config.severity.get(rule.id, problem.severity or rule.severity),
+            severity=self.severity.get(rule.id, problem.severity or rule.severity),
             message=problem.message,
             location=location,
             stage=target.stage_of(problem),
@@ -142,7 +155,7 @@ class Engine:
         return Finding(
             rule_id=META_RULE,
             rule_name=rule.name if rule else "unknown-rule-id",
-            severity=self.config.severity.get(META_RULE, Severity.NOTE),
+            severity=self.severity.get(META_RULE, Severity.NOTE),
             message=message,
             location=FileLocation(path, line, 1, line, max(len(source or ""), 1) + 1),
             hint=rule.hint if rule else None,

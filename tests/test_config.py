@@ -63,6 +63,49 @@ def test_rule_options(write) -> None:  # type: ignore[no-untyped-def]
     assert rule_ids_of(run_cli(["--format", "json", str(path)])) == ["OCT103"]
 
 
+ALPINE = 'FROM alpine:3.20\nCMD ["sh"]\n'  # OCT103 musl-base, OCT102 cmd
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "expected"),
+    [
+        ("", ["--ignore", "musl-base"], ["OCT102"]),
+        ("", ["--ignore", "MUSL-BASE", "--ignore", "oct102"], []),
+        ('ignore = ["musl-base"]\n', [], ["OCT102"]),
+        ('severity = { musl-base = "note", oct102 = "warning" }\n', [],
+         [("OCT103", "note"), ("OCT102", "warning")]),
+    ],
+)  # fmt: skip
+def test_rules_are_named_by_id_or_name_in_any_case(  # type: ignore[no-untyped-def]
+    write, config: str, args: list[str], expected: list[object]
+) -> None:
+    write(".octolint.toml", config)
+    path = write("Dockerfile", ALPINE)
+    result = run_cli(["--format", "json", *args, str(path)])
+    findings = json.loads(result.stdout)["findings"]
+    if expected and isinstance(expected[0], tuple):
+        assert [(f["rule_id"], f["severity"]) for f in findings] == expected
+    else:
+        assert [f["rule_id"] for f in findings] == expected  # and no OCT001 note
+
+
+def test_rule_options_by_rule_name(write) -> None:  # type: ignore[no-untyped-def]
+    write(".octolint.toml", '[rules.musl-base]\nmusl-images = ["acme/tiny*"]\n')
+    path = write("Dockerfile", "FROM acme/tiny-base:1\n")
+    assert rule_ids_of(run_cli(["--format", "json", str(path)])) == ["OCT103"]
+    write(".octolint.toml", '[rules.musl-base]\nno-such-option = 1\n')
+    result = run_cli(["--format", "json", str(path)])
+    assert result.returncode == 2 and "rules.musl-base.no-such-option" in result.stderr
+
+
+def test_unknown_rule_silences_its_own_notes(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("Dockerfile", "# octolint ignore=NOPE999\nFROM debian:bookworm-slim\n")
+    assert "OCT001" in rule_ids_of(run_cli(["--format", "json", str(path)]))
+    assert "OCT001" not in rule_ids_of(
+        run_cli(["--format", "json", "--ignore", "unknown-rule", str(path)])
+    )
+
+
 def test_explicit_config_flag(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
     config = write("elsewhere/custom.toml", 'ignore = ["OCT102", "OCT107"]\n')
     path = write("Dockerfile", BAD)
