@@ -17,7 +17,8 @@ itself is not a finding: nothing is missing yet. It fires when none of these
 makes the tools reachable:
 
 - an `ENV PATH` entry naming the manager's directory, in any order relative
-  to the `RUN`:
+  to the `RUN`, and not dropped by a later `ENV PATH` without `$PATH` (which
+  replaces the whole PATH):
 
   | manager | covered by an ENV PATH entry like |
   |---|---|

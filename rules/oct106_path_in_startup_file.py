@@ -8,8 +8,10 @@ and never reads those files: the directory is not on PATH when your step runs.
 
 The rule looks at every `RUN` of the final stage and the stages it is built
 `FROM`, finds PATH assignments written into a start-up file (with `>>`, `>`,
-`tee` or `sed -i`), and checks each directory they add against every
-`ENV PATH` of those stages and the PATH of a well-known base image. As for
+`tee` or `sed -i`; the text as the shell writes it, quotes and escapes
+applied), and checks each directory they add against the `ENV PATH`s of those
+stages and the PATH of a well-known base image (an `ENV PATH` without `$PATH`
+replaces what was there before). As for
 OCT105, an `ENV PATH` entry counts only when every variable in it is in
 scope (`ENV PATH=$HOME/.cargo/bin` does not cover `~/.cargo/bin`: `$HOME` is
 not set by `ENV` in most images); `$HOME` in the start-up file is the final
@@ -48,7 +50,7 @@ import re
 from collections.abc import Iterator
 
 from octolint.dockerfile.expand import expand_or_raw
-from octolint.dockerfile.shell import run_script, segments
+from octolint.dockerfile.shell import run_script, segments, unquoted
 from octolint.dockerfile.stages import normalise_dir
 from octolint.knowledge.base_images import facts
 from octolint.knowledge.version_managers import STARTUP_FILE
@@ -68,7 +70,9 @@ _WRITES = re.compile(r">>?|\btee\b")
 _COMMAND_BREAK = re.compile(r"[|;&]")
 _SED = re.compile(r"\bsed\b")
 _IN_PLACE = re.compile(r"\s-i")
-_PATH_VALUE = re.compile(r"\bPATH=([\"']?)([^\"'\s;&|>]*)")
+# In the words as the shell passes them on: a backslash ends a value (`\$PATH`
+# escaped for a later shell, printf's `\n`).
+_PATH_VALUE = re.compile(r"\bPATH=([\"']?)([^\"'\s;&|>\\]*)")
 _SELF = re.compile(r"^\\?\$(PATH|\{PATH\})$")
 
 
@@ -107,7 +111,7 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
             startup = STARTUP_FILE.search(segment)
             if not startup or not _writes(segment):
                 continue
-            for directory in added_dirs(segment):
+            for directory in added_dirs(" ".join(unquoted(segment))):
                 resolved = normalise_dir(expand_or_raw(directory.replace("\\$", "$"), known))
                 if resolved not in covered:
                     yield problem_at(

@@ -17,7 +17,8 @@ The rule fires when all of these hold:
   the other official language images;
 - no package install (`apt-get`/`apt`/`yum`/`dnf`/`microdnf`/`tdnf`/`zypper`/`apk`,
   or a package file given to `dpkg -i`, `rpm -i` or `apt-get install ./x.deb`;
-  `$PACKAGES` is expanded where its `ARG` or `ENV` value is known)
+  `$PACKAGES` is expanded where its `ARG` or `ENV` value is known; inside
+  `if ...; then`, `for ...; do` too, and after options such as `-o X=Y`)
   in the final stage or the stages it is built `FROM` names a package known to
   provide ICU: an ICU package (`libicu*`, `icu`, `icu-libs`, `libicu-dev`),
   one that depends on it (`powershell`, `dotnet-sdk-*`, `dotnet-runtime-*`,
@@ -130,15 +131,25 @@ def install_hint(name: str, tag: str | None) -> str:
         package = next((releases[w] for w in words if w in releases and not w.isdigit()),
                        "libicu-dev")  # fmt: skip
         return f"RUN apt-get update && apt-get install -y --no-install-recommends {package}"
-    return f"RUN {_rpm_installer(name)} install -y libicu"
+    return f"RUN {_rpm_installer(name, tag)} install -y libicu"
 
 
-def _rpm_installer(name: str) -> str:
-    if "opensuse" in name:
+def _rpm_installer(name: str, tag: str | None) -> str:
+    """The package manager the image has: yum before RHEL 8 (CentOS 7, Oracle Linux 7,
+    Amazon Linux 2), microdnf in the minimal and slim images, dnf after."""
+    tag = (tag or "").lower()
+    major = re.match(r"\d+", tag)
+    if "opensuse" in name or "sles" in name:
         return "zypper"
-    if "minimal" in name:
+    if "amazonlinux" in name and major is not None and major.group() in ("1", "2"):
+        return "yum"
+    if re.search(r"centos|oraclelinux|rhel|ubi7", name) and major and int(major.group()) <= 7:
+        return "yum"  # oraclelinux:7-slim too
+    if "minimal" in name or "minimal" in tag or "slim" in tag:
         return "microdnf"
-    return "tdnf" if "mariner" in name or "azurelinux" in name else "dnf"
+    if "mariner" in name or "azurelinux" in name:
+        return "tdnf"
+    return "dnf"
 
 
 def _matches(name: str, patterns: tuple[str, ...] | list[str]) -> bool:
@@ -162,8 +173,11 @@ def installed_packages(build: Build) -> Iterator[tuple[str, str]]:
                 yield from ((_FAMILY[installer], _package_of(w)) for w in operands)
                 continue
             subcommands = _INSTALLERS.get(installer)
-            if operands and subcommands and operands[0] in subcommands:
-                yield from ((installer, _package_of(w)) for w in operands[1:])
+            # the first operand that is the subcommand: options before it may take a
+            # value of their own (apt-get -o Acquire::Retries=3 install ...)
+            start = next((i for i, w in enumerate(operands) if w in (subcommands or ())), -1)
+            if start >= 0:
+                yield from ((installer, _package_of(w)) for w in operands[start + 1 :])
 
 
 def _expanded(word: str, known: dict[str, str]) -> list[str]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from conftest import rule_ids
 
+from octolint import lint_text
 from octolint.errors import ConfigError
+from octolint.model import Finding
+
+
+def findings_of(text: str) -> list[Finding]:
+    return lint_text(text).findings
 
 
 def fires(rule: str, text: str, **engine_args: object) -> bool:
@@ -196,6 +202,38 @@ def test_oct106_startup_files(run: str, expected: bool) -> None:
     assert fires("OCT106", f"FROM ubuntu\nRUN {run}\n") is expected
 
 
+@pytest.mark.parametrize(
+    "run",
+    [
+        # the shell's quoting, as echo and printf write the file
+        r"""echo "export PATH=\"/opt/tools/bin:\$PATH\"" >> /root/.bashrc""",
+        r"""printf "export PATH=/opt/tools/bin:\$PATH\n" >> /root/.profile""",
+        r"""echo 'export PATH="/opt/tools/bin:$PATH"' >> /root/.bashrc""",
+    ],
+)
+def test_oct106_reads_the_directory_as_the_shell_writes_it(run: str) -> None:
+    text = f'FROM ubuntu\nRUN {run}\nENV PATH="/opt/tools/bin:$PATH"\n'
+    assert not fires("OCT106", text)
+    [found] = [f for f in findings_of(f"FROM ubuntu\nRUN {run}\n") if f.rule_id == "OCT106"]
+    assert found.message.startswith("/opt/tools/bin is added to PATH")
+    assert found.hint == 'Add ENV PATH="/opt/tools/bin:$PATH" to the final stage.'
+
+
+def test_oct105_and_oct106_read_the_final_path() -> None:
+    # a later ENV PATH without $PATH replaces the earlier ones
+    nvm = ("FROM ubuntu:22.04\nENV NVM_DIR=/root/.nvm\n"
+           "RUN . $NVM_DIR/nvm.sh && nvm install 20.11.1\n"
+           "ENV PATH=$NVM_DIR/versions/node/v20.11.1/bin:$PATH\n")  # fmt: skip
+    assert not fires("OCT105", nvm)
+    assert fires("OCT105", nvm + "ENV PATH=/usr/local/bin:/usr/bin:/bin\n")
+    assert not fires("OCT105", nvm + "ENV PATH=/usr/local/bin:$PATH\n")
+    assert not fires("OCT105", nvm + "ENV PATH=$UNKNOWN:/usr/bin\n")  # may hold the old one
+    profile = ("FROM ubuntu\nRUN echo 'export PATH=/opt/t/bin:$PATH' >> ~/.bashrc\n"
+               "ENV PATH=/opt/t/bin:$PATH\n")  # fmt: skip
+    assert not fires("OCT106", profile)
+    assert fires("OCT106", profile + "ENV PATH=/usr/bin:/bin\n")
+
+
 def test_oct106_covered_by_env_path() -> None:
     text = (
         "FROM ubuntu\nARG TOOLS=/opt/tools\n"
@@ -231,10 +269,39 @@ def test_oct106_covered_by_env_path() -> None:
         ("FROM python:3.12\n", False),
         ("FROM ubuntu AS build\nRUN apt-get install -y libicu70\nFROM ubuntu\n", True),
         ("FROM ubuntu AS base\nRUN apt-get install -y libicu70\nFROM base\n", False),
+        # inside compound commands, joined by continuations or not
+        ("FROM debian:12\nRUN if true; then apt-get install -y libicu72; fi\n", False),
+        ("FROM debian:12\nRUN if [ -n x ]; then :; else apt-get install -y libicu72; fi\n",
+         False),
+        ("FROM debian:12\nRUN for p in x; do apt-get install -y libicu72; done\n", False),
+        ("FROM debian:12\nRUN set -e; \\\n  if true; then \\\n    apt-get install -y libicu72; "
+         "\\\n  fi\n", False),
+        # options before the subcommand that take a value of their own
+        ("FROM debian:12\nRUN apt-get -o Acquire::Retries=3 install -y libicu72\n", False),
+        ("FROM fedora:40\nRUN dnf --setopt install_weak_deps=False install -y libicu\n", False),
+        ('FROM redhat/ubi9\nRUN yum --disablerepo "*" --enablerepo ubi-9-baseos install '
+         "-y libicu\n", False),
+        ("FROM debian:12\nRUN apt-get -o Acquire::Retries=3 install -y curl\n", True),
     ],
-)
+)  # fmt: skip
 def test_oct107_icu(text: str, expected: bool) -> None:
     assert fires("OCT107", text) is expected
+
+
+@pytest.mark.parametrize(
+    ("image", "installer"),
+    [
+        ("amazonlinux:2", "yum"), ("amazonlinux:2023", "dnf"), ("amazonlinux", "dnf"),
+        ("centos:7", "yum"), ("oraclelinux:7-slim", "yum"), ("oraclelinux:7", "yum"),
+        ("oraclelinux:9-slim", "microdnf"), ("rockylinux:9-minimal", "microdnf"),
+        ("rockylinux:9", "dnf"), ("fedora:40", "dnf"),
+        ("registry.access.redhat.com/ubi9/ubi-minimal", "microdnf"),
+    ],
+)  # fmt: skip
+def test_oct107_suggests_the_package_manager_the_image_has(image: str, installer: str) -> None:
+    [found] = findings_of(f"FROM {image}\n")
+    assert found.rule_id == "OCT107"
+    assert f"`RUN {installer} install -y libicu`" in (found.hint or "")
 
 
 # -- OCT109: no shell ---------------------------------------------------------------

@@ -146,8 +146,10 @@ class Build:
         with no NODE_VERSION is not a directory anyone can rely on. An ARG declared
         without a default is a build parameter: it is in scope, and stays written
         as it is (``v${NODE_VERSION}``). ``$PATH`` itself stands for what was on
-        PATH before. Order relative to RUN does not matter to the callers, who ask
-        whether a directory is reachable at all.
+        PATH before; an ``ENV PATH`` without it replaces what was there (when every
+        entry resolves: an unknown ``$X`` may hold the old PATH). Order relative to
+        RUN does not matter to the callers, who ask whether a directory is reachable
+        at all.
         """
         values: dict[str, str | None] = dict(base or {})
         entries = [normalise_dir(e) for e in (values.get("PATH") or "").split(":") if e]
@@ -163,7 +165,12 @@ class Build:
             for key, raw in _pairs(instruction) if instruction.name == "ENV" else ():
                 raw = _unquote(raw)
                 if key == "PATH":
-                    for part in (p for p in raw.split(":") if p and not _SELF_PATH.match(p)):
+                    parts = [p for p in raw.split(":") if p]
+                    if not any(_SELF_PATH.match(p) for p in parts) and all(
+                        _in_scope(p, variables, tainted) for p in parts
+                    ):
+                        entries, unresolved = [], []  # ENV PATH=/usr/bin:/bin: the rest goes
+                    for part in (p for p in parts if not _SELF_PATH.match(p)):
                         text = normalise_dir(expand_or_raw(part, variables))
                         known = _in_scope(part, variables, tainted)
                         (entries if known else unresolved).append(text)
