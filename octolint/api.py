@@ -8,7 +8,7 @@ from pathlib import Path
 from octolint.config import Config, resolve_config
 from octolint.discover import discover, is_deploy_name
 from octolint.engine import Engine
-from octolint.errors import ConfigError, InputError
+from octolint.errors import EXIT_USAGE, ConfigError, InputError, UnknownStageError
 from octolint.inputs import read_bytes, read_stdin
 from octolint.knowledge.octopus import parse_octopus_version
 from octolint.model import Finding, InputFailure, Report
@@ -82,6 +82,9 @@ def _lint_one_path(given: str, engine: Engine, report: Report) -> None:
             report.findings += lint_bytes(data, display, engine)
         except InputError as exc:
             report.errors.append(InputFailure(display, str(exc)))
+            continue
+        except UnknownStageError as exc:  # this file's, when several are linted
+            report.errors.append(InputFailure(display, f"{display}: {exc.reason}", EXIT_USAGE))
             continue
         report.files.append(display)
 

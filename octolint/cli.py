@@ -358,7 +358,10 @@ def _finish(report: Any, engine: Any, *, destinations: Sequence[tuple[str, Path 
 
 
 def _exit_code(report: Any, threshold: Any) -> int:
-    """README's precedence: an input that could not be read (3) before findings (1)."""
+    """README's precedence: a usage error (2: a file without the --target stage), then
+    an input that could not be read (3), then findings (1)."""
+    if any(failure.exit_code == EXIT_USAGE for failure in report.errors):
+        return EXIT_USAGE
     if report.errors:
         return EXIT_INPUT
     return EXIT_FINDINGS if report.fails(threshold) else EXIT_OK

@@ -28,6 +28,14 @@ class ConfigError(OctolintError):
         self.key = key
 
 
+class UnknownStageError(ConfigError):
+    """``--target`` names a stage the Dockerfile does not have (exit code 2)."""
+
+    def __init__(self, target: str, stages: str):
+        super().__init__(f"no stage named '{target}' (stages: {stages})", key="--target")
+        self.reason = f"--target: no stage named '{target}' (stages: {stages})"
+
+
 class InputError(OctolintError):
     """An input could not be read or analysed (exit code 3)."""
 

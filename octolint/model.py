@@ -172,11 +172,13 @@ class InputFailure:
     every report names it (exit code 3).
 
     ``input`` is the input as the user gave it (a path, ``-``, an image reference);
-    ``message`` the one-line error, which names it too.
+    ``message`` the one-line error, which names it too; ``exit_code`` 2 when it is
+    the command line's fault (a ``--target`` stage this file does not have).
     """
 
     input: str
     message: str
+    exit_code: int = 3
 
 
 @dataclass

@@ -155,6 +155,20 @@ def test_target_option(write) -> None:  # type: ignore[no-untyped-def]
     assert result.returncode == 2 and "no stage named 'zzz'" in result.stderr
 
 
+def test_target_missing_from_one_of_several_files(write) -> None:  # type: ignore[no-untyped-def]
+    # the file without the stage is named; the others are still linted and reported
+    with_stage = str(write("with/Dockerfile", 'FROM ubuntu:22.04 AS final\nCMD ["x"]\n'))
+    without = str(write("without/Dockerfile", "FROM ubuntu:22.04 AS base\n"))
+    result = run_cli(["--format", "json", "--target", "final", with_stage, without])
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(
+        f"{without}: --target: no stage named 'final' (stages: base)"
+    )
+    document = json.loads(result.stdout)
+    assert {f["file"] for f in document["findings"]} == {with_stage}
+    assert [e["input"] for e in document["errors"]] == [without]
+
+
 def test_quiet_prints_nothing_when_clean(write) -> None:  # type: ignore[no-untyped-def]
     assert run_cli(["--quiet", str(write("Dockerfile", GOOD))]).stdout == ""
     assert "OCT102" in run_cli(["-q", str(write("Dockerfile", BAD))]).stdout

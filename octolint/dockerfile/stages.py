@@ -16,7 +16,7 @@ from typing import cast
 
 from octolint.dockerfile.expand import Variables, expand, expand_or_raw, referenced
 from octolint.dockerfile.parser import Dockerfile, Instruction
-from octolint.errors import ConfigError, DockerfileSyntaxError
+from octolint.errors import DockerfileSyntaxError, UnknownStageError
 from octolint.imageref import ImageRef, parse_image_ref
 
 # Instructions that never apply to the image being built (ONBUILD runs in children).
@@ -449,4 +449,4 @@ def _pick_final(stages: list[Stage], target: str | None) -> Stage:
         if stage.alias == wanted:
             return stage
     names = ", ".join(s.alias for s in stages if s.alias) or "none"
-    raise ConfigError(f"no stage named '{target}' (stages: {names})", key="--target")
+    raise UnknownStageError(target, names)
