@@ -97,6 +97,16 @@ def test_oct103_build_arg_resolves_base() -> None:
     assert not fires("OCT103", text, build_args={"BASE": "ubuntu:24.04"})
 
 
+def test_buildkit_platform_args_are_linux_amd64_unless_given() -> None:
+    # defined without an ARG line, as BuildKit defines them for FROM
+    text = ("FROM alpine:3.20 AS build-amd64\nFROM debian:12 AS build-arm64\n"
+            "RUN apt-get install -y libicu72\nFROM build-${TARGETARCH}\n")  # fmt: skip
+    assert fires("OCT103", text)
+    assert not fires("OCT103", text, build_args={"TARGETARCH": "arm64"})
+    platform = "FROM alpine:3.20 AS linux-amd64\nFROM ${TARGETOS}-${BUILDARCH}\n"
+    assert fires("OCT103", platform)
+
+
 # -- OCT104: old Windows --------------------------------------------------------
 @pytest.mark.parametrize(
     ("image", "expected"),

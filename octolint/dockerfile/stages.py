@@ -368,6 +368,17 @@ def _declared_args(
     return declared
 
 
+# BuildKit's automatic platform ARGs: defined in the global scope without an ARG line,
+# so `FROM build-${TARGETARCH}` works (a stage still declares `ARG TARGETARCH` to use
+# one). octolint lints for linux/amd64, where Octopus workers run execution
+# containers; `--build-arg TARGETARCH=arm64` (and the others) lints another platform.
+PLATFORM_ARGS = {
+    "TARGETPLATFORM": "linux/amd64", "TARGETOS": "linux", "TARGETARCH": "amd64",
+    "TARGETVARIANT": "", "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux",
+    "BUILDARCH": "amd64", "BUILDVARIANT": "",
+}  # fmt: skip
+
+
 def analyse(
     dockerfile: Dockerfile,
     target: str | None = None,
@@ -375,7 +386,9 @@ def analyse(
 ) -> Build:
     """Split a parsed Dockerfile into stages and resolve each stage's base."""
     build_args = dict(build_args or {})
-    global_args: dict[str, str | None] = {}
+    global_args: dict[str, str | None] = {
+        name: build_args.get(name, default) for name, default in PLATFORM_ARGS.items()
+    }
     stages: list[Stage] = []
     aliases: dict[str, Stage] = {}  # the first stage of each name (a lookup per FROM)
     for instruction in dockerfile.instructions:
