@@ -62,6 +62,9 @@ def collect_comments(comments: Mapping[int, str], starts: set[int]) -> Suppressi
                 result.malformed.append(line)
             continue
         ids = [part.strip() for part in match.group("ids").split(",") if part.strip()]
+        if not ids:  # `# octolint ignore=` names nothing: a typo, not a pragma
+            result.malformed.append(line)
+            continue
         result.references += [PragmaReference(i, line) for i in ids]
         keys = {i.lower() for i in ids}  # ids and names match case-insensitively
         if match.group("global"):

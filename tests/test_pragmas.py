@@ -58,3 +58,16 @@ def test_unknown_names_make_one_note_per_pragma_line() -> None:
     assert len(notes) == 1 and notes[0].line == 2
     assert "'OCT9', 'nope', 'a', 'b'" in notes[0].message and "'oct102'" not in notes[0].message
     assert "OCT102" not in rule_ids(text)  # the known id still silences
+
+
+def test_an_empty_pragma_is_a_note() -> None:
+    text = 'FROM ubuntu:22.04\n# octolint ignore=\nCMD ["bash"]\n'
+    assert rule_ids(text) == ["OCT107", "OCT001", "OCT102"]
+
+
+def test_a_global_pragma_silences_the_notes_about_other_pragmas() -> None:
+    text = ('FROM ubuntu:22.04\n# octolint ignore=NOPE1\nCMD ["bash"]\n'
+            "# octolint ignore=\n")  # fmt: skip
+    assert rule_ids(text).count("OCT001") == 2
+    for pragma in ("# octolint global ignore=OCT001\n", "# octolint global ignore=unknown-rule\n"):
+        assert rule_ids(pragma + text) == ["OCT107", "OCT102"]
