@@ -4,7 +4,10 @@ Calamari is built for glibc only. The rule identifies the dynamic loader the
 way the kernel would find it: `/lib/ld-musl-*.so.1` is musl; an
 `ld-linux-*.so.*` that is a symlink to musl (Alpine's `libc6-compat` trap)
 is musl too; an image with no dynamic loader at all (scratch, static
-binaries only) cannot start Calamari either. Linux images only.
+binaries only) cannot start Calamari either. Only the program interpreter path
+binaries name counts (`/lib64/ld-linux-x86-64.so.2` on x86_64): the kernel opens
+that one, so a loader left only in `/usr/lib/x86_64-linux-gnu`, its `/lib64`
+link removed, starts nothing. Linux images only.
 
 Fails: an image built from
 

@@ -8,7 +8,8 @@ in the image (`*/.nvm/versions/node/*/bin`, `*/.pyenv/shims`,
 `*/.cargo/bin`, `*/miniconda3/bin`, `/opt/conda/bin` ...; the manager's
 directory may be named with or without the dot, as `/usr/local/nvm`) that hold
 executables, and reports each one that no directory of the image's PATH
-reaches (directly or through a symlink). Symlinks inside the manager's
+reaches (directly or through a symlink), naming its executables PATH does not
+find by name either (a tool linked into `/usr/local/bin` is found). Symlinks inside the manager's
 directory are followed, as the shell would: sdkman's `current` is one.
 
 Fails: an image built from
@@ -106,8 +107,10 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
     for directory in manager_bin_dirs(fs):
         if fs.realpath(directory) in reachable:
             continue
+        # what PATH finds by name is found, whichever version or link it is (a
+        # `ln -s .../v20/bin/node /usr/local/bin/node`, another installed version)
         tools = [n for n in sorted(fs.listdir(directory))
-                 if fs.is_executable(f"{directory}/{n}")]  # fmt: skip
+                 if fs.is_executable(f"{directory}/{n}") and target.which(n) is None]  # fmt: skip
         if not tools:
             continue
         listed = ", ".join(tools[:_MAX_LISTED]) + (", ..." if len(tools) > _MAX_LISTED else "")

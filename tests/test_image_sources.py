@@ -896,6 +896,21 @@ def test_missing_archive_and_bad_reference():
         open_source("ubuntu", kind="ftp")
 
 
+@pytest.mark.parametrize("ref", [
+    "UPPER/Case:tag",  # Docker: "repository name must be lowercase"
+    "127.0.0.1:9/QA/Img:1",
+    "127.0.0.1:9/qa/img@sha256:bad",  # not a digest: never sent to the registry
+    "127.0.0.1:9/qa/img@sha256:" + "a" * 63,
+    "127.0.0.1:9/qa//img:1",
+    "127.0.0.1:9/qa/img:-bad",
+    "127.0.0.1:9/qa/img:" + "t" * 129,
+])  # fmt: skip
+def test_what_docker_refuses_as_a_reference_is_refused_here(ref: str) -> None:
+    # port 9 (discard): nothing listens, and nothing is asked
+    with pytest.raises(ImageNotFoundError, match="neither an existing file nor a valid image"):
+        open_source(ref, kind="registry")
+
+
 # --- the Docker engine ----------------------------------------------------------------------
 
 

@@ -228,9 +228,19 @@ def test_musl_installed_next_to_glibc_leaves_the_glibc_loader() -> None:
         ([("lib64/ld-linux-x86-64.so.2", "symlink", "/opt/loader"), ("opt/loader", "file", b"?")],
          ("/lib64/ld-linux-x86-64.so.2", "unknown")),
         ([("lib64/ld-linux-x86-64.so.2", "symlink", "/nowhere")], None),
-        ([("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "file", b"?")],
-         ("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "glibc")),
+        # only where ld.so.conf would look: the kernel opens /lib64/... and nothing runs
+        ([("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "file", b"?")], None),
     ],
 )  # fmt: skip
 def test_loader_corner_cases(layer: list[SpecItem], expected: tuple[str, str] | None) -> None:
     assert dynamic_loader(ImageFS.from_indexes([index_of(layer)]), "x86_64") == expected
+
+
+def test_a_whited_out_interpreter_path_leaves_no_loader() -> None:
+    # the loader's file is still in /usr/lib/<triplet>, but the kernel opens /lib64/...
+    loader = [("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "file", b"?"),
+              ("lib64/ld-linux-x86-64.so.2", "symlink",
+               "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")]  # fmt: skip
+    assert dynamic_loader(ImageFS.from_indexes([index_of(loader)]), "x86_64") is not None
+    gone = index_of([("lib64/.wh.ld-linux-x86-64.so.2", "file", b"")])
+    assert dynamic_loader(ImageFS.from_indexes([index_of(loader), gone]), "x86_64") is None

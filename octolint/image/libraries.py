@@ -195,17 +195,10 @@ def _is_hwcaps_entry(entry: LdCacheEntry) -> bool:
 
 
 def _loader_candidates(machine: str) -> list[str]:
-    dirs = ["/lib", "/lib64", "/usr/lib", "/usr/lib64"]
-    triplet = TRIPLETS.get(machine)
-    if triplet:
-        dirs += [f"/lib/{triplet}", f"/usr/lib/{triplet}"]
-    candidates: list[str] = []
-    for canonical in [*GLIBC_LOADERS.get(machine, ()), *MUSL_LOADERS.get(machine, ())]:
-        name = posixpath.basename(canonical)
-        for path in [canonical, *(f"{d}/{name}" for d in dirs)]:
-            if path not in candidates:
-                candidates.append(path)
-    return candidates
+    """The program interpreter paths binaries for ``machine`` name: the kernel opens
+    that path and no other, so a loader elsewhere (only in /usr/lib/<triplet>, its
+    /lib64 link whited out) starts nothing."""
+    return [*GLIBC_LOADERS.get(machine, ()), *MUSL_LOADERS.get(machine, ())]
 
 
 def _loader_kind(fs: ImageFS, path: str) -> str:

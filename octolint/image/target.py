@@ -31,6 +31,15 @@ if TYPE_CHECKING:
 
 # config.architecture -> the machine name the dynamic loader and ld.so.cache use
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "386": "i386"}
+# What a Linux container gets when the image config sets no PATH (moby's and
+# containerd's DefaultPathEnv): configs written by ko, Bazel, Nix or by hand often have
+# no Env at all.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The image config's `config` keys (the OCI spec's spelling), by their lower case.
+_CONFIG_KEYS = {key.lower(): key for key in (
+    "User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
+    "StopSignal", "ArgsEscaped", "Healthcheck", "Shell", "OnBuild",
+)}  # fmt: skip
 
 
 @dataclass
@@ -118,11 +127,15 @@ class ImageTarget:
     def reference(self) -> str:
         return self.image.reference
 
-    @property
+    @cached_property
     def config(self) -> dict[str, Any]:
-        """The ``config`` object of the image config (Env, Entrypoint, Cmd, ...)."""
+        """The ``config`` object of the image config (Env, Entrypoint, Cmd, ...), its
+        keys in their usual spelling: Docker decodes them with Go's encoding/json,
+        which matches names regardless of case (the last of "Env" and "env" wins)."""
         inner = self.image.config.get("config") or {}
-        return inner if isinstance(inner, dict) else {}
+        if not isinstance(inner, dict):
+            return {}
+        return {_CONFIG_KEYS.get(str(key).lower(), str(key)): value for key, value in inner.items()}
 
     @property
     def os(self) -> str:
@@ -197,7 +210,10 @@ class ImageTarget:
     # -- filesystem ------------------------------------------------------------
     @property
     def path_dirs(self) -> list[str]:
-        return [d for d in self.env.get("PATH", "").split(":") if d]
+        """PATH's directories; with no PATH in the config, the one Docker and containerd
+        give a Linux container."""
+        default = DEFAULT_PATH if self.os != "windows" else ""
+        return [d for d in self.env.get("PATH", default).split(":") if d]
 
     @property
     def ld_library_path(self) -> list[str]:

@@ -1,0 +1,63 @@
+"""Image rules read the config and PATH as the container runtime does (QA of 2026-12-07):
+config keys in any case, the default PATH when the config sets none, a tool linked onto
+PATH is found, and only the program interpreter path is a dynamic loader."""
+
+from __future__ import annotations
+
+from imagefixture import (
+    DEBIAN_PATH,
+    DIR,
+    WHITEOUT,
+    Exe,
+    Link,
+    debian,
+    finding_ids,
+    findings,
+    image_target,
+    linux,
+)
+
+NVM = "/root/.nvm/versions/node/v20.11.1/bin"
+
+
+def test_a_config_without_path_gets_the_runtimes_default() -> None:
+    # ko, Bazel and hand-written configs: Docker gives the container its default PATH
+    assert finding_ids(image_target(debian(), {"config": {"Cmd": ["bash"]}}), "OCT208") == []
+    no_bash = debian({"/bin/bash": WHITEOUT})
+    [found] = findings(image_target(no_bash, {"config": {}}), "OCT208")
+    assert "(/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)" in found.message
+
+
+def test_config_keys_are_read_in_any_case_as_docker_reads_them() -> None:
+    entrypoint = {"config": {"Env": [DEBIAN_PATH], "entrypoint": ["/docker-entrypoint.sh"]}}
+    assert finding_ids(image_target(debian(), entrypoint), "OCT201") == ["OCT201"]
+    lower = {"config": {"env": ["PATH=/opt/none"], "ENV": [DEBIAN_PATH]}}  # the last wins
+    assert finding_ids(image_target(debian(), lower), "OCT208") == []
+
+
+def test_a_tool_linked_onto_path_is_found() -> None:
+    installed = {f"{NVM}/node": Exe(), f"{NVM}/npm": Exe()}
+    linked = {"/usr/local/bin/node": Link(f"{NVM}/node"), "/usr/local/bin/npm": Link(f"{NVM}/npm")}
+    config = linux([DEBIAN_PATH])
+    assert finding_ids(image_target(debian(installed, linked), config), "OCT207") == []
+    # one linked, one not: the message names only what PATH does not find
+    half = {"/usr/local/bin/node": Link(f"{NVM}/node")}
+    [found] = findings(image_target(debian(installed, half), config), "OCT207")
+    assert found.message.startswith(f"{NVM} holds executables (npm) but")
+
+
+def test_another_version_of_a_tool_on_path_is_enough() -> None:
+    old = "/root/.nvm/versions/node/v18.19.0/bin"
+    layer = {f"{NVM}/node": Exe(), f"{old}/node": Exe()}
+    config = linux([f"PATH={NVM}:/usr/bin:/bin"])
+    assert finding_ids(image_target(debian(layer), config), "OCT207") == []
+    assert finding_ids(image_target(debian(layer), linux([DEBIAN_PATH])), "OCT207") == [
+        "OCT207", "OCT207",
+    ]  # fmt: skip
+
+
+def test_a_loader_only_off_the_interpreter_path_is_no_loader() -> None:
+    moved = debian({"/lib64/ld-linux-x86-64.so.2": WHITEOUT, "/usr/lib64": DIR,
+                    "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2": Exe()})  # fmt: skip
+    [found] = findings(image_target(moved, linux([DEBIAN_PATH])), "OCT203")
+    assert "no dynamic loader" in found.message
