@@ -60,29 +60,30 @@ def test_env_file_and_bare_entries_read_the_project_variables_as_compose_does(
     assert known_env(compose, "s") == expected
 
 
-def test_env_file_values_from_dotenv_are_checked(tmp_path: Path) -> None:
-    write(tmp_path, ".env", "MK=Zm9vYmFyYmF6cXV4MTIzNA==\nEULA=Y\nPW=Passw0rd123\n")
-    write(tmp_path, "octopus.env", "ACCEPT_EULA=${EULA}\nMASTER_KEY=${MK}\nADMIN_PASSWORD=${PW}\n")
-    compose = write(tmp_path, "compose.yaml", """\
+def octopus_with_env_file(directory: Path, env_file: str) -> Path:
+    write(directory, "octopus.env", env_file)
+    return write(directory, "compose.yaml", """\
         services:
           octopus:
             image: octopusdeploy/octopusdeploy:2024.1
             privileged: true
             env_file: octopus.env
         """)  # fmt: skip
+
+
+def test_env_file_values_from_dotenv_are_checked(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "MK=Zm9vYmFyYmF6cXV4MTIzNA==\nEULA=Y\nPW=Passw0rd123\n")
+    compose = octopus_with_env_file(
+        tmp_path, "ACCEPT_EULA=${EULA}\nMASTER_KEY=${MK}\nADMIN_PASSWORD=${PW}\n"
+    )
     # no "ACCEPT_EULA is ''" nor "MASTER_KEY is not set": the sample password is found
     assert rules(compose) == {("OCT301", 5)}
 
 
 def test_an_env_file_variable_set_nowhere_is_unknown_not_empty(tmp_path: Path) -> None:
-    write(tmp_path, "octopus.env", "ACCEPT_EULA=${EULA}\nMASTER_KEY=${MK}\nADMIN_PASSWORD=x${PW}\n")
-    compose = write(tmp_path, "compose.yaml", """\
-        services:
-          octopus:
-            image: octopusdeploy/octopusdeploy:2024.1
-            privileged: true
-            env_file: octopus.env
-        """)  # fmt: skip
+    compose = octopus_with_env_file(
+        tmp_path, "ACCEPT_EULA=${EULA}\nMASTER_KEY=${MK}\nADMIN_PASSWORD=x${PW}\n"
+    )
     assert rules(compose) == set()
     assert known_env(compose, "octopus") == {
         "ACCEPT_EULA": None, "MASTER_KEY": None, "ADMIN_PASSWORD": None,
@@ -207,10 +208,17 @@ def test_a_secret_kubectl_refuses_is_oct300_and_its_values_unknown(tmp_path: Pat
     assert "'MASTER_KEY' is not valid base64" in found.message and "not-base64" not in found.message
 
 
-@pytest.mark.parametrize(("secret_namespace", "workload_namespace"),
-                         [("", "default"), ("default", ""), ("octopus", "octopus")])  # fmt: skip
-def test_a_secret_without_a_namespace_is_the_workloads(
-    tmp_path: Path, secret_namespace: str, workload_namespace: str
+@pytest.mark.parametrize(
+    ("secret_namespace", "workload_namespace", "expected"),
+    [
+        ("", "default", {"OCT303"}),  # no namespace: it goes where it is applied
+        ("default", "", {"OCT303"}),
+        ("octopus", "octopus", {"OCT303"}),
+        ("other", "octopus", set()),  # another namespace's is not the workload's
+    ],
+)
+def test_the_secret_of_the_workloads_namespace_is_used(
+    tmp_path: Path, secret_namespace: str, workload_namespace: str, expected: set[str]
 ) -> None:
     namespace = f", namespace: {secret_namespace}" if secret_namespace else ""
     secret = f"""\
@@ -225,23 +233,7 @@ def test_a_secret_without_a_namespace_is_the_workloads(
                     "envFrom:\n- secretRef: {name: octopus}\n"
                     'env:\n- {name: ACCEPT_EULA, value: "Y"}\n',
                     before=secret, namespace=workload_namespace)  # fmt: skip
-    assert {rule for rule, _line in rules(path)} == {"OCT303"}  # the published sample key
-
-
-def test_a_secret_in_another_namespace_is_not_used(tmp_path: Path) -> None:
-    secret = """\
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: octopus, namespace: other}
-        stringData:
-          MASTER_KEY: "6EdU6IWsCtMEwk0kPKflQQ=="
-        ---
-        """
-    path = manifest(tmp_path, "securityContext: {privileged: true}\n"
-                    "envFrom:\n- secretRef: {name: octopus}\n"
-                    'env:\n- {name: ACCEPT_EULA, value: "Y"}\n',
-                    before=secret, namespace="octopus")  # fmt: skip
-    assert rules(path) == set()
+    assert {rule for rule, _line in rules(path)} == expected  # OCT303: the sample key
 
 
 # -- Compose include ---------------------------------------------------------------------
