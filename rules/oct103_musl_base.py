@@ -66,7 +66,9 @@ OPTIONS = {"musl-images": list_of(str, default=[])}
 
 
 def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
-    if MUSL_WORD.search(tag or ""):
+    # the name too, past its registry: mhart/alpine-node, linuxserver/baseimage-alpine
+    repository = name.split("/", 1)[1] if "." in name.split("/", 1)[0] else name
+    if MUSL_WORD.search(tag or "") or MUSL_WORD.search(repository):
         return True
     if name == MUSL_TAGGED and tag and "musl" in tag:
         return True

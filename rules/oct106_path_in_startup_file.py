@@ -10,8 +10,10 @@ The rule looks at every `RUN` of the final stage and the stages it is built
 `FROM`, finds PATH assignments written into a start-up file (with `>>`, `>`,
 `tee` or `sed -i`; the text as the shell writes it, quotes and escapes
 applied), and checks each directory they add against the `ENV PATH`s of those
-stages and the PATH of a well-known base image (an `ENV PATH` without `$PATH`
-replaces what was there before). As for
+stages and the PATH of a well-known base image, or the default one
+(`/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`) of any other
+(an `ENV PATH` without `$PATH` replaces what was there before; the pairs of one
+`ENV` see the variables from before it, as in Docker). As for
 OCT105, an `ENV PATH` entry counts only when every variable in it is in
 scope (`ENV PATH=$HOME/.cargo/bin` does not cover `~/.cargo/bin`: `$HOME` is
 not set by `ENV` in most images); `$HOME` in the start-up file is the final
@@ -52,7 +54,7 @@ from collections.abc import Iterator
 from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.shell import run_script, segments, unquoted
 from octolint.dockerfile.stages import normalise_dir
-from octolint.knowledge.base_images import facts
+from octolint.knowledge.base_images import DEFAULT_PATH, facts
 from octolint.knowledge.version_managers import STARTUP_FILE
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
@@ -95,10 +97,15 @@ def _writes(segment: str) -> bool:
     return False
 
 
+def _shown(written: str, resolved: str) -> str:
+    return resolved if "$" not in resolved else written
+
+
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
     base = build.base_image()
-    base_env = facts(base[1].short_name, base[1].tag).env if base else {}
+    base_env = dict(facts(base[1].short_name, base[1].tag).env) if base else {}
+    base_env.setdefault("PATH", DEFAULT_PATH)  # /usr/bin & co. are on every image's PATH
     covered = set(build.resolved_path(base_env).entries)
     known = {k: v for k, v in build.variables(base_env).items() if v is not None}
     home = build.home()
@@ -119,5 +126,7 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
                         f"{directory} is added to PATH only in {startup.group(0)}, which "
                         "execution containers never read, and no ENV PATH names it",
                         stage,
-                        hint=f'Add ENV PATH="{directory}:$PATH" to the final stage.',
+                        # the directory itself: `$HOME` is not set by ENV in most images
+                        hint=f'Add ENV PATH="{_shown(directory, resolved)}:$PATH" to the '
+                        "final stage.",
                     )

@@ -91,6 +91,15 @@ def test_oct103_musl(text: str, expected: bool) -> None:
     assert fires("OCT103", text) is expected
 
 
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [("mhart/alpine-node:16", True), ("ghcr.io/linuxserver/baseimage-alpine:3.19", True),
+     ("acme/musl-tools:1", True), ("my.alpine.example/app:1", False), ("ubuntu:22.04", False)],
+)  # fmt: skip
+def test_oct103_a_name_that_says_alpine(image: str, expected: bool) -> None:
+    assert fires("OCT103", f"FROM {image}\n") is expected
+
+
 def test_oct103_build_arg_resolves_base() -> None:
     text = "ARG BASE\nFROM $BASE\n"
     assert fires("OCT103", text, build_args={"BASE": "alpine:3.20"})
@@ -242,6 +251,35 @@ def test_oct105_and_oct106_read_the_final_path() -> None:
                "ENV PATH=/opt/t/bin:$PATH\n")  # fmt: skip
     assert not fires("OCT106", profile)
     assert fires("OCT106", profile + "ENV PATH=/usr/bin:/bin\n")
+
+
+def test_one_env_instruction_sees_the_variables_from_before_it() -> None:
+    # Docker: `ENV a=x b=$a` gives b the earlier a; here NVM_DIR and NODE_VERSION are
+    # empty in that PATH, which reaches nothing
+    text = ("FROM ubuntu:22.04\n"
+            "ENV NVM_DIR=/usr/local/nvm NODE_VERSION=20.11.1 "
+            "PATH=$NVM_DIR/versions/node/v$NODE_VERSION/bin:$PATH\n"
+            "RUN . $NVM_DIR/nvm.sh && nvm install $NODE_VERSION\n")  # fmt: skip
+    assert fires("OCT105", text)
+    split = text.replace("20.11.1 PATH=", "20.11.1\nENV PATH=")
+    assert not fires("OCT105", split)
+    profile = ("FROM ubuntu\nRUN echo 'export PATH=/opt/x/bin:$PATH' >> ~/.bashrc\n"
+               "ENV T=/opt/x PATH=$T/bin:$PATH\n")  # fmt: skip
+    assert fires("OCT106", profile)
+    assert not fires("OCT106", profile.replace("T=/opt/x PATH", "T=/opt/x\nENV PATH"))
+
+
+def test_oct106_standard_directories_are_on_every_path() -> None:
+    path = "/opt/y/bin:/usr/local/sbin:/usr/local/bin:/usr/bin:/bin"
+    run = f"echo 'PATH=\"{path}\"' > /etc/environment"
+    found = [f for f in findings_of(f"FROM ubuntu\nRUN {run}\n") if f.rule_id == "OCT106"]
+    assert [f.message.split()[0] for f in found] == ["/opt/y/bin"]
+
+
+def test_oct106_hint_names_the_directory_not_an_unset_variable() -> None:
+    text = "FROM ubuntu:22.04\nRUN echo 'export PATH=\"$HOME/.cargo/bin:$PATH\"' >> ~/.zshrc\n"
+    [found] = [f for f in findings_of(text) if f.rule_id == "OCT106"]
+    assert found.hint == 'Add ENV PATH="/root/.cargo/bin:$PATH" to the final stage.'
 
 
 def test_oct106_covered_by_env_path() -> None:

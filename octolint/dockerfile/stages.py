@@ -132,8 +132,9 @@ class Build:
         """ENV of the final image; a value is None when it cannot be known."""
         if self._env is None:
             values: dict[str, str | None] = {}
-            for _instruction, key, raw, scope in self._env_assignments():
-                values[key] = expand(raw, _overlay(values, scope))
+            for _instruction, pairs, scope in self._env_instructions():
+                variables = _overlay(values, scope)
+                values.update([(key, expand(raw, variables)) for key, raw in pairs])
             self._env = values
         return dict(self._env)
 
@@ -162,23 +163,27 @@ class Build:
             if instruction.name == "ARG":
                 self._taint_args(instruction, variables, tainted)
                 continue
-            for key, raw in _pairs(instruction) if instruction.name == "ENV" else ():
-                raw = _unquote(raw)
+            if instruction.name != "ENV":
+                continue
+            # the pairs of one ENV all see the variables as they were before it
+            before, updates = set(tainted), {}
+            for key, raw in ((k, _unquote(r)) for k, r in _pairs(instruction)):
                 if key == "PATH":
                     parts = [p for p in raw.split(":") if p]
                     if not any(_SELF_PATH.match(p) for p in parts) and all(
-                        _in_scope(p, variables, tainted) for p in parts
+                        _in_scope(p, variables, before) for p in parts
                     ):
                         entries, unresolved = [], []  # ENV PATH=/usr/bin:/bin: the rest goes
                     for part in (p for p in parts if not _SELF_PATH.match(p)):
                         text = normalise_dir(expand_or_raw(part, variables))
-                        known = _in_scope(part, variables, tainted)
+                        known = _in_scope(part, variables, before)
                         (entries if known else unresolved).append(text)
-                elif _in_scope(raw, variables, tainted):
+                elif _in_scope(raw, variables, before):
                     tainted.discard(key)
                 else:
                     tainted.add(key)
-                values[key] = expand(raw, variables)
+                updates[key] = expand(raw, variables)
+            values.update(updates)
         return ResolvedPath(entries, unresolved, values)
 
     def _taint_args(
@@ -198,10 +203,11 @@ class Build:
         """Every ENV assignment of key in the final lineage, unknown variables left as written."""
         found: list[tuple[Instruction, str]] = []
         values: dict[str, str | None] = {}
-        for instruction, name, raw, scope in self._env_assignments():
-            values[name] = text = expand_or_raw(raw, _overlay(values, scope))
-            if name == key:
-                found.append((instruction, text))
+        for instruction, pairs, scope in self._env_instructions():
+            variables = _overlay(values, scope)
+            updates = [(name, expand_or_raw(raw, variables)) for name, raw in pairs]
+            found += [(instruction, text) for name, text in updates if name == key]
+            values.update(updates)
         return found
 
     def path_entries(self) -> list[str]:
@@ -223,9 +229,10 @@ class Build:
         scopes: dict[int, Variables] = {}  # each stage's ARG scope once, in build order
         for instruction, scope in self._scoped():
             scopes.setdefault(id(scope), scope)
-            if instruction.name == "ENV":
-                for key, raw in _pairs(instruction):
-                    values[key] = expand(_unquote(raw), _overlay(values, scope))
+            if instruction.name == "ENV":  # its pairs see what was before it
+                variables = _overlay(values, scope)
+                pairs = _pairs(instruction)
+                values.update([(k, expand(_unquote(raw), variables)) for k, raw in pairs])
         args: dict[str, str | None] = {}
         for scope in scopes.values():
             args.update(scope)
@@ -261,12 +268,14 @@ class Build:
                     )
                 yield instruction, scope
 
-    def _env_assignments(self) -> Iterator[tuple[Instruction, str, str, Variables]]:
-        """(instruction, key, unquoted value, ARG scope) for each ENV pair, in build order."""
+    def _env_instructions(self) -> Iterator[tuple[Instruction, list[tuple[str, str]], Variables]]:
+        """(instruction, its (key, unquoted value) pairs, ARG scope) for each ENV, in build
+        order. The pairs of one ENV all see the variables as they were before it, as in
+        Docker: `ENV a=x b=$a` gives b the earlier a (a common way to leave a PATH
+        entry empty)."""
         for instruction, scope in self._scoped():
             if instruction.name == "ENV":
-                for key, raw in _pairs(instruction):
-                    yield instruction, key, _unquote(raw), scope
+                yield instruction, [(k, _unquote(raw)) for k, raw in _pairs(instruction)], scope
 
 
 def _in_scope(text: str, variables: Variables, tainted: set[str], itself: str = "") -> bool:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # -- musl (OCT103) ----------------------------------------------------------------------
-MUSL_WORD = re.compile(r"(^|[^a-z])(alpine|musl)", re.IGNORECASE)  # in a tag
+MUSL_WORD = re.compile(r"(^|[^a-z])(alpine|musl)", re.IGNORECASE)  # in a tag or name
 MUSL_IMAGES = (
     "alpine",
     "*/alpine",
