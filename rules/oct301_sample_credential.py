@@ -87,7 +87,11 @@ PUBLISHED = ("N0tS3cr3t!", "Passw0rd123", "Password01!")
 PASSWORDS = ("SA_PASSWORD", "MSSQL_SA_PASSWORD", "sa_password", "ADMIN_PASSWORD",
              "OctopusAdminPassword")  # fmt: skip
 CONNECTIONS = ("DB_CONNECTION_STRING", "sqlDbConnectionString")
-_CONNECTION_PASSWORD = re.compile(r"(?:^|;)\s*(?:password|pwd)\s*=\s*([^;]*)", re.I)
+# SqlClient's syntax: a value may be quoted ("..." or '...', the quote doubled inside),
+# and may then hold a ';'
+_CONNECTION_PASSWORD = re.compile(
+    r"""(?:^|;)\s*(?:password|pwd)\s*=\s*("(?:[^"]|"")*"|'(?:[^']|'')*'|[^;]*)""", re.I
+)
 # the administrator each password belongs to: without one, no password is needed
 _USERNAMES = {"ADMIN_PASSWORD": "ADMIN_USERNAME", "OctopusAdminPassword": "OctopusAdminUsername"}
 
@@ -145,12 +149,19 @@ def _admin_optional(container: Container, name: str) -> bool:
     return not container.env_text(_USERNAMES[name]) or bool(container.env_text("ADMIN_API_KEY"))
 
 
+def _unquoted(text: str) -> str:
+    """A connection string value as SqlClient reads it: "N0tS3cr3t!" is N0tS3cr3t!."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1].replace(text[0] * 2, text[0])
+    return text
+
+
 def _connection(name: str, value: Value, samples: dict[str, str]) -> Iterator[Problem]:
     assert value.text is not None
     match = _CONNECTION_PASSWORD.search(value.text)
     if match is None:
         return  # integrated security or a password given elsewhere
-    password = match.group(1).strip()
+    password = _unquoted(match.group(1).strip())
     if password in samples:
         yield problem_at(value, f"{name} embeds {samples[password]}{value.origin}")
     elif password == "":

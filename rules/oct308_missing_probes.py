@@ -9,7 +9,9 @@ a `startupProbe`, a `livenessProbe` kills it mid-upgrade; without a
 serving yet; without a `livenessProbe`, a hung node is never restarted. A
 `preStop` hook that drains the node (`Octopus.Server node --drain=true
 --wait=600`) lets running deployments finish before the pod stops. The
-published StatefulSet has all four; this checks Kubernetes manifests only.
+published StatefulSet has all four; this checks Kubernetes manifests only, and
+not Jobs or CronJobs (a helm hook running `Octopus.Server database --upgrade`
+runs to completion: no traffic, no node to drain).
 
 Fails:
 
@@ -77,9 +79,15 @@ SARIF_SCORE = SarifScore("4.0", "high")
 EXPECTED = ("startupProbe", "readinessProbe", "livenessProbe", "preStop")
 
 
+# Workloads that run to completion: no Service sends them traffic, no node to drain
+# (a helm pre-upgrade Job running `Octopus.Server database --upgrade`).
+ONE_SHOT = frozenset({"Job", "CronJob"})
+
+
 def check(target: DeployTarget, options: Options) -> Iterator[Problem]:
+    one_shot = {id(c) for w in target.workloads if w.kind in ONE_SHOT for c in w.containers}
     for container in target.octopus_servers():
-        if container.kind != KUBERNETES:
+        if container.kind != KUBERNETES or id(container) in one_shot:
             continue
         missing = [name for name in EXPECTED if name not in container.probes]
         if missing:

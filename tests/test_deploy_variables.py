@@ -309,3 +309,134 @@ def test_includes_compose_refuses_are_oct300(
     [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
     assert (found.rule_id, found.line) == ("OCT300", 1)
     assert message in found.message.replace(str(tmp_path) + "/", "")
+
+
+# -- values as Compose and kubectl type them (QA round 2) ---------------------------------
+@pytest.mark.parametrize(("written", "privileged"), [
+    ("yes", True), ("Y", True), ("'y'", True), ("on", True), ("true", True),
+    ("no", False), ("off", False), ("${P}", True),
+])  # fmt: skip
+def test_compose_privileged_is_cast_as_compose_casts_it(
+    tmp_path: Path, written: str, privileged: bool
+) -> None:
+    write(tmp_path, ".env", "P=yes\n")
+    compose = write(tmp_path, "compose.yaml", f"""\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1.1
+            privileged: {written}
+            environment: {{ACCEPT_EULA: "Y", MASTER_KEY: q7Vp3kLm9XwT2sYb4nRc8A==}}
+        """)  # fmt: skip
+    assert rules(compose) == (set() if privileged else {("OCT305", 4)})
+
+
+def test_compose_refuses_a_privileged_that_is_no_boolean(tmp_path: Path) -> None:
+    compose = write(tmp_path, "compose.yaml", """\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1.1
+            privileged: "1"
+        """)  # fmt: skip
+    [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
+    assert (found.rule_id, found.line) == ("OCT300", 4) and "invalid boolean" in found.message
+
+
+@pytest.mark.parametrize(("settings", "line", "what"), [
+    ("env:\n- name: ACCEPT_EULA\n  value: Y\n", 14, "the value of ACCEPT_EULA is a boolean"),
+    ("env:\n- {name: LIMIT, value: 2048}\n", 13, "the value of LIMIT is a number"),
+    ("securityContext: {privileged: \"true\"}\n", 12, "privileged must be a boolean"),
+])  # fmt: skip
+def test_what_kubectl_types_wrongly_is_oct300(
+    tmp_path: Path, settings: str, line: int, what: str
+) -> None:
+    [found] = [f for f in lint_deploy_paths([str(manifest(tmp_path, settings))],
+                                            Engine(Config())).findings if f.rule_id == "OCT300"]
+    assert found.line == line and what in found.message
+
+
+def test_kubectl_reads_an_unquoted_yes_as_true(tmp_path: Path) -> None:
+    path = manifest(tmp_path, 'securityContext: {privileged: yes}\nenv:\n'
+                    '- {name: ACCEPT_EULA, value: "Y"}\n'
+                    "- {name: MASTER_KEY, value: q7Vp3kLm9XwT2sYb4nRc8A==}\n")  # fmt: skip
+    assert rules(path) == set()
+
+
+def test_services_and_claims_without_a_namespace_serve_a_namespaced_workload(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "deployment"
+    directory.mkdir()
+    write(directory, "sts.yaml", """\
+        apiVersion: apps/v1
+        kind: StatefulSet
+        metadata: {name: octopus, namespace: octopus}
+        spec:
+          replicas: 2
+          updateStrategy: {type: OnDelete}
+          template:
+            spec:
+              containers:
+              - name: octopus
+                image: octopusdeploy/octopusdeploy:2024.1.1
+                ports: [{containerPort: 10943, name: tentacle}]
+                volumeMounts: [{name: repository, mountPath: /repository}]
+              volumes:
+              - {name: repository, persistentVolumeClaim: {claimName: repository}}
+        """)  # fmt: skip
+    pods = "".join(textwrap.dedent(f"""\
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {{name: octopus-{n}}}
+        spec:
+          selector: {{statefulset.kubernetes.io/pod-name: octopus-{n}}}
+          ports: [{{port: 10943, targetPort: 10943}}]
+        """) for n in (0, 1))  # fmt: skip
+    claim = """\
+        apiVersion: v1
+        kind: PersistentVolumeClaim
+        metadata: {name: repository}
+        spec: {accessModes: [ReadWriteOnce]}
+        """
+    (directory / "svc.yaml").write_text(textwrap.dedent(claim) + pods)
+    found = {f.rule_id for f in lint_deploy_paths([str(directory)], Engine(Config())).findings}
+    assert "OCT309" not in found  # the per-pod Services are found
+    assert "OCT306" in found  # and the ReadWriteOnce claim two nodes share
+
+
+def test_a_job_running_the_octopus_image_needs_no_probes(tmp_path: Path) -> None:
+    path = write(tmp_path, "job.yaml", """\
+        apiVersion: batch/v1
+        kind: Job
+        metadata:
+          name: upgrade
+          annotations: {helm.sh/hook: pre-upgrade}
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: upgrade
+                image: octopusdeploy/octopusdeploy:2024.1.1
+                command: [/Octopus/Octopus.Server, database, --upgrade]
+        """)  # fmt: skip
+    assert "OCT308" not in {rule for rule, _line in rules(path)}
+
+
+@pytest.mark.parametrize("password", ['"N0tS3cr3t!"', "'N0tS3cr3t!'", '""'])
+def test_a_quoted_connection_string_password_is_read_as_sqlclient_reads_it(
+    tmp_path: Path, password: str
+) -> None:
+    compose = write(tmp_path, "compose.yaml", f"""\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1.1
+            privileged: true
+            environment:
+              ACCEPT_EULA: "Y"
+              MASTER_KEY: q7Vp3kLm9XwT2sYb4nRc8A==
+              DB_CONNECTION_STRING: Server=db;User Id=sa;Password={password}
+        """)  # fmt: skip
+    [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
+    assert found.rule_id == "OCT301"
+    assert ("empty password" in found.message) is (password == '""')

@@ -64,6 +64,9 @@ Secret = tuple[int, int, bool]
 _SHORT_VOLUME = re.compile(
     r"^(?:(?P<source>.*?):)??(?P<target>(?:[A-Za-z]:)?[\\/][^:]*)(?::(?P<mode>[a-z,]+))?$"
 )
+# compose-go's boolean casts, for settings such as `privileged: yes`
+_TRUE = frozenset({"y", "yes", "true", "on"})
+_FALSE = frozenset({"n", "no", "false", "off"})
 # env_file and extends multiply variables: one 1 MB .env listed by 20,000 services,
 # or a chain of services each extending the last, would give every container
 # thousands of them (billions in all). About 300 bytes each in memory.
@@ -357,6 +360,8 @@ class ComposeReader:
         for key in ("image", "privileged", "mem_limit"):
             if key in service:
                 setattr(settings, key, self._setting(service, key))
+        if isinstance(settings.privileged, Value):
+            settings.privileged = self._boolean(settings.privileged, "privileged")
         limits = get(service, "deploy", "resources", "limits")
         if isinstance(limits, dict) and "memory" in limits:
             settings.deploy_memory = self._setting(limits, "memory")
@@ -377,6 +382,16 @@ class ComposeReader:
         if tag_of(raw) == RESET_TAG:
             return RESET
         return self.value(untagged(raw), key_span(mapping, key))
+
+    def _boolean(self, value: Value, key: str) -> Value:
+        """A boolean setting as compose-go casts it: y, yes, on, true (any case) are
+        true, their opposites false; anything else is refused (1 too)."""
+        if value.text is None:
+            return value
+        text = value.text.strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return replace(value, text="true" if text in _TRUE else "false")
+        raise _ServiceError(f"{key}: invalid boolean: {value.text}", value.span)
 
     def _image(self, service: Any) -> Value:
         """An image whose unset variables are all in its name, before the tag:

@@ -39,6 +39,7 @@ from octolint.deploy.target import (
     Service,
     Value,
     Workload,
+    namespaced,
 )
 from octolint.deploy.yamlsource import (
     YamlFile,
@@ -251,8 +252,14 @@ class KubeReader:
             container.image = self._value(item["image"], key_span(item, "image"))
         security = item.get("securityContext")
         if isinstance(security, dict) and "privileged" in security:
-            container.privileged = self._value(security["privileged"],
-                                               key_span(security, "privileged"))  # fmt: skip
+            span = key_span(security, "privileged")
+            if self._kubectl_type(security, "privileged") != "boolean":
+                self._refuse(target, "securityContext.privileged must be a boolean (true or "
+                             "false, unquoted): kubectl refuses the object", span)  # fmt: skip
+            raw = security["privileged"]
+            if isinstance(raw, str) and _YAML11_BOOLEAN.fullmatch(raw):  # `yes`, unquoted
+                raw = raw.lower() in ("y", "yes", "true", "on")
+            container.privileged = self._value(raw, span)
         limits = get(item, "resources", "limits")
         if isinstance(limits, dict) and "memory" in limits:
             container.memory_limit = self._value(limits["memory"], key_span(limits, "memory"))
@@ -271,7 +278,7 @@ class KubeReader:
             if number is not None:
                 container.ports[str(port.get("name", number))] = number
         sources = list(mappings(item.get("envFrom")))
-        container.env = self._env(item.get("env"), container, bool(sources))
+        container.env = self._env(item.get("env"), container, bool(sources), target)
         refs = self.inputs.refs
         for source in sources:
             secret = get(source, "secretRef", "name")
@@ -283,12 +290,19 @@ class KubeReader:
                 container.env_complete = False
         return container
 
-    def _env(self, env: Any, container: Container, env_from: bool) -> dict[str, Value]:
+    def _env(self, env: Any, container: Container, env_from: bool,
+             target: DeployTarget) -> dict[str, Value]:  # fmt: skip
         values: dict[str, Value] = {}
         for var in mappings(env):
             name = str(var.get("name", ""))
             if "value" in var:
                 value = self._value(var["value"], key_span(var, "value"))
+                kind = self._kubectl_type(var, "value")
+                if kind not in ("string", "null"):
+                    # kubectl's YAML 1.1 reads `value: Y` as a boolean, `2048` as a number
+                    self._refuse(target, f"the value of {name} is a {kind} to kubectl: quote "
+                                 "it (\"Y\"); kubectl refuses the object", value.span)  # fmt: skip
+                    value = replace(value, text=None)
                 values[name] = _expanded(value, values, env_from)
                 position = value_position(var, "value")
                 if secret_name(name) and position:
@@ -303,6 +317,25 @@ class KubeReader:
                     container, name, str(ref["name"]), str(ref.get("key", "")),
                     key_span(var, "name")))  # fmt: skip
         return values
+
+    def _kubectl_type(self, mapping: Any, key: Any) -> str:
+        """What kubectl's YAML 1.1 reading makes of a value: "string", "boolean",
+        "number" or "null" (an unquoted `Y`, `yes`, `on` are booleans there)."""
+        raw = mapping[key]
+        if raw is None:
+            return "null"
+        if isinstance(raw, bool):
+            return "boolean"
+        if isinstance(raw, (int, float)):
+            return "number"
+        if not isinstance(raw, str) or not _YAML11_BOOLEAN.fullmatch(raw):
+            return "string"
+        position = value_position(mapping, key)
+        if position is None:
+            return "string"
+        line, column = position
+        first = self.lines[line - 1][column - 1 : column] if line <= len(self.lines) else ""
+        return "string" if first in ("'", '"') else "boolean"
 
     def _value(self, raw: Any, span: Span) -> Value:
         if raw is None:
@@ -347,6 +380,9 @@ def _is_base64(raw: Any) -> bool:
     return True
 
 
+_YAML11_BOOLEAN = re.compile(
+    r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+)
 # Kubernetes' dependent variables: `$(NAME)` is NAME's value when an earlier entry of
 # the container's `env` (or its envFrom) defines it, and stays as written otherwise;
 # `$$` is a `$` (so `$$(NAME)` is the text `$(NAME)`).
@@ -424,17 +460,8 @@ def resolve_secrets(inputs: KubeInputs) -> None:
 
 
 def _secret_of(inputs: KubeInputs, container: Container, name: str) -> dict[str, str] | None:
-    """The values of the Secret a container names: in its namespace; else, when one of
-    the two has none (it goes where it is applied), the input's only Secret of that
-    name without one, or in the container's."""
-    group, namespace = container.group, container.namespace
-    found = inputs.secrets.get((group, namespace, name))
-    if found is not None:
-        return found
-    if namespace:
-        return inputs.secrets.get((group, "", name))
-    matches = [v for (g, _ns, n), v in inputs.secrets.items() if (g, n) == (group, name)]
-    return matches[0] if len(matches) == 1 else None
+    """The values of the Secret a container names (see ``target.namespaced``)."""
+    return namespaced(inputs.secrets, container.group, container.namespace, name)
 
 
 def _from_secret(text: str, ref: SecretRef, key: str) -> Value:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from octolint.imageref import ImageRef, parse_image_ref
 from octolint.knowledge.octopus import SUPPORTED, OctopusServer
@@ -20,6 +20,7 @@ from octolint.suppress import Suppressions, collect_comments
 if TYPE_CHECKING:
     from octolint.rulebook import Rule
 
+_T = TypeVar("_T")
 COMPOSE = "compose"
 KUBERNETES = "kubernetes"
 
@@ -284,16 +285,38 @@ class DeployTarget:
         return found
 
     def claim(self, workload: Workload, name: str) -> Claim | None:
-        """The claim a workload's volume names: in its own input and namespace."""
-        return self.claims.get((workload.group, workload.namespace, name))
+        """The claim a workload's volume names: in its own input and namespace, where an
+        object without a namespace is in any (it goes where it is applied)."""
+        return namespaced(self.claims, workload.group, workload.namespace, name)
 
     def services_of(self, workload: Workload) -> list[Service]:
-        """The Services that can select the workload's pods: same input and namespace."""
-        return [s for s in self.services
-                if (s.group, s.namespace) == (workload.group, workload.namespace)]  # fmt: skip
+        """The Services that can select the workload's pods: same input and namespace (an
+        object without a namespace goes where it is applied: it may be the workload's)."""
+        return [s for s in self.services if s.group == workload.group
+                and same_namespace(s.namespace, workload.namespace)]  # fmt: skip
 
     def broken_files(self) -> list[DeployFile]:
         return [f for f in self.files if f.error is not None]
+
+
+def namespaced(table: Mapping[tuple[str, str, str], _T], group: str, namespace: str,
+               name: str) -> _T | None:  # fmt: skip
+    """The object ``name`` of an input's ``table`` (by group, namespace, name) that one in
+    ``namespace`` refers to: in that namespace; else, one without a namespace (it goes
+    where it is applied); for a referrer without one, the only object of that name."""
+    found = table.get((group, namespace, name))
+    if found is not None:
+        return found
+    if namespace:
+        return table.get((group, "", name))
+    same = [value for (g, _ns, n), value in table.items() if (g, n) == (group, name)]
+    return same[0] if len(same) == 1 else None
+
+
+def same_namespace(one: str, other: str) -> bool:
+    """Whether two objects of one input can be in the same namespace: equal, or one
+    has none (kubectl puts it in the namespace it applies to)."""
+    return one == other or not one or not other
 
 
 def is_yes(value: Value | None) -> bool:
