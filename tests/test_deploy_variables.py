@@ -440,3 +440,40 @@ def test_a_quoted_connection_string_password_is_read_as_sqlclient_reads_it(
     [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
     assert found.rule_id == "OCT301"
     assert ("empty password" in found.message) is (password == '""')
+
+
+# -- fragments: files for `docker compose -f base.yaml -f this.yaml` -----------------------
+FRAGMENT = """\
+services:
+  octopus:
+    environment:
+      DB_CONNECTION_STRING: ${PROD_DB_CONNECTION_STRING}
+      MASTER_KEY: ${PROD_MASTER_KEY}
+  db:
+    environment:
+      MSSQL_SA_PASSWORD: ${PROD_SA}
+"""
+
+
+@pytest.mark.infra
+def test_a_compose_fragment_is_skipped_in_a_directory_and_oct300_when_named(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "compose.yaml", """\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1.1
+            privileged: true
+            environment: {ACCEPT_EULA: "Y", MASTER_KEY: q7Vp3kLm9XwT2sYb4nRc8A==}
+          db:
+            image: mcr.microsoft.com/mssql/server:2022-latest
+            environment: {ACCEPT_EULA: "Y", MSSQL_PID: Express}
+        """)  # fmt: skip
+    fragment = write(tmp_path, "compose.prod.yaml", FRAGMENT)
+    assert compose_config(tmp_path, files=("compose.prod.yaml",))[0] != 0  # refused alone
+    assert compose_config(tmp_path, files=("compose.yaml", "compose.prod.yaml"))[0] == 0
+    # in a directory: no claims about containers a fragment only adds to
+    assert lint_deploy_paths([str(tmp_path)], Engine(Config())).findings == []
+    [found] = lint_deploy_paths([str(fragment)], Engine(Config())).findings
+    assert (found.rule_id, found.line) == ("OCT300", 2)
+    assert "neither an image nor a build context" in found.message

@@ -560,10 +560,34 @@ def _services(
     merged = layers[0]
     for later in layers[1:]:
         merged = merge_services(merged, later)
+    documents = [reader.document for reader, _file in files]
+    name = fragment_service(documents)
+    if name is not None:
+        reader, file = files[0]
+        span = key_span(get(reader.document, "services"), name)
+        reader._refused(file, f"service '{name}' has neither an image nor a build context: "
+                        "docker compose refuses this file alone (a fragment for `docker compose "
+                        "-f base.yaml -f this.yaml`? lint that project's `docker compose -f ... "
+                        "config` output through stdin)", span)  # fmt: skip
+        return None
     for reader, file in files:
         if not includes.add(reader, file, merged, target, project):
             return None
     return merged
+
+
+def fragment_service(documents: Sequence[Any]) -> str | None:
+    """The first service that no file of the project gives an image, a build context or
+    an `extends` (which may bring one): docker compose refuses such a project, and
+    such a file is usually meant to be merged into another (`-f base -f this`)."""
+    found: dict[str, bool] = {}
+    for document in documents:
+        services = get(document, "services")
+        for name, service in services.items() if isinstance(services, dict) else ():
+            complete = isinstance(service, dict) and any(
+                key in service for key in ("image", "build", "extends"))
+            found[str(name)] = found.get(str(name), False) or complete
+    return next((name for name, complete in found.items() if not complete), None)
 
 
 # `include` chains and fans out: each included file is a project read in full.

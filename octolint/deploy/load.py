@@ -16,7 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from octolint.deploy.compose import read_compose, redact_message, redact_unparsed
+from octolint.deploy.compose import (
+    fragment_service,
+    read_compose,
+    redact_message,
+    redact_unparsed,
+)
 from octolint.deploy.kube import KubeInputs, objects, read_kubernetes, resolve_secrets
 from octolint.deploy.target import COMPOSE, KUBERNETES, DeployFile, DeployTarget
 from octolint.deploy.yamlsource import (
@@ -187,7 +192,21 @@ def _read_one(
     if read is None:
         return None
     override = overrides.get(path.resolve()) if path is not None else None
-    return read, _override(display, override)
+    merged = _override(display, override)
+    if not explicit and _fragment(read, merged):
+        return None  # in a directory, a file for `-f base -f this` is no deployment alone
+    return read, merged
+
+
+def _fragment(
+    read: tuple[str, YamlFile] | DeployFile, override: YamlFile | DeployFile | None
+) -> bool:
+    if isinstance(read, DeployFile) or read[0] != COMPOSE:
+        return False
+    documents = [read[1].documents[0]]
+    if isinstance(override, YamlFile) and override.documents:
+        documents.append(override.documents[0])
+    return fragment_service(documents) is not None
 
 
 def _none_found(given: str, exclude: Sequence[str], root: Path) -> None:
