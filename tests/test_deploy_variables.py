@@ -477,3 +477,24 @@ def test_a_compose_fragment_is_skipped_in_a_directory_and_oct300_when_named(
     [found] = lint_deploy_paths([str(fragment)], Engine(Config())).findings
     assert (found.rule_id, found.line) == ("OCT300", 2)
     assert "neither an image nor a build context" in found.message
+
+
+def test_a_namespace_declared_in_each_file_keeps_the_directory_one_deployment(
+    tmp_path: Path,
+) -> None:
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: octopus}\n---\n"
+    settings = "securityContext: {privileged: true}\nports: [{containerPort: 10943}]\n"
+    sts = manifest(tmp_path, settings)
+    text = sts.read_text(encoding="utf-8").replace("replicas: 1", "replicas: 2")
+    directory = tmp_path / "deployment"
+    directory.mkdir()
+    (directory / "sts.yaml").write_text(namespace + text, encoding="utf-8")
+    services = "".join(
+        f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: octopus-{n}}}\nspec:\n"
+        f"  selector: {{statefulset.kubernetes.io/pod-name: octopus-{n}}}\n"
+        "  ports: [{port: 10943, targetPort: 10943}]\n"
+        for n in (0, 1)
+    )
+    (directory / "svc.yaml").write_text(namespace + services, encoding="utf-8")
+    found = {f.rule_id for f in lint_deploy_paths([str(directory)], Engine(Config())).findings}
+    assert "OCT309" not in found and "OCT312" not in found

@@ -55,6 +55,8 @@ from octolint.knowledge.secrets import MIN_LENGTH, secret_name
 from octolint.model import Span
 
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+# Declared alike by each file of a deployment (its Namespace): never a duplicate
+SHARED_KINDS = frozenset({"Namespace"})
 # envFrom: a Secret's keys for each container naming it (as MAX_VARIABLES for Compose)
 MAX_ENV_FROM = 250_000
 # kind -> path from the object to its pod template's spec
@@ -122,7 +124,7 @@ class KubeReader:
         kind = str(obj.get("kind", ""))
         name = str(get(obj, "metadata", "name") or "")
         self.namespace = str(get(obj, "metadata", "namespace") or "")
-        if name and not self._first(kind, name, obj, target):
+        if name and kind not in SHARED_KINDS and not self._first(kind, name, obj, target):
             if kind == "Secret":
                 self._secret(obj, name, None)  # not used, but never shown either
             return  # kubectl applies the second over the first: OCT312 reports it

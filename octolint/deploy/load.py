@@ -22,7 +22,13 @@ from octolint.deploy.compose import (
     redact_message,
     redact_unparsed,
 )
-from octolint.deploy.kube import KubeInputs, objects, read_kubernetes, resolve_secrets
+from octolint.deploy.kube import (
+    SHARED_KINDS,
+    KubeInputs,
+    objects,
+    read_kubernetes,
+    resolve_secrets,
+)
 from octolint.deploy.target import COMPOSE, KUBERNETES, DeployFile, DeployTarget
 from octolint.deploy.yamlsource import (
     YamlError,
@@ -117,6 +123,11 @@ def _display(file: tuple[str, YamlFile] | DeployFile) -> str:
     return file.path if isinstance(file, DeployFile) else file[1].path
 
 
+# Kinds that files of one deployment each declare, alike (kubectl apply -f DIR applies
+# the same Namespace twice without complaint): never alternatives, never OCT312.
+
+
+
 def _applied_together(files: Sequence[tuple[str, YamlFile] | DeployFile]) -> bool:
     """Whether the manifests of one argument are one deployment.
 
@@ -132,7 +143,8 @@ def _applied_together(files: Sequence[tuple[str, YamlFile] | DeployFile]) -> boo
         keys = {(str(get(o, "metadata", "namespace") or ""), str(o.get("kind", "")),
                  str(get(o, "metadata", "name") or ""))
                 for d in file[1].documents for o in objects(d)}  # fmt: skip
-        keys = {k for k in keys if k[2]}
+        # each file may declare the Namespace its objects go to: applied twice, no harm
+        keys = {k for k in keys if k[2] and k[1] not in SHARED_KINDS}
         if keys & seen:
             return False
         seen |= keys
