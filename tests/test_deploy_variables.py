@@ -498,3 +498,30 @@ def test_a_namespace_declared_in_each_file_keeps_the_directory_one_deployment(
     (directory / "svc.yaml").write_text(namespace + services, encoding="utf-8")
     found = {f.rule_id for f in lint_deploy_paths([str(directory)], Engine(Config())).findings}
     assert "OCT309" not in found and "OCT312" not in found
+
+
+@pytest.mark.infra
+def test_an_override_resets_one_variable_as_compose_does(tmp_path: Path) -> None:
+    write(tmp_path, "compose.yaml", """\
+        services:
+          octopus:
+            image: octopusdeploy/octopusdeploy:2024.1.1
+            environment:
+              ACCEPT_EULA: "Y"
+              DISABLE_DIND: "Y"
+              MASTER_KEY: q7Vp3kLm9XwT2sYb4nRc8A==
+        """)  # fmt: skip
+    write(tmp_path, "compose.override.yaml", """\
+        services:
+          octopus:
+            environment:
+              MASTER_KEY: !reset null
+              DISABLE_DIND: !reset null
+        """)  # fmt: skip
+    _code, document, stderr = compose_config(tmp_path)
+    assert document is not None, stderr
+    assert environment_of(document, "octopus") == {"ACCEPT_EULA": "Y"}
+    assert known_env(tmp_path / "compose.yaml", "octopus") == {"ACCEPT_EULA": "Y"}
+    found = {(f.rule_id, f.severity.label) for f in
+             lint_deploy_paths([str(tmp_path / "compose.yaml")], Engine(Config())).findings}
+    assert found == {("OCT303", "warning"), ("OCT305", "error")}  # not set; DinD unprivileged

@@ -447,12 +447,15 @@ class ComposeReader:
             )  # fmt: skip
         return files
 
-    def _environment(self, environment: Any) -> dict[str, Value]:
-        values: dict[str, Value] = {}
+    def _environment(self, environment: Any) -> dict[str, Value | Reset]:
+        values: dict[str, Value | Reset] = {}
         if isinstance(environment, dict):
             for key, raw in environment.items():
                 name = str(key)
                 span = key_span(environment, key)
+                if tag_of(raw) == RESET_TAG:  # `VAR: !reset null`: the variable goes
+                    values[name] = RESET
+                    continue
                 values[name] = self.value(raw, span) if raw is not None else self._inherited(
                     name, span)
                 position = value_position(environment, key)

@@ -35,7 +35,8 @@ class Reset:
 RESET = Reset()
 Mode = Literal["merge", "override", "reset"]
 _T = TypeVar("_T")
-Variables = tuple[Mode, dict[str, Value]]
+# a variable's value, or RESET: `VAR: !reset null` in an override removes it
+Variables = tuple[Mode, dict[str, "Value | Reset"]]
 EnvFiles = tuple[Mode, dict[str, dict[str, Value]]]  # file -> its variables, in order
 
 
@@ -69,7 +70,7 @@ class ServiceSettings:
         container.env = {}
         for variables in _variables(self.env_files).values():
             container.env.update(variables)
-        container.env.update(_variables(self.environment))
+        container.env.update(_set(_variables(self.environment)))
         container.mounts = dict(self.mounts or {})
         return container
 
@@ -84,7 +85,7 @@ class ServiceSettings:
         if self.env_files is not None:
             settled.env_files = ("merge", _variables(self.env_files))
         if self.environment is not None:
-            settled.environment = ("merge", _variables(self.environment))
+            settled.environment = ("merge", dict(_set(_variables(self.environment))))
         return settled
 
 
@@ -136,6 +137,11 @@ def _variables(variables: tuple[Mode, dict[str, _T]] | None) -> dict[str, _T]:
     if variables is None or variables[0] == "reset":
         return {}
     return variables[1]
+
+
+def _set(variables: dict[str, Value | Reset]) -> dict[str, Value]:
+    """The variables a `!reset` has not removed."""
+    return {k: v for k, v in variables.items() if isinstance(v, Value)}
 
 
 def _value(value: Value | Reset | None) -> Value | None:
