@@ -56,8 +56,15 @@ def _excluded(path: Path, root: Path, patterns: Sequence[str]) -> bool:
         fnmatch.fnmatch(relative, p)
         or fnmatch.fnmatch(relative, p.rstrip("/") + "/*")
         or fnmatch.fnmatch(path.name, p)
-        for p in patterns
+        for pattern in patterns
+        for p in _forms(pattern)
     )
+
+
+def _forms(pattern: str) -> tuple[str, ...]:
+    """A glob, and without its leading `**/`, which matches no directory too
+    (`**/testdata/*` skips `testdata/Dockerfile`, as in .gitignore)."""
+    return (pattern, pattern[3:]) if pattern.startswith("**/") else (pattern,)
 
 
 def discover(

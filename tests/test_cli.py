@@ -68,6 +68,16 @@ def test_directory_discovery(tmp_path: Path, write) -> None:  # type: ignore[no-
     ]  # fmt: skip
 
 
+def test_a_leading_double_star_matches_no_directory_too(  # type: ignore[no-untyped-def]
+    tmp_path: Path, write
+) -> None:
+    for name in ("testdata/Dockerfile", "a/b/testdata/Dockerfile", "app/Dockerfile"):
+        write(name, BAD)
+    write(".octolint.toml", 'exclude = ["**/testdata/*"]\n')  # the README's example
+    result = run_cli(["--format", "json", "."], cwd=tmp_path)
+    assert json.loads(result.stdout)["files"] == ["app/Dockerfile"]
+
+
 def test_empty_directory_is_exit_3(tmp_path: Path) -> None:
     result = run_cli([str(tmp_path)])
     assert result.returncode == 3
