@@ -1,12 +1,13 @@
 """OCT204 image-icu: no ICU library reachable in the image.
 
-.NET, and so Calamari, needs ICU (`libicuuc.so.N`, N >= 50) for
-globalization unless `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT` is `1` or
-`true`. Without it every step dies with "Couldn't find a valid ICU package
-installed on the system". The library is looked up as the dynamic loader
-would: `LD_LIBRARY_PATH` from the image's Env, `/etc/ld.so.cache`, and the
-default and multiarch directories, after every layer's additions and
-deletions.
+.NET, and so Calamari, needs ICU (`libicuuc.so.N` and `libicui18n.so.N` of the
+same N >= 50: .NET passes over a version without both) for globalization
+unless `DOTNET_SYSTEM_GLOBALIZATION_INVARIANT` is exactly `1` or `true` (any
+case, no spaces around: .NET does not trim it). Without it every step dies
+with "Couldn't find a valid ICU package installed on the system". The
+libraries are looked up as the dynamic loader would: `LD_LIBRARY_PATH` from the
+image's Env, `/etc/ld.so.cache`, and the default and multiarch directories,
+after every layer's additions and deletions.
 
 Fails: an image built from
 
@@ -58,15 +59,19 @@ ID = "OCT204"
 NAME = "image-icu"
 SEVERITY = "error"
 APPLIES_TO = "image"
-SUMMARY = "No ICU library (libicuuc.so.N) is reachable and invariant globalization is off."
+SUMMARY = "No ICU (libicuuc.so.N with libicui18n.so.N) is reachable; invariant mode is off."
 HINT = f"Install libicu, or set ENV {icu.INVARIANT_ENV}=1."
 SARIF_SCORE = SarifScore("8.0", "very-high")
 
 
 def icu_versions(target: ImageTarget) -> dict[int, str]:
-    """ICU major version -> the path the loader would use."""
+    """ICU major version -> the path the loader would use, for the versions whose
+    libicui18n.so.N is reachable too: .NET loads libicuuc.so.N, then libicui18n.so.N of
+    the same N, and passes over a version that lacks it (dotnet/runtime pal_icushim.c)."""
     found = target.libraries_matching(icu.SONAME.pattern)
-    return {v: path for soname, path in found.items() if (v := icu.version(soname)) is not None}
+    return {v: path for soname, path in found.items()
+            if (v := icu.version(soname)) is not None
+            and target.library(f"{icu.I18N_PREFIX}{v}") is not None}  # fmt: skip
 
 
 def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
@@ -76,8 +81,8 @@ def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
         return
     yield problem_at(
         target.at("FROM"),
-        f"no libicuuc.so.N (N >= {icu.MIN_VERSION}) is reachable by the dynamic loader and "
-        f"{icu.INVARIANT_ENV} is not set: Calamari would fail with "
+        f"no libicuuc.so.N with its libicui18n.so.N (N >= {icu.MIN_VERSION}) is reachable by "
+        f"the dynamic loader and {icu.INVARIANT_ENV} is not 1 or true: Calamari would fail with "
         '"Couldn\'t find a valid ICU package installed on the system"',
         hint=_fix(target),
     )

@@ -100,8 +100,8 @@ def debian(*extra: Layer) -> list[dict[str, Content]]:
     return [base, *(dict(layer) for layer in extra)]
 
 
-DOTNET_LIBRARIES = ("libicuuc.so.72", "libstdc++.so.6", "libgcc_s.so.1", "libz.so.1",
-                    "libssl.so.3", "libgssapi_krb5.so.2")  # fmt: skip
+DOTNET_LIBRARIES = ("libicuuc.so.72", "libicui18n.so.72", "libstdc++.so.6", "libgcc_s.so.1",
+                    "libz.so.1", "libssl.so.3", "libgssapi_krb5.so.2")  # fmt: skip
 
 
 def _mode(path: str, content: Content) -> int:

@@ -43,8 +43,9 @@ _GLIBC = _ELF + b"GNU C Library (Debian GLIBC 2.36-9) stable release version 2.3
 _GNU = "usr/lib/x86_64-linux-gnu"
 HEALTHY = tar_layer(
     {f"{_GNU}/{name}": _GLIBC if name.startswith(("ld-", "libc.")) else _ELF
-     for name in ("ld-linux-x86-64.so.2", "libc.so.6", "libicuuc.so.72", "libssl.so.3",
-                  "libstdc++.so.6", "libgcc_s.so.1", "libz.so.1", "libgssapi_krb5.so.2")}
+     for name in ("ld-linux-x86-64.so.2", "libc.so.6", "libicuuc.so.72", "libicui18n.so.72",
+                  "libssl.so.3", "libstdc++.so.6", "libgcc_s.so.1", "libz.so.1",
+                  "libgssapi_krb5.so.2")}
     | {"usr/bin/bash": _ELF, "usr/bin/sh": _ELF},
     symlinks={"lib64/ld-linux-x86-64.so.2": f"/{_GNU}/ld-linux-x86-64.so.2",
               "bin": "usr/bin", "lib": "usr/lib"},

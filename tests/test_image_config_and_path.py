@@ -61,3 +61,25 @@ def test_a_loader_only_off_the_interpreter_path_is_no_loader() -> None:
                     "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2": Exe()})  # fmt: skip
     [found] = findings(image_target(moved, linux([DEBIAN_PATH])), "OCT203")
     assert "no dynamic loader" in found.message
+
+
+ICU_DIR = "/usr/lib/x86_64-linux-gnu"
+
+
+def test_icu_needs_libicui18n_of_the_same_version() -> None:
+    # .NET loads libicuuc.so.N, then libicui18n.so.N, and passes over N without it
+    no_i18n = debian({f"{ICU_DIR}/libicui18n.so.72": WHITEOUT})
+    [found] = findings(image_target(no_i18n, linux([DEBIAN_PATH])), "OCT204")
+    assert "libicui18n.so.N" in found.message
+    other = {f"{ICU_DIR}/libicui18n.so.72": WHITEOUT, f"{ICU_DIR}/libicui18n.so.70": b""}
+    mismatched = debian(other)
+    assert finding_ids(image_target(mismatched, linux([DEBIAN_PATH])), "OCT204") == ["OCT204"]
+
+
+def test_invariant_mode_is_read_exactly_as_dotnet_reads_it() -> None:
+    no_icu = debian({f"{ICU_DIR}/libicuuc.so.72": WHITEOUT})
+    for value, invariant in [("1", True), ("true", True), ("TRUE", True), ("1 ", False),
+                             (" true", False), ("yes", False), ("0", False)]:  # fmt: skip
+        config = linux([DEBIAN_PATH, f"DOTNET_SYSTEM_GLOBALIZATION_INVARIANT={value}"])
+        expected = [] if invariant else ["OCT204"]
+        assert finding_ids(image_target(no_icu, config), "OCT204") == expected, value

@@ -27,7 +27,7 @@ SONAME = re.compile(r"^libicuuc\.so\.(\d+)$")  # any version; see version()
 PROBED_SONAMES = tuple(f"libicuuc.so.{n}" for n in range(MIN_VERSION, 100))
 
 INVARIANT_ENV = "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"
-_INVARIANT_VALUES = ("1", "true")  # compared stripped and lower-cased, as .NET does
+I18N_PREFIX = "libicui18n.so."  # .NET needs it too, of the same major version
 
 
 def version(soname: str) -> int | None:
@@ -40,7 +40,9 @@ def version(soname: str) -> int | None:
 
 def invariant(env: Mapping[str, str | None]) -> bool:
     """Whether this environment switches invariant globalization on (no ICU needed)."""
-    return (env.get(INVARIANT_ENV) or "").strip().lower() in _INVARIANT_VALUES
+    # AppContextConfigHelper.GetBooleanConfig: "1", or "true" in any case; no trimming
+    value = env.get(INVARIANT_ENV) or ""
+    return value == "1" or value.lower() == "true"
 
 
 # Packages that install ICU, or pull it in on every distribution (PowerShell and .NET
