@@ -111,6 +111,11 @@ def cli() -> None:
 _ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _split_commas(_ctx: Any, _param: Any, values: tuple[str, ...]) -> tuple[str, ...]:
+    """--ignore OCT204,OCT205 as --ignore OCT204 --ignore OCT205 (as ruff reads it)."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
 def _build_args(values: Sequence[str]) -> dict[str, str]:
     """``KEY=VALUE`` pairs; a bare ``NAME`` takes its value from the environment, as
     ``docker build --build-arg NAME`` does, and stays unset when the environment
@@ -147,8 +152,8 @@ def report_options(command: Callable[..., None]) -> Callable[..., None]:
                           "[default: from the command]."),
         click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
                      help="Lowest severity that makes the exit code 1 [default: error]."),
-        click.option("--ignore", multiple=True, metavar="RULE",
-                     help="Skip a rule (repeatable)."),
+        click.option("--ignore", multiple=True, metavar="RULE", callback=_split_commas,
+                     help="Skip a rule, by id or name (repeatable, or comma-separated)."),
         click.option("--config", type=click.Path(path_type=Path),
                      help="Use this config file instead of searching for one."),
         click.option("--no-color", is_flag=True, help="Plain output even on a terminal."),

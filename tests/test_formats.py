@@ -664,3 +664,16 @@ def test_reports_are_deterministic_across_runs_and_hash_seeds(tmp_path: Path) ->
             assert result.returncode == 1, result.stderr
             outputs.append([result.stdout, *((out / f).read_text() for f in ("json", "sarif"))])
         assert outputs[0] == outputs[1]
+
+
+def test_ignore_takes_commas_and_unknown_ids_are_noted_for_images_too(tmp_path: Path) -> None:
+    image_archive(tmp_path)
+    every = {f["rule_id"] for f in json.loads(image_cli(tmp_path, "app.tar", "-f", "json").stdout)
+             ["findings"]}  # fmt: skip
+    assert {"OCT201", "OCT204"} <= every
+    result = image_cli(tmp_path, "app.tar", "-f", "json", "--ignore", "OCT201,image-icu",
+                       "--ignore", "NOPE9")  # fmt: skip
+    found = json.loads(result.stdout)["findings"]
+    ids = {f["rule_id"] for f in found}
+    assert not ids & {"OCT201", "OCT204"} and "OCT001" in ids
+    assert any("'NOPE9' given to --ignore" in f["message"] for f in found)

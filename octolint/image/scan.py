@@ -103,6 +103,8 @@ def _scan_images(references: Sequence[str], engine: Engine, options: ScanOptions
                 result.report.images += [t.reference for t in targets]
                 result.used_sources.append(used)
     result.report.rules_run = [r.id for r in engine.active_rules("image")]
+    # unknown ids in --ignore and the configuration: OCT001, as for Dockerfiles
+    result.report.findings = engine.config_findings() + result.report.findings
     return result
 
 
