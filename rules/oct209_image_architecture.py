@@ -2,7 +2,8 @@
 
 Calamari is published for linux-x64, linux-arm64 and linux-arm (and Windows
 x64). An image for any other architecture (386, ppc64le, s390x, riscv64...)
-cannot run it.
+cannot run it, nor can an `arm/v5` or `arm/v6` one (.NET's linux-arm needs
+ARMv7 with hardware floating point) or a Windows image for anything but amd64.
 
 Fails: an image for `linux/s390x`.
 
@@ -41,12 +42,18 @@ SUMMARY = "The image's architecture is not one Calamari is built for (amd64, arm
 HINT = "Build the image for linux/amd64, linux/arm64 or linux/arm."
 SARIF_SCORE = SarifScore("8.0", "very-high")
 SUPPORTED = ("amd64", "arm64", "arm")
+_OLD_ARM = ("v5", "v6")  # before ARMv7: no .NET build
+WINDOWS = ("amd64",)
 
 
 def check(target: ImageTarget, options: Options) -> Iterator[Problem]:
-    if target.architecture not in SUPPORTED:
-        yield problem_at(
-            target.at("FROM"),
-            f"the image is for {target.os}/{target.architecture}: Calamari is built "
-            f"for {', '.join(SUPPORTED)} only",
-        )
+    architecture, variant = target.architecture, target.variant
+    supported = WINDOWS if target.os == "windows" else SUPPORTED
+    if architecture in supported and not (architecture == "arm" and variant in _OLD_ARM):
+        return
+    shown = "/".join(p for p in (target.os, architecture, variant) if p)
+    built = "amd64" if target.os == "windows" else "amd64, arm64 and arm/v7"
+    yield problem_at(
+        target.at("FROM"),
+        f"the image is for {shown}: Calamari is built for {built} only",
+    )

@@ -83,3 +83,31 @@ def test_invariant_mode_is_read_exactly_as_dotnet_reads_it() -> None:
         config = linux([DEBIAN_PATH, f"DOTNET_SYSTEM_GLOBALIZATION_INVARIANT={value}"])
         expected = [] if invariant else ["OCT204"]
         assert finding_ids(image_target(no_icu, config), "OCT204") == expected, value
+
+
+def test_platforms_are_normalised_as_containerd_does() -> None:
+    from octolint.image.model import Platform
+
+    image = {"arm64": Platform("linux", "arm64"), "arm": Platform("linux", "arm"),
+             "arm6": Platform("linux", "arm", "v6"),
+             "amd64": Platform("linux", "amd64")}  # fmt: skip
+    for wanted, found in [("linux/arm64/v8", "arm64"), ("linux/aarch64", "arm64"),
+                          ("linux/arm/v7", "arm"), ("linux/arm", "arm"), ("linux/armhf", "arm"),
+                          ("linux/x86_64", "amd64"), ("linux/arm/v6", "arm6")]:  # fmt: skip
+        matching = [name for name, platform in image.items()
+                    if platform.matches(Platform.parse(wanted))]  # fmt: skip
+        assert matching == [found], wanted
+
+
+def test_architectures_calamari_has_no_build_for() -> None:
+    for config, expected in [
+        ({"architecture": "arm", "variant": "v7"}, []),
+        ({"architecture": "arm"}, []),  # v7 by default
+        ({"architecture": "arm", "variant": "v6"}, ["OCT209"]),
+        ({"architecture": "arm", "variant": "v5"}, ["OCT209"]),
+        ({"architecture": "arm64", "variant": "v8"}, []),
+        ({"architecture": "s390x"}, ["OCT209"]),
+        ({"os": "windows", "architecture": "arm64", "os.version": "10.0.20348.1"}, ["OCT209"]),
+        ({"os": "windows", "architecture": "amd64", "os.version": "10.0.20348.1"}, []),
+    ]:
+        assert finding_ids(image_target(debian(), config), "OCT209") == expected, config

@@ -41,7 +41,7 @@ _32_BIT = frozenset({"arm", "i386", "x32"})
 GLIBC_LOADERS = {
     "x86_64": ("/lib64/ld-linux-x86-64.so.2",),
     "aarch64": ("/lib/ld-linux-aarch64.so.1",),
-    "arm": ("/lib/ld-linux-armhf.so.3", "/lib/ld-linux.so.3"),
+    "arm": ("/lib/ld-linux-armhf.so.3",),  # hard float: .NET's linux-arm; not armel's
     "i386": ("/lib/ld-linux.so.2",),
     "ppc64le": ("/lib64/ld64.so.2",),
     "s390x": ("/lib/ld64.so.1",),

@@ -65,15 +65,34 @@ class Platform:
         return cls(parts[0].lower(), parts[1].lower(), variant)
 
     def matches(self, wanted: Platform) -> bool:
-        if (self.os, self.architecture) != (wanted.os, wanted.architecture):
+        """Whether this image's platform is the one ``wanted``, both normalised as
+        containerd does (`linux/arm64/v8` is `linux/arm64`, `linux/arm` is v7)."""
+        mine, theirs = self.normalised(), wanted.normalised()
+        if (mine.os, mine.architecture) != (theirs.os, theirs.architecture):
             return False
-        return wanted.variant is None or self.variant == wanted.variant
+        return theirs.variant is None or mine.variant == theirs.variant
+
+    def normalised(self) -> Platform:
+        """containerd's platforms.Normalize: architecture aliases (x86_64, aarch64,
+        armhf...), arm's default variant v7, arm64's v8 and amd64's v1 dropped."""
+        arch = _ARCH_ALIASES.get(self.architecture, self.architecture)
+        variant = self.variant or _ALIAS_VARIANTS.get(self.architecture)
+        if variant and variant.isdigit():
+            variant = f"v{variant}"
+        if arch == "arm":
+            variant = variant or "v7"
+        elif (arch, variant) in (("arm64", "v8"), ("arm64", "v8.0"), ("amd64", "v1")):
+            variant = None
+        return Platform(self.os, arch, variant, self.os_version)
 
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
 
 
 DEFAULT_PLATFORM = Platform("linux", "amd64")
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386",
+                 "armhf": "arm", "armel": "arm"}  # fmt: skip
+_ALIAS_VARIANTS = {"armhf": "v7", "armel": "v6"}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from octolint.image.fs import ImageFS
 from octolint.image.libraries import dynamic_loader, find_libraries_matching, find_library
-from octolint.image.model import ResolvedImage
+from octolint.image.model import Platform, ResolvedImage
 from octolint.image.probe import ProbeResult
 from octolint.knowledge.octopus import SUPPORTED, OctopusServer
 from octolint.model import FileLocation, ImageLocation, Location, Problem, Span
@@ -144,6 +144,13 @@ class ImageTarget:
     @property
     def architecture(self) -> str:
         return str(self.image.config.get("architecture") or self.image.platform.architecture)
+
+    @property
+    def variant(self) -> str | None:
+        """The architecture's variant (v7, v8...), normalised as containerd does."""
+        variant = self.image.config.get("variant") or self.image.platform.variant
+        platform = Platform(self.os, self.architecture, str(variant) if variant else None)
+        return platform.normalised().variant
 
     @property
     def os_version(self) -> str | None:
