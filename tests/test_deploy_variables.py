@@ -34,6 +34,15 @@ def known_env(path: Path, service: str) -> dict[str, str | None]:
 
 
 # -- Compose ---------------------------------------------------------------------------
+def privileged_octopus(directory: Path, *environment: str) -> Path:
+    """compose.yaml: a privileged Octopus Server with these `environment` lines."""
+    lines = "".join(f"      {line}\n" for line in environment)
+    return write(directory, "compose.yaml", "services:\n  octopus:\n"
+                 "    image: octopusdeploy/octopusdeploy:2024.1.1\n    privileged: true\n"
+                 f"    environment:\n{lines}")  # fmt: skip
+
+
+
 DOTENV = "MK=Zm9vYmFyYmF6cXV4MTIzNA==\nEULA=Y\nX=from-dotenv\nBARE=bare-from-dotenv\n"
 ENV_FILE = "X=local\nY=${X}\nZ=${EULA}-${X}\nW=${NOPE:-default}\nQ='${X}'\n"
 
@@ -96,16 +105,7 @@ def test_an_entry_without_a_value_takes_the_dotenv_value(tmp_path: Path, entry: 
     eula, key = ("ACCEPT_EULA: Y", "MASTER_KEY: Zm9vYmFyYmF6cXV4MTIzNA==")
     if entry.startswith("-"):
         eula, key = ("- ACCEPT_EULA=Y", "- MASTER_KEY=Zm9vYmFyYmF6cXV4MTIzNA==")
-    compose = write(tmp_path, "compose.yaml", f"""\
-        services:
-          octopus:
-            image: octopusdeploy/octopusdeploy:2024.1.1
-            privileged: true
-            environment:
-              {eula}
-              {key}
-              {entry}
-        """)  # fmt: skip
+    compose = privileged_octopus(tmp_path, eula, key, entry)
     [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
     assert (found.rule_id, found.line) == ("OCT301", 8)
     assert ".env line 1)" in found.message and "N0tS3cr3t" not in found.message
@@ -427,16 +427,10 @@ def test_a_job_running_the_octopus_image_needs_no_probes(tmp_path: Path) -> None
 def test_a_quoted_connection_string_password_is_read_as_sqlclient_reads_it(
     tmp_path: Path, password: str
 ) -> None:
-    compose = write(tmp_path, "compose.yaml", f"""\
-        services:
-          octopus:
-            image: octopusdeploy/octopusdeploy:2024.1.1
-            privileged: true
-            environment:
-              ACCEPT_EULA: "Y"
-              MASTER_KEY: q7Vp3kLm9XwT2sYb4nRc8A==
-              DB_CONNECTION_STRING: Server=db;User Id=sa;Password={password}
-        """)  # fmt: skip
+    connection = f"DB_CONNECTION_STRING: Server=db;User Id=sa;Password={password}"
+    compose = privileged_octopus(
+        tmp_path, 'ACCEPT_EULA: "Y"', "MASTER_KEY: q7Vp3kLm9XwT2sYb4nRc8A==", connection
+    )
     [found] = lint_deploy_paths([str(compose)], Engine(Config())).findings
     assert found.rule_id == "OCT301"
     assert ("empty password" in found.message) is (password == '""')
