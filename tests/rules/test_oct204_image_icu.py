@@ -5,7 +5,7 @@ from imagefixture import REFERENCE, WHITEOUT, debian, findings, image_target, li
 from octolint.model import ImageLocation
 
 NO_ICU = {"/usr/lib/x86_64-linux-gnu/libicuuc.so.72": WHITEOUT}  # a later layer deletes it
-OWN_ICU = {**NO_ICU, "/opt/icu/libicuuc.so.74": b""}
+OWN_ICU = {**NO_ICU, "/opt/icu/libicuuc.so.74": b"", "/opt/icu/libicui18n.so.74": b""}
 
 
 def test_icu_deleted_by_a_later_layer() -> None:
