@@ -84,12 +84,21 @@ def discover(
         if path.is_dir():
             found = list(walk(path, exclude, root))
             if not found:
-                raise InputError(given, "no Dockerfiles found in this directory")
+                raise InputError(given, "no Dockerfiles found in this directory"
+                                 + _excluded_note(path, exclude, root))  # fmt: skip
             yield from ((str(p), p) for p in found)
         elif path.exists() or path.is_symlink():
             yield given, path
         else:
             raise InputError(given, "no such file or directory")
+
+
+def _excluded_note(path: Path, exclude: Sequence[str], root: Path) -> str:
+    """Why a directory with Dockerfiles has none to lint: the configuration's exclude."""
+    if not exclude:
+        return ""
+    count = sum(1 for _ in walk(path, (), root))
+    return f" ({count} excluded by the configuration's exclude)" if count else ""
 
 
 def walk(

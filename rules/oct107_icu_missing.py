@@ -242,6 +242,13 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
         "to provide ICU was seen installed: Calamari would fail with \"Couldn't find a valid "
         'ICU package installed on the system"',
         build.final,
-        hint=f"Add `{install_hint(ref.short_name, ref.tag)}`, or set "
-        f"ENV {icu.INVARIANT_ENV}=1.",
+        hint=_hint(ref.short_name, ref.tag),
     )
+
+
+def _hint(name: str, tag: str | None) -> str:
+    invariant = f"ENV {icu.INVARIANT_ENV}=1"
+    if "micro" in name.rsplit("/", 1)[-1]:  # ubi-micro: no package manager at all
+        return (f"{name} has no package manager: build FROM its -minimal sibling and add "
+                f"`RUN microdnf install -y libicu`, or set {invariant}.")  # fmt: skip
+    return f"Add `{install_hint(name, tag)}`, or set {invariant}."

@@ -84,6 +84,25 @@ def test_empty_directory_is_exit_3(tmp_path: Path) -> None:
     assert "no Dockerfiles found" in result.stderr and str(tmp_path) in result.stderr
 
 
+def test_a_directory_whose_dockerfiles_are_all_excluded_says_so(  # type: ignore[no-untyped-def]
+    tmp_path: Path, write
+) -> None:
+    write("vendor/a/Dockerfile", BAD)
+    write("vendor/b/Dockerfile", BAD)
+    write(".octolint.toml", 'exclude = ["vendor"]\n')
+    result = run_cli(["vendor"], cwd=tmp_path)
+    assert result.returncode == 3
+    assert "no Dockerfiles found in this directory (2 excluded by the configuration's " \
+        "exclude)" in result.stderr
+
+
+def test_the_octopus_version_is_named_as_written(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("Dockerfile", BAD.replace("CMD", "ENTRYPOINT"))
+    result = run_cli(["--octopus-version", "2021.2-beta", str(path)])
+    # a pre-release of 2021.2 comes before it: the ENTRYPOINT is an error there
+    assert "Octopus 2021.2-beta runs its own" in result.stdout and "2021.2b0" not in result.stdout
+
+
 def test_missing_file_is_exit_3(tmp_path: Path) -> None:
     result = run_cli([str(tmp_path / "nope")])
     assert result.returncode == 3 and "no such file" in result.stderr

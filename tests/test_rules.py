@@ -336,6 +336,12 @@ def test_oct107_icu(text: str, expected: bool) -> None:
     assert fires("OCT107", text) is expected
 
 
+def test_oct107_on_ubi_micro_says_it_has_no_package_manager() -> None:
+    [found] = findings_of("FROM registry.access.redhat.com/ubi9/ubi-micro\n")
+    assert "has no package manager" in (found.hint or "") and "dnf install" not in (
+        found.hint or "").replace("microdnf", "")  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("image", "installer"),
     [

@@ -23,7 +23,7 @@ has it; see octolint.plugin).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from octolint.model import Severity
@@ -44,11 +44,15 @@ class OctopusServer:
     """The Octopus Server version findings are judged for; ``None``: any supported one."""
 
     version: Version | None = None
+    written: str | None = field(default=None, compare=False)  # as the user gave it
 
     @property
     def name(self) -> str:
-        """How messages name it: ``Octopus 2020.6``, or ``Octopus`` for any supported one."""
-        return "Octopus" if self.version is None else f"Octopus {self.version}"
+        """How messages name it: ``Octopus 2020.6`` (as written: ``2021.2-beta``, not
+        packaging's ``2021.2b0``), or ``Octopus`` for any supported one."""
+        if self.version is None:
+            return "Octopus"
+        return f"Octopus {self.written or self.version}"
 
     @property
     def replaces_entrypoint(self) -> bool:
@@ -102,4 +106,4 @@ def parse_octopus_version(text: str) -> OctopusServer:
         ) from None
     if version.local or version.epoch:
         raise ValueError(f"'{text}' is not an Octopus version (expected X.Y, such as 2023.4)")
-    return OctopusServer(version)
+    return OctopusServer(version, given)
