@@ -51,6 +51,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
+from octolint.imageref import ImageRef
 from octolint.knowledge.base_images import MUSL_IMAGES, MUSL_TAGGED, MUSL_WORD, facts
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, list_of, problem_at
 
@@ -65,10 +66,10 @@ OPTIONS = {"musl-images": list_of(str, default=[])}
 
 
 
-def is_musl(name: str, tag: str | None, extra: list[str]) -> bool:
+def is_musl(ref: ImageRef, extra: list[str]) -> bool:
+    name, tag = ref.short_name, ref.tag
     # the name too, past its registry: mhart/alpine-node, linuxserver/baseimage-alpine
-    repository = name.split("/", 1)[1] if "." in name.split("/", 1)[0] else name
-    if MUSL_WORD.search(tag or "") or MUSL_WORD.search(repository):
+    if MUSL_WORD.search(tag or "") or MUSL_WORD.search(ref.repository):
         return True
     if name == MUSL_TAGGED and tag and "musl" in tag:
         return True
@@ -83,7 +84,7 @@ def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     if found is None:
         return
     stage, ref = found
-    if is_musl(ref.short_name, ref.tag, list(options["musl-images"])):
+    if is_musl(ref, list(options["musl-images"])):
         yield problem_at(
             stage.from_instruction,
             f"the final image is based on {ref}, a musl-based image: Calamari is built "

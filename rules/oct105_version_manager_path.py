@@ -109,7 +109,7 @@ from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.parser import Instruction
 from octolint.dockerfile.shell import program, run_script, segments
 from octolint.dockerfile.stages import Build, Stage, normalise_dir
-from octolint.knowledge.base_images import DEFAULT_PATH, facts
+from octolint.knowledge.base_images import base_env
 from octolint.knowledge.version_managers import (
     MANAGERS,
     NVM_VERSION_ENTRY,
@@ -151,14 +151,13 @@ class _Scene:
 
 def _scene(build: Build) -> _Scene:
     base = build.base_image()
-    base_env = dict(facts(base[1].short_name, base[1].tag).env) if base else {}
-    base_env.setdefault("PATH", DEFAULT_PATH)  # every image has these, or nothing runs
-    path = build.resolved_path(base_env)
+    env = base_env(base[1] if base else None)
+    path = build.resolved_path(env)
     runs = [_Run(stage, i, run_script(i)) for stage, i in build.final_instructions()
             if i.name == "RUN"]  # fmt: skip
     entries = [e for e in path.entries if not PLACEHOLDER.search(e)]
     home = build.home() or f"<the home directory of USER {build.user()}>"
-    return _Scene(runs, entries, path.unresolved, build.variables(base_env), home)
+    return _Scene(runs, entries, path.unresolved, build.variables(env), home)
 
 
 def _installed(manager: VersionManager, scene: _Scene) -> list[str] | None:

@@ -54,7 +54,7 @@ from collections.abc import Iterator
 from octolint.dockerfile.expand import expand_or_raw
 from octolint.dockerfile.shell import run_script, segments, unquoted
 from octolint.dockerfile.stages import normalise_dir
-from octolint.knowledge.base_images import DEFAULT_PATH, facts
+from octolint.knowledge.base_images import base_env
 from octolint.knowledge.version_managers import STARTUP_FILE
 from octolint.plugin import DockerfileTarget, Options, Problem, SarifScore, problem_at
 
@@ -104,10 +104,9 @@ def _shown(written: str, resolved: str) -> str:
 def check(target: DockerfileTarget, options: Options) -> Iterator[Problem]:
     build = target.build
     base = build.base_image()
-    base_env = dict(facts(base[1].short_name, base[1].tag).env) if base else {}
-    base_env.setdefault("PATH", DEFAULT_PATH)  # /usr/bin & co. are on every image's PATH
-    covered = set(build.resolved_path(base_env).entries)
-    known = {k: v for k, v in build.variables(base_env).items() if v is not None}
+    env = base_env(base[1] if base else None)
+    covered = set(build.resolved_path(env).entries)
+    known = {k: v for k, v in build.variables(env).items() if v is not None}
     home = build.home()
     if home and "HOME" not in known:  # the shell reading the start-up file has $HOME
         known["HOME"] = home

@@ -302,16 +302,18 @@ class ComposeReader:
         entry = self.entries.get(name)
         if entry is None or not entry.known:
             return Value(None, span, self.source.path)
-        return Value(entry.value, span, self.source.path,
-                     f" (from {entry.source or self.env_name} line {entry.line})")  # fmt: skip
+        return Value(entry.value, span, self.source.path, f" (from {self._cited(entry)})")
 
     def _origin(self, raw: str) -> str:
         used = [n for n in _REFERENCE.findall(raw) if n in self.entries]
         if not used:
             return ""
-        where = ", ".join(f"{n} at {self.entries[n].source or self.env_name} line "
-                          f"{self.entries[n].line}" for n in used)  # fmt: skip
+        where = ", ".join(f"{n} at {self._cited(self.entries[n])}" for n in used)
         return f" (from {where})"
+
+    def _cited(self, entry: EnvEntry) -> str:
+        """Where a project variable is set: `.env line 3` (or the included project's)."""
+        return f"{entry.source or self.env_name} line {entry.line}"
 
     def _interpolate(self, raw: str, span: Span) -> Resolution:
         try:

@@ -111,9 +111,10 @@ class KubeReader:
         self.lines = source.lines
         self.secrets: list[Secret] = []
         self.namespace = ""
+        self.file = DeployFile(source.path, KUBERNETES, self.lines, comment_lines(source.text))
 
     def read(self, target: DeployTarget) -> None:
-        file = DeployFile(self.source.path, KUBERNETES, self.lines, comment_lines(self.source.text))
+        file = self.file
         target.files.append(file)
         for document in self.source.documents:
             for obj in objects(document):
@@ -179,16 +180,15 @@ class KubeReader:
         if target is None:
             return
         if refused is not None:
-            self._refuse(target, *refused)
+            self._refuse(*refused)
             return
         self.inputs.secrets[(self.group, self.namespace, name)] = values
         target.secret_values.extend(v for v in values.values() if len(v) >= MIN_LENGTH)
 
-    def _refuse(self, target: DeployTarget, message: str, span: Span) -> None:
+    def _refuse(self, message: str, span: Span) -> None:
         """What kubectl refuses: an OCT300 finding on this file (its first such)."""
-        file = next(f for f in reversed(target.files) if f.path == self.source.path)
-        if file.error is None:
-            file.error, file.error_span = message, span
+        if self.file.error is None:
+            self.file.error, self.file.error_span = message, span
 
     def _redact_value(self, mapping: Any, key: Any, raw: Any) -> None:
         position = value_position(mapping, key)
@@ -239,14 +239,14 @@ class KubeReader:
         commands = []
         for index, item in enumerate(containers if isinstance(containers, list) else []):
             if isinstance(item, dict):
-                container = self._container(item, containers, index, target)
+                container = self._container(item, containers, index)
                 workload.containers.append(container)
                 target.containers.append(container)
                 commands += [a for k in ("command", "args") for a in _strings(item.get(k))]
         workload.commands = "\n".join(commands)
         return workload
 
-    def _container(self, item: Any, containers: Any, index: int, target: DeployTarget) -> Container:
+    def _container(self, item: Any, containers: Any, index: int) -> Container:
         span = key_span(item, "name") if "name" in item else item_span(containers, index)
         container = Container(KUBERNETES, self.source.path, str(item.get("name", "")), span,
                               group=self.group, namespace=self.namespace)  # fmt: skip
@@ -256,7 +256,7 @@ class KubeReader:
         if isinstance(security, dict) and "privileged" in security:
             span = key_span(security, "privileged")
             if self._kubectl_type(security, "privileged") != "boolean":
-                self._refuse(target, "securityContext.privileged must be a boolean (true or "
+                self._refuse("securityContext.privileged must be a boolean (true or "
                              "false, unquoted): kubectl refuses the object", span)  # fmt: skip
             raw = security["privileged"]
             if isinstance(raw, str) and _YAML11_BOOLEAN.fullmatch(raw):  # `yes`, unquoted
@@ -280,7 +280,7 @@ class KubeReader:
             if number is not None:
                 container.ports[str(port.get("name", number))] = number
         sources = list(mappings(item.get("envFrom")))
-        container.env = self._env(item.get("env"), container, bool(sources), target)
+        container.env = self._env(item.get("env"), container, bool(sources))
         refs = self.inputs.refs
         for source in sources:
             secret = get(source, "secretRef", "name")
@@ -292,8 +292,7 @@ class KubeReader:
                 container.env_complete = False
         return container
 
-    def _env(self, env: Any, container: Container, env_from: bool,
-             target: DeployTarget) -> dict[str, Value]:  # fmt: skip
+    def _env(self, env: Any, container: Container, env_from: bool) -> dict[str, Value]:
         values: dict[str, Value] = {}
         for var in mappings(env):
             name = str(var.get("name", ""))
@@ -302,7 +301,7 @@ class KubeReader:
                 kind = self._kubectl_type(var, "value")
                 if kind not in ("string", "null"):
                     # kubectl's YAML 1.1 reads `value: Y` as a boolean, `2048` as a number
-                    self._refuse(target, f"the value of {name} is a {kind} to kubectl: quote "
+                    self._refuse(f"the value of {name} is a {kind} to kubectl: quote "
                                  "it (\"Y\"); kubectl refuses the object", value.span)  # fmt: skip
                     value = replace(value, text=None)
                 values[name] = _expanded(value, values, env_from)
@@ -441,7 +440,7 @@ def resolve_secrets(inputs: KubeInputs) -> None:
     explicit = {id(r.container): set(r.container.env) for r in inputs.refs}
     for ref in inputs.refs:
         container = ref.container
-        data = _secret_of(inputs, container, ref.secret)
+        data = namespaced(inputs.secrets, container.group, container.namespace, ref.secret)
         if data is None:  # not among the inputs: its values are unknown
             if ref.key is None:
                 container.env_complete = False
@@ -459,11 +458,6 @@ def resolve_secrets(inputs: KubeInputs) -> None:
             name = ref.variable + key
             if name not in explicit[id(container)]:
                 container.env[name] = _from_secret(text, ref, key)
-
-
-def _secret_of(inputs: KubeInputs, container: Container, name: str) -> dict[str, str] | None:
-    """The values of the Secret a container names (see ``target.namespaced``)."""
-    return namespaced(inputs.secrets, container.group, container.namespace, name)
 
 
 def _from_secret(text: str, ref: SecretRef, key: str) -> Value:

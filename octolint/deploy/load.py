@@ -123,11 +123,6 @@ def _display(file: tuple[str, YamlFile] | DeployFile) -> str:
     return file.path if isinstance(file, DeployFile) else file[1].path
 
 
-# Kinds that files of one deployment each declare, alike (kubectl apply -f DIR applies
-# the same Namespace twice without complaint): never alternatives, never OCT312.
-
-
-
 def _applied_together(files: Sequence[tuple[str, YamlFile] | DeployFile]) -> bool:
     """Whether the manifests of one argument are one deployment.
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import TypeVar, cast
 
 from octolint.dockerfile.expand import Variables, expand, expand_or_raw, referenced
 from octolint.dockerfile.parser import Dockerfile, Instruction
@@ -133,8 +133,7 @@ class Build:
         if self._env is None:
             values: dict[str, str | None] = {}
             for _instruction, pairs, scope in self._env_instructions():
-                variables = _overlay(values, scope)
-                values.update([(key, expand(raw, variables)) for key, raw in pairs])
+                values.update(_assigned(pairs, values, scope, expand))
             self._env = values
         return dict(self._env)
 
@@ -167,7 +166,7 @@ class Build:
                 continue
             # the pairs of one ENV all see the variables as they were before it
             before, updates = set(tainted), {}
-            for key, raw in ((k, _unquote(r)) for k, r in _pairs(instruction)):
+            for key, raw in _env_pairs(instruction):
                 if key == "PATH":
                     parts = [p for p in raw.split(":") if p]
                     if not any(_SELF_PATH.match(p) for p in parts) and all(
@@ -204,8 +203,7 @@ class Build:
         found: list[tuple[Instruction, str]] = []
         values: dict[str, str | None] = {}
         for instruction, pairs, scope in self._env_instructions():
-            variables = _overlay(values, scope)
-            updates = [(name, expand_or_raw(raw, variables)) for name, raw in pairs]
+            updates = _assigned(pairs, values, scope, expand_or_raw)
             found += [(instruction, text) for name, text in updates if name == key]
             values.update(updates)
         return found
@@ -229,10 +227,8 @@ class Build:
         scopes: dict[int, Variables] = {}  # each stage's ARG scope once, in build order
         for instruction, scope in self._scoped():
             scopes.setdefault(id(scope), scope)
-            if instruction.name == "ENV":  # its pairs see what was before it
-                variables = _overlay(values, scope)
-                pairs = _pairs(instruction)
-                values.update([(k, expand(_unquote(raw), variables)) for k, raw in pairs])
+            if instruction.name == "ENV":
+                values.update(_assigned(_env_pairs(instruction), values, scope, expand))
         args: dict[str, str | None] = {}
         for scope in scopes.values():
             args.update(scope)
@@ -275,7 +271,7 @@ class Build:
         entry empty)."""
         for instruction, scope in self._scoped():
             if instruction.name == "ENV":
-                yield instruction, [(k, _unquote(raw)) for k, raw in _pairs(instruction)], scope
+                yield instruction, _env_pairs(instruction), scope
 
 
 def _in_scope(text: str, variables: Variables, tainted: set[str], itself: str = "") -> bool:
@@ -341,6 +337,22 @@ def is_reset(instruction: Instruction) -> bool:
 def _pairs(instruction: Instruction) -> list[tuple[str, str]]:
     value = instruction.value
     return [(value[i], value[i + 1]) for i in range(0, len(value) - 1, 2)]
+
+
+def _env_pairs(instruction: Instruction) -> list[tuple[str, str]]:
+    """An ENV's (key, value) pairs, the values' shell quoting removed."""
+    return [(key, _unquote(raw)) for key, raw in _pairs(instruction)]
+
+
+_T = TypeVar("_T")
+
+
+def _assigned(pairs: list[tuple[str, str]], values: dict[str, str | None], scope: Variables,
+              how: Callable[[str, Variables], _T]) -> list[tuple[str, _T]]:  # fmt: skip
+    """One ENV's pairs expanded by ``how``, all with the variables as they were before
+    it (Docker: `ENV a=x b=$a` gives b the earlier a)."""
+    variables = _overlay(values, scope)
+    return [(key, how(raw, variables)) for key, raw in pairs]
 
 
 def _unquote(word: str) -> str:

@@ -19,6 +19,7 @@ from octolint.image.fs import ImageFS
 from octolint.image.libraries import dynamic_loader, find_libraries_matching, find_library
 from octolint.image.model import Platform, ResolvedImage
 from octolint.image.probe import ProbeResult
+from octolint.knowledge.base_images import DEFAULT_PATH
 from octolint.knowledge.octopus import SUPPORTED, OctopusServer
 from octolint.model import FileLocation, ImageLocation, Location, Problem, Span
 from octolint.plugin import span_of
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
 
 # config.architecture -> the machine name the dynamic loader and ld.so.cache use
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64", "arm": "arm", "386": "i386"}
-# What a Linux container gets when the image config sets no PATH (moby's and
-# containerd's DefaultPathEnv): configs written by ko, Bazel, Nix or by hand often have
-# no Env at all.
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The image config's `config` keys (the OCI spec's spelling), by their lower case.
 _CONFIG_KEYS = {key.lower(): key for key in (
     "User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
@@ -218,7 +215,8 @@ class ImageTarget:
     @property
     def path_dirs(self) -> list[str]:
         """PATH's directories; with no PATH in the config, the one Docker and containerd
-        give a Linux container."""
+        give a Linux container (configs written by ko, Bazel, Nix or by hand often have
+        no Env at all)."""
         default = DEFAULT_PATH if self.os != "windows" else ""
         return [d for d in self.env.get("PATH", default).split(":") if d]
 

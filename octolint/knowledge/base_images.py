@@ -29,7 +29,10 @@ import fnmatch
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from octolint.imageref import ImageRef
 
 # -- musl (OCT103) ----------------------------------------------------------------------
 MUSL_WORD = re.compile(r"(^|[^a-z])(alpine|musl)", re.IGNORECASE)  # in a tag or name
@@ -335,6 +338,14 @@ def _lookup_rows(name: str, tag: str) -> list[BaseImage]:
 
 
 @functools.lru_cache(maxsize=256)  # the rules of one Dockerfile ask about the same base
+def base_env(ref: ImageRef | None) -> dict[str, str]:
+    """The ENV the base image ``ref`` (None: unknown) gives a Dockerfile: its known ENV,
+    and Docker's default PATH when that is not known (every image has /usr/bin & co.)."""
+    env = dict(facts(ref.short_name, ref.tag).env) if ref is not None else {}
+    env.setdefault("PATH", DEFAULT_PATH)
+    return env
+
+
 def facts(name: str, tag: str | None) -> Facts:
     """What is known about the image ``name`` (a short name) with this tag (None: latest).
 
